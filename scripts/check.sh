@@ -1,0 +1,53 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The whole test suite, as CI runs it:
+#   1. a normal build running every test (unit, integration, conformance, guest);
+#   2. an ASan+UBSan build running the unit and integration tests;
+#   3. a ThreadSanitizer build running the concurrency tests.
+# Ends with "N passed, N failed[, N skipped]", counting every TAP check.
+set -u
+cd "$(dirname "$0")/.."
+./scripts/deps.sh || exit 1
+
+setup() { # dir, extra meson args...
+	d=$1; shift
+	if [ ! -f "$d/build.ninja" ]; then
+		meson setup "$d" "$@" >"$d.setup.log" 2>&1 || { cat "$d.setup.log"; return 1; }
+	fi
+	ninja -C "$d" >"$d.ninja.log" 2>&1 || { tail -50 "$d.ninja.log"; return 1; }
+}
+
+logs=""
+rc=0
+J=${VDAX_TEST_JOBS:-2}
+
+if setup build -Dwerror=true; then
+	meson test -C build --num-processes "$J" --print-errorlogs >build.test.log 2>&1
+	logs="$logs normal=build/meson-logs/testlog.json"
+else
+	echo "normal build failed"; rc=1
+fi
+
+if setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dguest_tests=false; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-asan --num-processes "$J" --suite unit --suite integration \
+		--print-errorlogs >build-asan.test.log 2>&1
+	logs="$logs asan+ubsan=build-asan/meson-logs/testlog.json"
+else
+	echo "asan build failed"; rc=1
+fi
+
+if [ -n "$(meson introspect --tests build 2>/dev/null | grep -o '"tsan"' | head -1)" ]; then
+	if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dguest_tests=false; then
+		TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --num-processes "$J" --suite tsan \
+			--print-errorlogs >build-tsan.test.log 2>&1
+		logs="$logs tsan=build-tsan/meson-logs/testlog.json"
+	else
+		echo "tsan build failed"; rc=1
+	fi
+fi
+
+# shellcheck disable=SC2086
+python3 scripts/summarize.py $logs || rc=1
+[ $rc -eq 0 ] || echo "see build*.test.log and build*/meson-logs/testlog.txt for details" >&2
+exit $rc
