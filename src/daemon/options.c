@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Command line parsing. Both spellings virtiofsd users know are accepted:
+ * the separate options of Rust virtiofsd (--shared-dir, --cache=...) and the
+ * "-o key[=value],..." list of QEMU's C virtiofsd. Every error names the
+ * offending option; nothing here exits.
+ */
+#include "daemon/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VDAXD_MAX_QUEUES 256
+#define VDAXD_MAX_POOL	 1024
+
+enum {
+	OPT_SOCKET_PATH = 256,
+	OPT_SOCKET_GROUP,
+	OPT_FD,
+	OPT_SHARED_DIR,
+	OPT_CACHE,
+	OPT_THREAD_POOL,
+	OPT_SANDBOX,
+	OPT_SECCOMP,
+	OPT_LOG_LEVEL,
+	OPT_XATTR,
+	OPT_NO_XATTR,
+	OPT_ANNOUNCE,
+	OPT_NO_ANNOUNCE,
+	OPT_WRITEBACK,
+	OPT_NO_WRITEBACK,
+	OPT_READDIRPLUS,
+	OPT_NO_READDIRPLUS,
+	OPT_POSIX_LOCK,
+	OPT_NO_POSIX_LOCK,
+	OPT_FLOCK,
+	OPT_NO_FLOCK,
+	OPT_QUEUES,
+	OPT_CACHE_SIZE,
+	OPT_RLIMIT_NOFILE,
+	OPT_PRINT_CAPS,
+	OPT_TEST_FORBIDDEN,
+};
+
+static const struct option long_opts[] = {
+	{"socket-path", required_argument, NULL, OPT_SOCKET_PATH},
+	{"socket-group", required_argument, NULL, OPT_SOCKET_GROUP},
+	{"fd", required_argument, NULL, OPT_FD},
+	{"shared-dir", required_argument, NULL, OPT_SHARED_DIR},
+	{"cache", required_argument, NULL, OPT_CACHE},
+	{"thread-pool-size", required_argument, NULL, OPT_THREAD_POOL},
+	{"sandbox", required_argument, NULL, OPT_SANDBOX},
+	{"seccomp", required_argument, NULL, OPT_SECCOMP},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"xattr", no_argument, NULL, OPT_XATTR},
+	{"no-xattr", no_argument, NULL, OPT_NO_XATTR},
+	{"announce-submounts", no_argument, NULL, OPT_ANNOUNCE},
+	{"no-announce-submounts", no_argument, NULL, OPT_NO_ANNOUNCE},
+	{"writeback", no_argument, NULL, OPT_WRITEBACK},
+	{"no-writeback", no_argument, NULL, OPT_NO_WRITEBACK},
+	{"readdirplus", no_argument, NULL, OPT_READDIRPLUS},
+	{"no-readdirplus", no_argument, NULL, OPT_NO_READDIRPLUS},
+	{"posix-lock", no_argument, NULL, OPT_POSIX_LOCK},
+	{"no-posix-lock", no_argument, NULL, OPT_NO_POSIX_LOCK},
+	{"flock", no_argument, NULL, OPT_FLOCK},
+	{"no-flock", no_argument, NULL, OPT_NO_FLOCK},
+	{"num-request-queues", required_argument, NULL, OPT_QUEUES},
+	{"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+	{"rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE},
+	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+#ifdef VDAXD_TEST_HOOKS
+	{"test-forbidden-syscall", no_argument, NULL, OPT_TEST_FORBIDDEN},
+#endif
+	{NULL, 0, NULL, 0},
+};
+
+static int bad(const char *opt, const char *val, const char *why)
+{
+	if (val)
+		fprintf(stderr, "vdaxd: invalid value '%s' for %s: %s\n", val,
+			opt, why);
+	else
+		fprintf(stderr, "vdaxd: %s: %s\n", opt, why);
+	return -EINVAL;
+}
+
+/* Digits only: strtoull alone would take "-1", " 7" and "0x10". */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *opt, const char *s, unsigned lo, unsigned hi,
+		      unsigned *out)
+{
+	uint64_t v;
+
+	if (parse_u64(s, &v) < 0 || v < lo || v > hi) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "expected an integer in [%u, %u]",
+			 lo, hi);
+		return bad(opt, s, why);
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+int vdaxd_parse_size(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t len = strlen(s);
+	unsigned shift = 0;
+	uint64_t v;
+	int ret;
+
+	if (len == 0 || len >= sizeof(num))
+		return -EINVAL;
+	memcpy(num, s, len + 1);
+	switch (num[len - 1]) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		break;
+	}
+	if (shift)
+		num[len - 1] = '\0';
+	ret = parse_u64(num, &v);
+	if (ret < 0)
+		return ret;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_cache(const char *opt, const char *s, enum fuse_srv_cache *out)
+{
+	if (strcmp(s, "auto") == 0)
+		*out = FUSE_SRV_CACHE_AUTO;
+	else if (strcmp(s, "always") == 0)
+		*out = FUSE_SRV_CACHE_ALWAYS;
+	else if (strcmp(s, "never") == 0 || strcmp(s, "none") == 0)
+		*out = FUSE_SRV_CACHE_NEVER;
+	else
+		return bad(opt, s, "expected auto, always or never");
+	return 0;
+}
+
+static int parse_sandbox(const char *opt, const char *s, struct vdaxd_opts *o)
+{
+	if (sbx_parse_mode(s, &o->sandbox) < 0)
+		return bad(opt, s, "expected namespace, chroot or none");
+	return 0;
+}
+
+static int parse_log_level(const char *opt, const char *s, struct vdaxd_opts *o)
+{
+	if (vlog_parse_level(s, &o->log_level) < 0)
+		return bad(opt, s, "expected debug, info, warn or error");
+	return 0;
+}
+
+/* "-o" flags: name, field offset, value. */
+static const struct {
+	const char *name;
+	size_t off;
+	bool val;
+} o_flags[] = {
+	{"xattr", offsetof(struct vdaxd_opts, xattr), true},
+	{"no_xattr", offsetof(struct vdaxd_opts, xattr), false},
+	{"flock", offsetof(struct vdaxd_opts, flock), true},
+	{"no_flock", offsetof(struct vdaxd_opts, flock), false},
+	{"posix_lock", offsetof(struct vdaxd_opts, posix_lock), true},
+	{"no_posix_lock", offsetof(struct vdaxd_opts, posix_lock), false},
+	{"writeback", offsetof(struct vdaxd_opts, writeback), true},
+	{"no_writeback", offsetof(struct vdaxd_opts, writeback), false},
+	{"announce_submounts", offsetof(struct vdaxd_opts, announce_submounts),
+	 true},
+	{"no_announce_submounts",
+	 offsetof(struct vdaxd_opts, announce_submounts), false},
+	{"readdirplus", offsetof(struct vdaxd_opts, readdirplus), true},
+	{"no_readdirplus", offsetof(struct vdaxd_opts, readdirplus), false},
+};
+
+static int parse_o_item(char *item, struct vdaxd_opts *o)
+{
+	char *val = strchr(item, '=');
+
+	if (val)
+		*val++ = '\0';
+	if (!val) {
+		for (size_t i = 0; i < sizeof(o_flags) / sizeof(o_flags[0]);
+		     i++) {
+			if (strcmp(item, o_flags[i].name) == 0) {
+				*(bool *)((char *)o + o_flags[i].off) =
+					o_flags[i].val;
+				if (strstr(item, "readdirplus"))
+					o->readdirplus_set = true;
+				return 0;
+			}
+		}
+		fprintf(stderr, "vdaxd: unknown -o option '%s'\n", item);
+		return -EINVAL;
+	}
+	if (strcmp(item, "source") == 0) {
+		o->shared_dir = val;
+		return 0;
+	}
+	if (strcmp(item, "cache") == 0)
+		return parse_cache("-o cache", val, &o->cache);
+	if (strcmp(item, "log_level") == 0)
+		return parse_log_level("-o log_level", val, o);
+	if (strcmp(item, "sandbox") == 0)
+		return parse_sandbox("-o sandbox", val, o);
+	if (strcmp(item, "thread_pool_size") == 0)
+		return parse_uint("-o thread_pool_size", val, 0, VDAXD_MAX_POOL,
+				  &o->thread_pool_size);
+	fprintf(stderr, "vdaxd: unknown -o option '%s=%s'\n", item, val);
+	return -EINVAL;
+}
+
+/* @list points into argv: it is ours to cut up. */
+static int parse_o(char *list, struct vdaxd_opts *o)
+{
+	char *save = NULL;
+
+	for (char *it = strtok_r(list, ",", &save); it;
+	     it = strtok_r(NULL, ",", &save)) {
+		int ret = parse_o_item(it, o);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static void defaults(struct vdaxd_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->action = VDAXD_ACT_RUN;
+	o->fd = -1;
+	o->cache = FUSE_SRV_CACHE_AUTO;
+	o->thread_pool_size = 0;
+	o->num_request_queues = 1;
+	o->sandbox = SBX_MODE_NAMESPACE;
+	o->seccomp = SBX_SECCOMP_KILL;
+	o->log_level = VLOG_LVL_INFO;
+}
+
+static int parse_one(int c, struct vdaxd_opts *o)
+{
+	unsigned u;
+	int ret;
+
+	switch (c) {
+	case OPT_SOCKET_PATH:
+		o->socket_path = optarg;
+		break;
+	case OPT_SOCKET_GROUP:
+		o->socket_group = optarg;
+		break;
+	case OPT_FD:
+		ret = parse_uint("--fd", optarg, 0, INT_MAX, &u);
+		if (ret < 0)
+			return ret;
+		o->fd = (int)u;
+		break;
+	case OPT_SHARED_DIR:
+		o->shared_dir = optarg;
+		break;
+	case 'o':
+		return parse_o(optarg, o);
+	case OPT_CACHE:
+		return parse_cache("--cache", optarg, &o->cache);
+	case OPT_THREAD_POOL:
+		return parse_uint("--thread-pool-size", optarg, 0,
+				  VDAXD_MAX_POOL, &o->thread_pool_size);
+	case OPT_SANDBOX:
+		return parse_sandbox("--sandbox", optarg, o);
+	case OPT_SECCOMP:
+		if (sbx_parse_seccomp(optarg, &o->seccomp) < 0)
+			return bad("--seccomp", optarg,
+				   "expected kill, log or none");
+		break;
+	case OPT_LOG_LEVEL:
+		return parse_log_level("--log-level", optarg, o);
+	case 'd':
+		o->log_level = VLOG_LVL_DEBUG;
+		break;
+	case 'f':
+		break; /* virtiofsd's "foreground": we never daemonize */
+	case OPT_XATTR:
+		o->xattr = true;
+		break;
+	case OPT_NO_XATTR:
+		o->xattr = false;
+		break;
+	case OPT_ANNOUNCE:
+		o->announce_submounts = true;
+		break;
+	case OPT_NO_ANNOUNCE:
+		o->announce_submounts = false;
+		break;
+	case OPT_WRITEBACK:
+		o->writeback = true;
+		break;
+	case OPT_NO_WRITEBACK:
+		o->writeback = false;
+		break;
+	case OPT_READDIRPLUS:
+		o->readdirplus = o->readdirplus_set = true;
+		break;
+	case OPT_NO_READDIRPLUS:
+		o->readdirplus = false;
+		o->readdirplus_set = true;
+		break;
+	case OPT_POSIX_LOCK:
+		o->posix_lock = true;
+		break;
+	case OPT_NO_POSIX_LOCK:
+		o->posix_lock = false;
+		break;
+	case OPT_FLOCK:
+		o->flock = true;
+		break;
+	case OPT_NO_FLOCK:
+		o->flock = false;
+		break;
+	case OPT_QUEUES:
+		return parse_uint("--num-request-queues", optarg, 1,
+				  VDAXD_MAX_QUEUES, &o->num_request_queues);
+	case OPT_CACHE_SIZE:
+		if (vdaxd_parse_size(optarg, &o->cache_size) < 0)
+			return bad("--cache-size", optarg,
+				   "expected a size such as 0, 512M or 2G");
+		if (o->cache_size % VDAXD_DAX_RANGE)
+			return bad("--cache-size", optarg,
+				   "must be a multiple of 2M (the DAX range "
+				   "size)");
+		break;
+	case OPT_RLIMIT_NOFILE:
+		ret = parse_u64(optarg, &o->rlimit_nofile);
+		if (ret < 0)
+			return bad("--rlimit-nofile", optarg,
+				   "expected an integer");
+		o->rlimit_nofile_set = true;
+		break;
+	case OPT_PRINT_CAPS:
+		o->action = VDAXD_ACT_PRINT_CAPS;
+		break;
+	case OPT_TEST_FORBIDDEN:
+		o->test_forbidden_syscall = true;
+		break;
+	case 'h':
+		o->action = VDAXD_ACT_HELP;
+		break;
+	case 'V':
+		o->action = VDAXD_ACT_VERSION;
+		break;
+	default:
+		/* getopt already named the option on stderr */
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check(struct vdaxd_opts *o)
+{
+	if (o->action != VDAXD_ACT_RUN)
+		return 0;
+	if (!o->shared_dir)
+		return bad(
+			"--shared-dir", NULL,
+			"required (or -o source=DIR): the directory to share");
+	if (!o->socket_path && o->fd < 0)
+		return bad("--socket-path", NULL,
+			   "required unless --fd=N is given");
+	if (o->socket_path && o->fd >= 0)
+		return bad("--fd", NULL,
+			   "cannot be combined with --socket-path");
+	if (o->socket_group && !o->socket_path)
+		return bad("--socket-group", NULL, "needs --socket-path");
+	if (!o->readdirplus_set)
+		o->readdirplus = o->cache != FUSE_SRV_CACHE_NEVER;
+	return 0;
+}
+
+int vdaxd_parse_args(int argc, char **argv, struct vdaxd_opts *o)
+{
+	int c;
+
+	defaults(o);
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "+hVdfo:", long_opts, NULL)) !=
+	       -1) {
+		int ret = parse_one(c, o);
+
+		if (ret < 0)
+			return ret;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vdaxd: unexpected argument '%s'\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	return check(o);
+}
+
+void vdaxd_usage(const char *prog, FILE *f)
+{
+	fprintf(f,
+		"Usage: %s [OPTION]... --shared-dir=DIR (--socket-path=PATH | "
+		"--fd=N)\n"
+		"vhost-user virtio-fs backend with a DAX window.\n"
+		"\n"
+		"  --socket-path=PATH       listen on a new unix socket at "
+		"PATH\n"
+		"  --socket-group=GROUP     give the socket to GROUP, mode "
+		"0660\n"
+		"  --fd=N                   use the listening socket inherited "
+		"as fd N\n"
+		"  --shared-dir=DIR         the directory to share (also -o "
+		"source=DIR)\n"
+		"  --cache=auto|always|never  guest caching (\"none\" = never) "
+		" [auto]\n"
+		"  --cache-size=SIZE        DAX window size, K/M/G suffixes, "
+		"multiple\n"
+		"                           of 2M; must match the frontend; 0 "
+		"= no DAX [0]\n"
+		"  --num-request-queues=N   request queues, as the frontend "
+		"has  [1]\n"
+		"  --thread-pool-size=N     worker threads; 0 = each queue "
+		"served by\n"
+		"                           its own thread  [0]\n"
+		"  --sandbox=namespace|chroot|none  confinement  [namespace]\n"
+		"  --seccomp=kill|log|none  action on a forbidden syscall  "
+		"[kill]\n"
+		"  --log-level=debug|info|warn|error  [info]; -d = debug\n"
+		"  --[no-]xattr             extended attributes  [off]\n"
+		"  --[no-]posix-lock        POSIX record locks  [off]\n"
+		"  --[no-]flock             BSD flock locks  [off]\n"
+		"  --[no-]readdirplus       READDIRPLUS  [on unless "
+		"--cache=never]\n"
+		"  --[no-]writeback         guest writeback cache  [off]\n"
+		"  --[no-]announce-submounts  report submounts to the guest  "
+		"[off]\n"
+		"  --rlimit-nofile=N        set RLIMIT_NOFILE; 0 = leave it\n"
+		"                           [raise the soft limit to the hard "
+		"one]\n"
+		"  -o OPT[,OPT]...          virtiofsd style: source=, cache=, "
+		"xattr,\n"
+		"                           no_xattr, flock, no_flock, "
+		"posix_lock,\n"
+		"                           no_posix_lock, readdirplus, "
+		"no_readdirplus,\n"
+		"                           writeback, no_writeback, "
+		"announce_submounts,\n"
+		"                           log_level=, sandbox=, "
+		"thread_pool_size=\n"
+		"  -f                       ignored (vdaxd always stays in the "
+		"foreground)\n"
+		"  --print-capabilities     print the vhost-user backend JSON "
+		"and exit\n"
+		"  -h, --help               this text\n"
+		"  -V, --version            the version\n",
+		prog);
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* vdaxd command line: virtiofsd-compatible options into one struct. */
+#ifndef VDAX_DAEMON_OPTIONS_H
+#define VDAX_DAEMON_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/log.h"
+#include "fuse/server.h"
+#include "sandbox/sandbox.h"
+
+enum vdaxd_action {
+	VDAXD_ACT_RUN,
+	VDAXD_ACT_HELP,
+	VDAXD_ACT_VERSION,
+	VDAXD_ACT_PRINT_CAPS,
+};
+
+struct vdaxd_opts {
+	enum vdaxd_action action;
+	const char *socket_path;  /* NULL with --fd */
+	const char *socket_group; /* NULL: leave the socket's group alone */
+	int fd;			  /* -1 unless --fd */
+	const char *shared_dir;
+	enum fuse_srv_cache cache;
+	unsigned thread_pool_size;
+	unsigned num_request_queues;
+	enum sbx_mode sandbox;
+	enum sbx_seccomp seccomp;
+	enum vlog_level log_level;
+	bool xattr, announce_submounts, writeback, readdirplus, posix_lock,
+		flock;
+	bool readdirplus_set; /* else it follows the cache mode */
+	uint64_t cache_size;  /* DAX window bytes; 0 = no DAX */
+	/* unset: raise the soft limit to the hard one; 0: leave it alone */
+	bool rlimit_nofile_set;
+	uint64_t rlimit_nofile;
+	bool test_forbidden_syscall; /* VDAXD_TEST_HOOKS builds only */
+};
+
+/* DAX ranges are 2 MiB (FUSE_DAX_SHIFT); the window is made of them. */
+#define VDAXD_DAX_RANGE (2ull << 20)
+
+/*
+ * Parse argv into @o (defaults filled first). On a bad option, prints
+ * "vdaxd: <what>" to stderr naming it and returns -EINVAL (exit EX_USAGE).
+ */
+int vdaxd_parse_args(int argc, char **argv, struct vdaxd_opts *o);
+
+/* Parse "SIZE[K|M|G|T]" (binary units). 0 or -EINVAL / -ERANGE. */
+int vdaxd_parse_size(const char *s, uint64_t *out);
+
+void vdaxd_usage(const char *prog, FILE *f);
+
+#endif

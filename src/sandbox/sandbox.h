@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The daemon's sandbox: namespaces + pivot_root, capabilities, seccomp. */
+#ifndef VDAX_SANDBOX_H
+#define VDAX_SANDBOX_H
+
+enum sbx_mode { SBX_MODE_NAMESPACE, SBX_MODE_CHROOT, SBX_MODE_NONE };
+enum sbx_seccomp { SBX_SECCOMP_KILL, SBX_SECCOMP_LOG, SBX_SECCOMP_NONE };
+
+struct sbx_fds {
+	int root_fd;	  /* O_PATH fd of the shared directory */
+	int proc_self_fd; /* O_PATH fd of /proc/self/fd (outlives pivot_root) */
+};
+
+/*
+ * Confine the process to @shared_dir. Namespace mode forks into new
+ * pid, mount and network namespaces: the parent waits and exits with the
+ * child's status (or dies of the signal that killed it); only the child
+ * returns, and it dies with the parent. Already-open fds (the listening
+ * socket) are kept. Returns 0 or -errno with a logged reason.
+ *
+ * Must be called while the process is single-threaded (unshare(CLONE_NEWNS)
+ * refuses otherwise). In namespace mode the parent forwards SIGTERM and
+ * SIGINT to the child; the child is the init of its pid namespace, so it
+ * only receives signals it has installed a handler for: install those
+ * before calling this.
+ */
+int sbx_enter(enum sbx_mode mode, const char *shared_dir, struct sbx_fds *out);
+
+/*
+ * Drop every capability passthrough does not need (see caps.c for the list
+ * and why each is kept), from the effective, permitted, inheritable and
+ * (when allowed) bounding sets. Capabilities are per thread: call this
+ * before creating any thread, so that every later thread inherits the
+ * reduced set. Without root it logs and returns 0. Returns 0 or -errno.
+ */
+int sbx_drop_caps(void);
+
+/*
+ * Install the seccomp allow-list; @action for anything else. The filter is
+ * synchronised to every thread of the process (TSYNC) and sets
+ * no_new_privs. SBX_SECCOMP_NONE installs nothing. Returns 0 or -errno.
+ */
+int sbx_seccomp_install(enum sbx_seccomp action);
+
+/* Parse "namespace|chroot|none" / "kill|log|none". 0 or -EINVAL. */
+int sbx_parse_mode(const char *s, enum sbx_mode *out);
+int sbx_parse_seccomp(const char *s, enum sbx_seccomp *out);
+
+#endif
