@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* statfs, fsync family, exact errnos, and assorted POSIX corners. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "px.h"
+
+/* ---- statfs ---- */
+
+void px_area_statfs(void)
+{
+	struct statfs a = {0}, b = {0};
+	struct statvfs v = {0};
+	int fd;
+
+	px_eq("statfs.rc", statfs(".", &a), 0);
+	px_ok("statfs.bsize_positive", a.f_bsize > 0, "%ld", (long)a.f_bsize);
+	px_ok("statfs.blocks_ge_bfree", a.f_blocks >= a.f_bfree,
+	      "blocks %llu bfree %llu", (unsigned long long)a.f_blocks,
+	      (unsigned long long)a.f_bfree);
+	px_ok("statfs.bfree_ge_bavail", a.f_bfree >= a.f_bavail,
+	      "bfree %llu bavail %llu", (unsigned long long)a.f_bfree,
+	      (unsigned long long)a.f_bavail);
+	px_ok("statfs.blocks_nonzero", a.f_blocks > 0, "0");
+	px_ok("statfs.namelen_ge_255", a.f_namelen >= 255, "%ld",
+	      (long)a.f_namelen);
+	fd = open(".", O_RDONLY | O_DIRECTORY);
+	px_ok("statfs.fstatfs_matches",
+	      !fstatfs(fd, &b) && a.f_type == b.f_type &&
+		      a.f_bsize == b.f_bsize && a.f_blocks == b.f_blocks &&
+		      a.f_namelen == b.f_namelen,
+	      "differs");
+	close(fd);
+	px_err("statfs.missing_ENOENT", statfs("nope", &b), ENOENT);
+	px_ok("statvfs.namemax_ge_255", !statvfs(".", &v) && v.f_namemax >= 255,
+	      "%lu", v.f_namemax);
+	px_ok("statvfs.frsize_positive", v.f_frsize > 0, "%lu", v.f_frsize);
+}
+
+/* ---- sync ---- */
+
+void px_area_sync(void)
+{
+	int fd = open("s", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	int dfd;
+
+	write(fd, "data", 4);
+	px_eq("sync.fsync_file", fsync(fd), 0);
+	px_eq("sync.fdatasync_file", fdatasync(fd), 0);
+	px_eq("sync.sync_file_range",
+	      sync_file_range(fd, 0, 0,
+			      SYNC_FILE_RANGE_WAIT_BEFORE |
+				      SYNC_FILE_RANGE_WRITE |
+				      SYNC_FILE_RANGE_WAIT_AFTER),
+	      0);
+	px_eq("sync.syncfs", syncfs(fd), 0);
+	close(fd);
+	px_err("sync.fsync_closed_EBADF", fsync(fd), EBADF);
+	fd = open("s", O_RDONLY);
+	px_eq("sync.fsync_rdonly_file", fsync(fd), 0);
+	close(fd);
+	dfd = open(".", O_RDONLY | O_DIRECTORY);
+	px_eq("sync.fsync_dir", fsync(dfd), 0);
+	px_eq("sync.fdatasync_dir", fdatasync(dfd), 0);
+	close(dfd);
+	fd = open("os", O_WRONLY | O_CREAT | O_SYNC, 0644);
+	px_eq("sync.o_sync_write", write(fd, "abc", 3), 3);
+	close(fd);
+	fd = open("od", O_WRONLY | O_CREAT | O_DSYNC, 0644);
+	px_eq("sync.o_dsync_write", write(fd, "abc", 3), 3);
+	close(fd);
+}
+
+/* ---- errno ---- */
+
+static void errno_exdev(void)
+{
+	const char *other = px_other_mount();
+	char target[256];
+
+	px_put_str("x", "x");
+	if (!other) {
+		px_ok("errno.exdev.rename", false, "no other mount found");
+		px_ok("errno.exdev.link", false, "no other mount found");
+		return;
+	}
+	snprintf(target, sizeof(target), "%s/vdax-posix-exdev-%ld", other,
+		 (long)getpid());
+	if (px_verbose())
+		px_diag("EXDEV target %s", target);
+	px_err("errno.exdev.rename", rename("x", target), EXDEV);
+	unlink(target); /* only if it wrongly succeeded */
+	px_err("errno.exdev.link", link("x", target), EXDEV);
+	unlink(target);
+}
+
+/* Runs op(arg) as nobody in a child; returns 0 or the errno it got. */
+static int as_nobody(int (*op)(const char *), const char *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(255);
+		_exit(op(arg) ? errno & 0xff : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static int op_unlink(const char *p)
+{
+	return unlink(p);
+}
+
+static int op_open_rd(const char *p)
+{
+	int fd = open(p, O_RDONLY);
+
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 ? -1 : 0;
+}
+
+static int op_chown(const char *p)
+{
+	return chown(p, 65534, 65534);
+}
+
+static void nobody_is(const char *name, int got, int want)
+{
+	if (got == 255 || got < 0)
+		px_check(name, false, "could not run as nobody");
+	else
+		px_check(name, got == want, "got %s, want %s",
+			 got ? px_errname(got) : "success",
+			 want ? px_errname(want) : "success");
+}
+
+static void errno_nobody(void)
+{
+	mkdir("sticky", 0755);
+	chmod("sticky", 01777);
+	px_put_str("sticky/f", "root's");
+	mkdir("open", 0755);
+	chmod("open", 0777);
+	px_put_str("open/f", "root's");
+	px_put_str("secret", "s");
+	chmod("secret", 0600);
+
+	nobody_is("errno.eperm.sticky_unlink_by_other",
+		  as_nobody(op_unlink, "sticky/f"), EPERM);
+	nobody_is("errno.nonsticky_unlink_by_other_ok",
+		  as_nobody(op_unlink, "open/f"), 0);
+	nobody_is("errno.eacces.open_0600_by_other",
+		  as_nobody(op_open_rd, "secret"), EACCES);
+	nobody_is("errno.eperm.chown_by_other", as_nobody(op_chown, "secret"),
+		  EPERM);
+}
+
+static void errno_paths(void)
+{
+	char *path = malloc(5001);
+	struct stat sb = {0};
+	char l[16], n[16];
+	int i;
+
+	if (path) {
+		for (i = 0; i < 5000; i++)
+			path[i] = i % 2 ? '/' : 'a';
+		path[5000] = 0;
+		px_err("errno.enametoolong.path_over_4096", stat(path, &sb),
+		       ENAMETOOLONG);
+		px_err("errno.enametoolong.symlink_target",
+		       symlink(path, "toolong"), ENAMETOOLONG);
+		free(path);
+	}
+	/* A chain of 41 links exceeds Linux's 40-link limit. */
+	px_put_str("c41", "end");
+	for (i = 0; i < 41; i++) {
+		snprintf(l, sizeof(l), "c%d", i);
+		snprintf(n, sizeof(n), "c%d", i + 1);
+		symlink(n, l);
+	}
+	px_err("errno.eloop.chain_41", stat("c0", &sb), ELOOP);
+	px_ok("errno.eloop.chain_40_ok",
+	      !stat("c1", &sb) && S_ISREG(sb.st_mode), "errno %s",
+	      px_errname(errno));
+	px_err("errno.ebadf.fstat_closed", fstat(1000, &sb), EBADF);
+	px_err("errno.ebadf.close_closed", close(1000), EBADF);
+	px_err("errno.einval.tmpfile_rdonly", open(".", O_TMPFILE | O_RDONLY),
+	       EINVAL);
+	px_err("errno.enotdir.dotdot_of_file", stat("x/..", &sb), ENOTDIR);
+}
+
+void px_area_errno(void)
+{
+	errno_exdev();
+	errno_nobody();
+	errno_paths();
+}
+
+/* ---- misc ---- */
+
+static int dir_count(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void misc_tmpfile(void)
+{
+	static const char *const deps[] = {
+		"misc.tmpfile.nlink0",
+		"misc.tmpfile.rw",
+		"misc.tmpfile.mode",
+		"misc.tmpfile.linkat_rc",
+		"misc.tmpfile.linked_contents",
+		"misc.tmpfile.linked_nlink1",
+	};
+	struct stat sb = {0};
+	char buf[8] = {0};
+	size_t i;
+	int before = dir_count(".");
+	int fd = open(".", O_TMPFILE | O_RDWR, 0600);
+	int e = errno;
+
+	px_rc0("misc.tmpfile.open", fd);
+	px_eq("misc.tmpfile.invisible_in_readdir", dir_count("."), before);
+	if (fd < 0) {
+		for (i = 0; i < PX_ARRAY_SIZE(deps); i++)
+			px_fail_errno(deps[i], e);
+	} else {
+		px_eq("misc.tmpfile.nlink0",
+		      fstat(fd, &sb) ?: (long)sb.st_nlink, 0);
+		px_ok("misc.tmpfile.rw",
+		      pwrite(fd, "tmp", 3, 0) == 3 &&
+			      pread(fd, buf, 8, 0) == 3 &&
+			      !memcmp(buf, "tmp", 3),
+		      "rw");
+		px_mode("misc.tmpfile.mode", sb.st_mode, S_IFREG | 0600);
+		px_eq("misc.tmpfile.linkat_rc",
+		      linkat(fd, "", AT_FDCWD, "linked", AT_EMPTY_PATH), 0);
+		px_ok("misc.tmpfile.linked_contents",
+		      px_get_str_is("linked", "tmp"), "differs");
+		px_eq("misc.tmpfile.linked_nlink1",
+		      fstat(fd, &sb) ?: (long)sb.st_nlink, 1);
+		close(fd);
+	}
+	fd = open(".", O_TMPFILE | O_RDWR | O_EXCL, 0600);
+	px_err("misc.tmpfile.excl_linkat_ENOENT",
+	       fd < 0 ? -2 : linkat(fd, "", AT_FDCWD, "excl", AT_EMPTY_PATH),
+	       ENOENT);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void misc_special(void)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat sb = {0};
+	char c = 0;
+	int fd, s;
+
+	px_eq("misc.mkfifo.rc", mkfifo("fifo", 0666), 0);
+	px_ok("misc.mkfifo.is_fifo", !stat("fifo", &sb) && S_ISFIFO(sb.st_mode),
+	      "mode 0%o", sb.st_mode);
+	px_mode("misc.mkfifo.mode_umask", sb.st_mode & 07777, 0644);
+	px_err("misc.mkfifo.exists_EEXIST", mkfifo("fifo", 0644), EEXIST);
+	fd = open("fifo", O_RDWR | O_NONBLOCK);
+	px_ok("misc.fifo.rw_nonblock",
+	      fd >= 0 && write(fd, "p", 1) == 1 && read(fd, &c, 1) == 1 &&
+		      c == 'p',
+	      "errno %s", px_errname(errno));
+	if (fd >= 0)
+		close(fd);
+	px_eq("misc.mknod.fifo_rc", mknod("fifo2", S_IFIFO | 0600, 0), 0);
+	px_ok("misc.mknod.reg",
+	      !mknod("reg", S_IFREG | 0600, 0) && !stat("reg", &sb) &&
+		      S_ISREG(sb.st_mode) && sb.st_size == 0,
+	      "errno %s", px_errname(errno));
+	px_ok("misc.mknod.chr_rdev",
+	      !mknod("null", S_IFCHR | 0666, makedev(1, 3)) &&
+		      !stat("null", &sb) && S_ISCHR(sb.st_mode) &&
+		      sb.st_rdev == makedev(1, 3),
+	      "errno %s", px_errname(errno));
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	strcpy(sun.sun_path, "sock");
+	px_ok("misc.socket.bind_is_sock",
+	      !bind(s, (struct sockaddr *)&sun, sizeof(sun)) &&
+		      !stat("sock", &sb) && S_ISSOCK(sb.st_mode),
+	      "errno %s", px_errname(errno));
+	close(s);
+}
+
+static void misc_access(void)
+{
+	px_put_str("a", "x");
+	px_eq("misc.access.f_ok", access("a", F_OK), 0);
+	px_err("misc.access.missing_ENOENT", access("nope", F_OK), ENOENT);
+	chmod("a", 0);
+	px_eq("misc.access.root_rw_on_0000", access("a", R_OK | W_OK), 0);
+	chmod("a", 0644);
+	px_err("misc.access.root_x_on_0644_EACCES", access("a", X_OK), EACCES);
+	chmod("a", 0100);
+	px_eq("misc.access.root_x_on_0100", access("a", X_OK), 0);
+	px_eq("misc.faccessat.eaccess",
+	      faccessat(AT_FDCWD, "a", R_OK, AT_EACCESS), 0);
+	symlink("nowhere", "dl");
+	px_eq("misc.faccessat.nofollow_dangling",
+	      faccessat(AT_FDCWD, "dl", F_OK, AT_SYMLINK_NOFOLLOW), 0);
+	px_err("misc.access.dangling_ENOENT", access("dl", F_OK), ENOENT);
+}
+
+static bool cwd_ends(const char *suffix)
+{
+	char b[4096];
+	size_t l = strlen(suffix);
+
+	return getcwd(b, sizeof(b)) && strlen(b) >= l &&
+	       !strcmp(b + strlen(b) - l, suffix);
+}
+
+static void misc_cwd(void)
+{
+	char home[4096];
+	int fd;
+
+	if (!getcwd(home, sizeof(home)))
+		home[0] = 0;
+	px_ok("misc.getcwd.inside", cwd_ends("/misc"), "wrong cwd");
+	mkdir("cw", 0755);
+	chdir("cw");
+	px_eq("misc.getcwd.rename_cwd_rc", rename("../cw", "../cw2"), 0);
+	px_ok("misc.getcwd.follows_rename", cwd_ends("/misc/cw2"), "stale");
+	chdir(home);
+	mkdir("gone", 0755);
+	chdir("gone");
+	rmdir("../gone");
+	px_ok("misc.cwd_deleted.getcwd_ENOENT",
+	      !getcwd(home + 2048, 2048) && errno == ENOENT, "errno %s",
+	      px_errname(errno));
+	fd = open("x", O_CREAT | O_WRONLY, 0644);
+	px_err("misc.cwd_deleted.create_ENOENT", fd, ENOENT);
+	if (fd >= 0)
+		close(fd);
+	chdir(home);
+}
+
+static void misc_at(void)
+{
+	struct stat sb = {0};
+	int dfd, fd;
+
+	mkdir("at", 0755);
+	dfd = open("at", O_RDONLY | O_DIRECTORY);
+	fd = openat(dfd, "f", O_CREAT | O_WRONLY, 0644);
+	px_ok("misc.openat.relative_to_dirfd", fd >= 0 && !access("at/f", F_OK),
+	      "errno %s", px_errname(errno));
+	px_ok("misc.fstatat.empty_path",
+	      !fstatat(fd, "", &sb, AT_EMPTY_PATH) &&
+		      sb.st_ino == px_ino("at/f"),
+	      "errno %s", px_errname(errno));
+	if (fd >= 0)
+		close(fd);
+	px_eq("misc.mkdirat.rc", mkdirat(dfd, "sub", 0755), 0);
+	px_eq("misc.renameat.rc", renameat(dfd, "f", dfd, "sub/g"), 0);
+	px_err("misc.unlinkat.removedir_on_file_ENOTDIR",
+	       unlinkat(dfd, "sub/g", AT_REMOVEDIR), ENOTDIR);
+	unlinkat(dfd, "sub/g", 0);
+	px_eq("misc.unlinkat.removedir_rc", unlinkat(dfd, "sub", AT_REMOVEDIR),
+	      0);
+	px_eq("misc.nlink.dir_back_to_2", fstat(dfd, &sb) ?: (long)sb.st_nlink,
+	      2);
+	close(dfd);
+	px_ok("misc.ino.distinct",
+	      px_ino("a") && px_ino("at") && px_ino("a") != px_ino("at"),
+	      "same");
+}
+
+static void misc_copy_and_flags(void)
+{
+	char *buf = malloc(1 << 20);
+	ssize_t n = -1;
+	int in, out;
+
+	if (!buf)
+		return;
+	px_pattern(buf, 1 << 20, 0);
+	px_put("cin", buf, 1 << 20);
+	in = open("cin", O_RDONLY);
+	out = open("cout", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	px_eq("misc.copy_file_range.count",
+	      n = copy_file_range(in, NULL, out, NULL, 1 << 20, 0), 1 << 20);
+	memset(buf, 0, 1 << 20);
+	px_ok("misc.copy_file_range.contents",
+	      n == 1 << 20 && pread(out, buf, 1 << 20, 0) == 1 << 20 &&
+		      px_pattern_ok(buf, 1 << 20, 0),
+	      "mismatch");
+	close(in);
+	close(out);
+	free(buf);
+
+	px_put_str("ap", "12");
+	out = open("ap", O_WRONLY);
+	fcntl(out, F_SETFL, O_APPEND);
+	px_ok("misc.fcntl.setfl_append",
+	      (fcntl(out, F_GETFL) & O_APPEND) && write(out, "3", 1) == 1 &&
+		      px_get_str_is("ap", "123"),
+	      "no");
+	close(out);
+}
+
+static void misc_statx(void)
+{
+	struct statx sx = {0};
+
+	px_put_str("sx", "12345");
+	px_ok("misc.statx.basic",
+	      !statx(AT_FDCWD, "sx", 0, STATX_BASIC_STATS, &sx) &&
+		      (sx.stx_mask & (STATX_SIZE | STATX_INO | STATX_MODE)) ==
+			      (STATX_SIZE | STATX_INO | STATX_MODE) &&
+		      sx.stx_size == 5 && sx.stx_ino == px_ino("sx"),
+	      "errno %s mask 0x%x", px_errname(errno), sx.stx_mask);
+}
+
+void px_area_misc(void)
+{
+	misc_tmpfile();
+	misc_special();
+	misc_access();
+	misc_cwd();
+	misc_at();
+	misc_copy_and_flags();
+	misc_statx();
+}
