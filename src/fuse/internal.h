@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * FUSE server internals shared by the request edge (server.c) and the
+ * operation workers (ops.c). A worker returns 0 or -errno (or
+ * FUSE_NO_REPLY) and writes only its reply payload through reply_put();
+ * only the edge in server.c writes the out header and its error field.
+ */
+#ifndef VDAX_FUSE_INTERNAL_H
+#define VDAX_FUSE_INTERNAL_H
+
+#include <linux/fuse.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fuse/iov.h"
+#include "fuse/server.h"
+#include "passthrough/passthrough.h"
+
+/* Worker result: the request takes no reply (FORGET, INTERRUPT). */
+#define FUSE_NO_REPLY 1
+
+/* Largest request body copied out of guest memory (WRITE data is not). */
+#define FUSE_SRV_MAX_BODY (1u << 20)
+#define FUSE_SRV_DEFAULT_MAX_WRITE (1u << 20)
+
+struct fuse_srv {
+	struct fuse_srv_opts opts; /* immutable */
+	struct pt_fs *fs;
+	unsigned page_size;	   /* immutable */
+	pthread_mutex_t init_lock; /* serialises INIT, DESTROY and reset */
+	/*
+	 * Negotiated state: written under init_lock, read without it through
+	 * __atomic loads (initialized last with release ordering).
+	 */
+	bool initialized;
+	uint32_t minor;
+	uint64_t flags; /* FUSE_* init flags, flags2 in the upper half */
+};
+
+struct fuse_req {
+	struct fuse_srv *srv;
+	struct fuse_in_header ih; /* copied out of guest memory once */
+	const char *arg;	  /* copy of the body (only the fixed part for WRITE) */
+	size_t arglen;
+	struct fuse_iov in;	  /* what follows the copy: WRITE data */
+	struct fuse_iov out;	  /* the reply payload, after the header */
+	size_t out_len;		  /* payload bytes written */
+	const char *name[2];	  /* NUL-terminated names after the fixed part */
+	struct pt_ctx ctx;
+};
+
+enum {
+	OP_NO_REPLY = 1 << 0, /* no reply buffer needed */
+	OP_PRE_INIT = 1 << 1, /* allowed before INIT */
+	OP_DATA = 1 << 2,     /* copy only the fixed part; data stays put */
+	OP_NAME1 = 1 << 3,    /* one NUL-terminated name after the fixed part */
+	OP_NAME2 = 1 << 4,    /* two names */
+};
+
+struct fuse_op {
+	int (*fn)(struct fuse_req *req);
+	const char *name;
+	uint32_t in_size;  /* fixed part of the request body */
+	uint32_t out_size; /* fixed part of the reply */
+	uint32_t flags;	   /* OP_* */
+};
+
+extern const struct fuse_op fuse_ops[];
+extern const unsigned fuse_ops_count;
+
+static inline uint64_t fuse_srv_flags(const struct fuse_srv *srv)
+{
+	return __atomic_load_n(&srv->flags, __ATOMIC_RELAXED);
+}
+
+/* Append to the reply payload; -EINVAL if it does not fit. */
+static inline int reply_put(struct fuse_req *req, const void *p, size_t n)
+{
+	int ret = fuse_iov_write(&req->out, p, n);
+
+	if (ret == 0)
+		req->out_len += n;
+	return ret;
+}
+
+/* Forget all per-connection state (caller holds init_lock). */
+void fuse_srv_reset_locked(struct fuse_srv *srv);
+
+#endif

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The request edge: copy the in header out of guest memory once, check
+ * every size against the dispatch table, call the worker, and write the out
+ * header. Guest buffers are only touched through struct fuse_iov.
+ *
+ * Lock order: fuse_srv.init_lock -> pt_fs locks.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "fuse/internal.h"
+
+/* Bodies up to this size are copied onto the stack. */
+#define SMALL_BODY 512
+
+int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
+{
+	struct pt_opts po = {
+		.root_fd = opts->root_fd,
+		.proc_self_fd = opts->proc_self_fd,
+		.max_inodes = opts->max_inodes,
+		.announce_submounts = opts->announce_submounts,
+	};
+	struct fuse_srv *srv;
+	long ps = sysconf(_SC_PAGESIZE);
+	int ret;
+
+	if (opts->max_write && opts->max_write < 4096)
+		return -EINVAL;
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->opts = *opts;
+	if (!srv->opts.max_write)
+		srv->opts.max_write = FUSE_SRV_DEFAULT_MAX_WRITE;
+	srv->page_size = ps > 0 ? (unsigned)ps : 4096;
+	pthread_mutex_init(&srv->init_lock, NULL);
+	ret = pt_new(&po, &srv->fs);
+	if (ret < 0) {
+		pthread_mutex_destroy(&srv->init_lock);
+		free(srv);
+		return ret;
+	}
+	*out = srv;
+	return 0;
+}
+
+void fuse_srv_reset_locked(struct fuse_srv *srv)
+{
+	__atomic_store_n(&srv->initialized, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&srv->flags, 0, __ATOMIC_RELAXED);
+	pt_set_writeback(srv->fs, false);
+	pt_reset(srv->fs);
+}
+
+void fuse_srv_reset(struct fuse_srv *srv)
+{
+	pthread_mutex_lock(&srv->init_lock);
+	fuse_srv_reset_locked(srv);
+	pthread_mutex_unlock(&srv->init_lock);
+}
+
+void fuse_srv_free(struct fuse_srv *srv)
+{
+	if (!srv)
+		return;
+	pt_free(srv->fs);
+	pthread_mutex_destroy(&srv->init_lock);
+	free(srv);
+}
+
+/* The only place that writes an out header. Returns the reply length. */
+static size_t reply_edge(struct fuse_req *req, const struct iovec *out,
+			 unsigned out_cnt, int ret)
+{
+	struct fuse_out_header oh = { .unique = req->ih.unique };
+	struct fuse_iov hdr;
+
+	if (ret == FUSE_NO_REPLY)
+		return 0;
+	if (ret > 0 || ret < -4095)
+		ret = -EIO;
+	oh.error = ret;
+	oh.len = sizeof(oh) + (ret < 0 ? 0 : (uint32_t)req->out_len);
+	if (fuse_iov_init(&hdr, out, out_cnt) < 0 ||
+	    fuse_iov_write(&hdr, &oh, sizeof(oh)) < 0)
+		return 0;
+	return oh.len;
+}
+
+/* Each name after the fixed part must end with a NUL inside the body. */
+static int find_names(struct fuse_req *req, const struct fuse_op *op,
+		      size_t pos)
+{
+	unsigned n = (op->flags & OP_NAME2) ? 2 : (op->flags & OP_NAME1) ? 1 : 0;
+
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *s = req->arg + pos;
+		const char *nul = memchr(s, '\0', req->arglen - pos);
+
+		if (!nul)
+			return -EINVAL;
+		req->name[i] = s;
+		pos += (size_t)(nul - s) + 1;
+	}
+	return 0;
+}
+
+/* SETXATTR's fixed part grew when FUSE_SETXATTR_EXT is negotiated. */
+static uint32_t op_in_size(const struct fuse_req *req, const struct fuse_op *op)
+{
+	if (req->ih.opcode == FUSE_SETXATTR &&
+	    (fuse_srv_flags(req->srv) & FUSE_SETXATTR_EXT))
+		return sizeof(struct fuse_setxattr_in);
+	return op->in_size;
+}
+
+/*
+ * Everything decided before the worker runs. Returns 0 with the body copied
+ * into @buf (or *heap), or -errno for the reply.
+ */
+static int decode(struct fuse_req *req, const struct fuse_op *op,
+		  char *buf, char **heap)
+{
+	size_t body = req->ih.len - sizeof(req->ih);
+	size_t ext = (size_t)req->ih.total_extlen * 8;
+	uint32_t in_size = op_in_size(req, op);
+	size_t copy;
+	int ret;
+
+	/* Extensions (security context, groups) are not negotiated: skip. */
+	if (ext > body)
+		return -EINVAL;
+	body -= ext;
+	fuse_iov_limit(&req->in, body);
+	if (body < in_size)
+		return -EINVAL;
+	copy = (op->flags & OP_DATA) ? in_size : body;
+	if (copy > FUSE_SRV_MAX_BODY)
+		return -E2BIG;
+	if (copy > SMALL_BODY) {
+		*heap = malloc(copy);
+		if (!*heap)
+			return -ENOMEM;
+		buf = *heap;
+	}
+	ret = fuse_iov_read(&req->in, buf, copy);
+	if (ret < 0)
+		return ret;
+	req->arg = buf;
+	req->arglen = copy;
+	return find_names(req, op, in_size);
+}
+
+size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
+		       unsigned in_cnt, const struct iovec *out, unsigned out_cnt)
+{
+	union {
+		uint64_t align;
+		char b[SMALL_BODY];
+	} small;
+	struct fuse_req req = { .srv = srv };
+	const struct fuse_op *op = NULL;
+	char *heap = NULL;
+	size_t readable;
+	int ret;
+
+	if (fuse_iov_init(&req.in, in, in_cnt) < 0 ||
+	    fuse_iov_init(&req.out, out, out_cnt) < 0)
+		return 0;
+	/* Without a whole header there is no unique to answer to. */
+	if (fuse_iov_read(&req.in, &req.ih, sizeof(req.ih)) < 0)
+		return 0;
+	readable = fuse_iov_left(&req.in) + sizeof(req.ih);
+	req.ctx.uid = req.ih.uid;
+	req.ctx.gid = req.ih.gid;
+	req.ctx.pid = req.ih.pid;
+
+	if (req.ih.opcode < fuse_ops_count && fuse_ops[req.ih.opcode].fn)
+		op = &fuse_ops[req.ih.opcode];
+	if (!(op && (op->flags & OP_NO_REPLY))) {
+		if (fuse_iov_skip(&req.out, sizeof(struct fuse_out_header)) < 0)
+			return 0;
+	}
+
+	if (req.ih.len < sizeof(req.ih) || req.ih.len > readable) {
+		ret = -EINVAL;
+	} else if (!op) {
+		ret = -ENOSYS;
+	} else if (!(op->flags & OP_PRE_INIT) &&
+		   !__atomic_load_n(&srv->initialized, __ATOMIC_ACQUIRE)) {
+		ret = -EIO;
+	} else if (!(op->flags & OP_NO_REPLY) &&
+		   fuse_iov_left(&req.out) < op->out_size) {
+		ret = -EINVAL;
+	} else {
+		ret = decode(&req, op, small.b, &heap);
+		if (ret == 0)
+			ret = op->fn(&req);
+	}
+
+	if (ret < 0 && ret != -ENOENT)
+		VLOG_DEBUG("fuse: %s (%u) unique %llu: %s",
+			   op ? op->name : "?", req.ih.opcode,
+			   (unsigned long long)req.ih.unique, strerror(-ret));
+	free(heap);
+	if (op && (op->flags & OP_NO_REPLY))
+		return 0;
+	return reply_edge(&req, out, out_cnt, ret);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * FUSE server: decodes one FUSE request from device-readable buffers, checks
+ * every size once, calls the passthrough filesystem, and encodes the reply
+ * into device-writable buffers. Knows nothing of virtqueues.
+ */
+#ifndef VDAX_FUSE_SERVER_H
+#define VDAX_FUSE_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct fuse_srv;
+
+enum fuse_srv_cache { FUSE_SRV_CACHE_AUTO, FUSE_SRV_CACHE_ALWAYS, FUSE_SRV_CACHE_NEVER };
+
+/* DAX hooks (the vhost-user backend channel); all NULL when DAX is off. */
+struct fuse_srv_dax_ops {
+	int (*map)(void *ctx, int fd, uint64_t fd_offset, uint64_t moffset,
+		   uint64_t len, bool writable);
+	int (*unmap)(void *ctx, uint64_t moffset, uint64_t len);
+	void *ctx;
+	uint64_t window_size; /* bytes; 0 = no DAX window */
+};
+
+struct fuse_srv_opts {
+	int root_fd;	   /* O_PATH fd of the shared directory (owned by caller) */
+	int proc_self_fd;  /* O_PATH fd of /proc/self/fd, to reopen O_PATH fds */
+	enum fuse_srv_cache cache;
+	bool xattr;		  /* serve *XATTR requests (else ENOSYS) */
+	bool announce_submounts;  /* FUSE_ATTR_SUBMOUNT on mount points */
+	bool writeback;		  /* offer FUSE_WRITEBACK_CACHE */
+	bool readdirplus;	  /* offer READDIRPLUS */
+	bool posix_lock;	  /* serve GETLK/SETLK/SETLKW */
+	bool flock;		  /* serve BSD flock */
+	uint64_t max_inodes;	  /* inode table bound; 0 = default */
+	unsigned max_write;	  /* bytes; 0 = default (1 MiB) */
+	struct fuse_srv_dax_ops dax;
+};
+
+/* Create a server over the shared directory. Returns 0 or -errno. */
+int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out);
+
+/*
+ * Handle one request. Same contract as vu_backend_ops.handle: returns bytes
+ * written into @out. Safe to call from several threads at once.
+ */
+size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
+		       unsigned in_cnt, const struct iovec *out, unsigned out_cnt);
+
+/* Forget every inode and handle (frontend gone); keeps the root. */
+void fuse_srv_reset(struct fuse_srv *srv);
+
+void fuse_srv_free(struct fuse_srv *srv);
+
+#endif

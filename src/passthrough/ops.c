@@ -1,0 +1,1292 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Passthrough operations. Every host path is one component resolved with an
+ * *at() call relative to an inode's O_PATH fd; inodes are reopened for I/O
+ * through /proc/self/fd (never when the inode is a symlink), so no symlink
+ * is ever followed on the host and no path leaves the shared directory.
+ *
+ * Creating operations run with the guest caller's fsuid/fsgid (per thread on
+ * Linux) and, where the thread could unshare its fs struct, umask 0 so that
+ * the guest's umask alone decides the mode bits.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fuse.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/sysmacros.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "passthrough/internal.h"
+
+#define PT_DIRBUF_SIZE 16384
+
+/* ---- per-thread state ---- */
+
+/* 1: this thread has its own fs struct with umask 0; -1: could not. */
+static __thread int thread_fs_private;
+
+static void thread_prepare(void)
+{
+	if (thread_fs_private)
+		return;
+	if (unshare(CLONE_FS) == 0) {
+		umask(0);
+		thread_fs_private = 1;
+	} else {
+		VLOG_WARN("passthrough: unshare(CLONE_FS): %s; the process "
+			  "umask also applies to new files", strerror(errno));
+		thread_fs_private = -1;
+	}
+}
+
+struct creds_saved {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int creds_enter(const struct pt_ctx *ctx, struct creds_saved *s)
+{
+	thread_prepare();
+	s->gid = syscall(SYS_setfsgid, ctx->gid);
+	s->uid = syscall(SYS_setfsuid, ctx->uid);
+	/* setfsuid() reports failure only by not changing anything. */
+	if ((uid_t)syscall(SYS_setfsuid, -1) != ctx->uid ||
+	    (gid_t)syscall(SYS_setfsgid, -1) != ctx->gid) {
+		syscall(SYS_setfsuid, s->uid);
+		syscall(SYS_setfsgid, s->gid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void creds_leave(const struct creds_saved *s)
+{
+	syscall(SYS_setfsuid, s->uid);
+	syscall(SYS_setfsgid, s->gid);
+}
+
+/* ---- helpers ---- */
+
+/* A name from the guest must be one ordinary path component. */
+static int check_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || strchr(name, '/'))
+		return -EINVAL;
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+static int stat_fd(int fd, struct stat *st, uint64_t *mnt_id)
+{
+	struct statx sx;
+
+	if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+		  STATX_BASIC_STATS | STATX_MNT_ID, &sx) < 0)
+		return -errno;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = sx.stx_ino;
+	st->st_mode = sx.stx_mode;
+	st->st_nlink = sx.stx_nlink;
+	st->st_uid = sx.stx_uid;
+	st->st_gid = sx.stx_gid;
+	st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+	st->st_size = sx.stx_size;
+	st->st_blksize = sx.stx_blksize;
+	st->st_blocks = sx.stx_blocks;
+	st->st_atim.tv_sec = sx.stx_atime.tv_sec;
+	st->st_atim.tv_nsec = sx.stx_atime.tv_nsec;
+	st->st_mtim.tv_sec = sx.stx_mtime.tv_sec;
+	st->st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
+	st->st_ctim.tv_sec = sx.stx_ctime.tv_sec;
+	st->st_ctim.tv_nsec = sx.stx_ctime.tv_nsec;
+	if (mnt_id)
+		*mnt_id = (sx.stx_mask & STATX_MNT_ID) ? sx.stx_mnt_id : 0;
+	return 0;
+}
+
+/* Reopen an inode for I/O. Never for a symlink: that would follow it. */
+static int reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
+{
+	char name[16];
+	int fd;
+
+	if (S_ISLNK(ino->type))
+		return -ELOOP;
+	snprintf(name, sizeof(name), "%d", ino->fd);
+	flags &= ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_PATH | O_TMPFILE);
+	fd = openat(fs->opts.proc_self_fd, name, flags | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static bool is_submount(struct pt_fs *fs, const struct pt_inode *parent,
+			const struct stat *st, uint64_t mnt_id)
+{
+	return fs->opts.announce_submounts && S_ISDIR(st->st_mode) &&
+	       (st->st_dev != parent->dev || mnt_id != parent->mnt_id);
+}
+
+/* Add @fd (consumed) as the inode for a lookup from @parent. */
+static int entry_from_fd(struct pt_fs *fs, const struct pt_inode *parent,
+			 int fd, struct pt_entry *e)
+{
+	uint64_t mnt_id;
+	bool sub;
+	int ret;
+
+	ret = stat_fd(fd, &e->st, &mnt_id);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	sub = parent && is_submount(fs, parent, &e->st, mnt_id);
+	e->attr_flags = sub ? FUSE_ATTR_SUBMOUNT : 0;
+	return pt_inode_add(fs, fd, &e->st, mnt_id, sub, &e->nodeid);
+}
+
+static int lookup_at(struct pt_fs *fs, struct pt_inode *parent,
+		     const char *name, struct pt_entry *e)
+{
+	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return entry_from_fd(fs, parent, fd, e);
+}
+
+/*
+ * "." is the directory itself. ".." of the root is the root; of another
+ * directory only a directory the guest already reached from the root, so a
+ * lookup never climbs out of the tree.
+ */
+static int lookup_dot(struct pt_fs *fs, struct pt_inode *dir, bool dotdot,
+		      struct pt_entry *e)
+{
+	uint64_t mnt_id, nodeid;
+	bool up = dotdot && dir->idx != PT_ROOT_IDX;
+	int fd, ret;
+
+	fd = openat(dir->fd, up ? ".." : ".", O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = stat_fd(fd, &e->st, &mnt_id);
+	if (ret == 0 && up && !pt_inode_known(fs, &e->st, mnt_id, &nodeid))
+		ret = -ENOENT;
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	e->attr_flags = up ? 0 : (dir->submount ? FUSE_ATTR_SUBMOUNT : 0);
+	return pt_inode_add(fs, fd, &e->st, mnt_id, !up && dir->submount,
+			    &e->nodeid);
+}
+
+int pt_lookup(struct pt_fs *fs, uint64_t parent, const char *name,
+	      struct pt_entry *e)
+{
+	struct pt_inode *dir;
+	int ret;
+
+	ret = pt_inode_get(fs, parent, &dir);
+	if (ret < 0)
+		return ret;
+	if (!S_ISDIR(dir->type))
+		ret = -ENOTDIR;
+	else if (!strcmp(name, ".") || !strcmp(name, ".."))
+		ret = lookup_dot(fs, dir, name[1] == '.', e);
+	else if ((ret = check_name(name)) == 0)
+		ret = lookup_at(fs, dir, name, e);
+	pt_inode_put(fs, dir);
+	return ret;
+}
+
+int pt_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup)
+{
+	return pt_inode_forget(fs, nodeid, nlookup);
+}
+
+int pt_getattr(struct pt_fs *fs, uint64_t nodeid, struct stat *st,
+	       uint32_t *attr_flags)
+{
+	struct pt_inode *ino;
+	int ret;
+
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	ret = stat_fd(ino->fd, st, NULL);
+	if (attr_flags)
+		*attr_flags = ino->submount ? FUSE_ATTR_SUBMOUNT : 0;
+	pt_inode_put(fs, ino);
+	return ret;
+}
+
+static int chmod_inode(struct pt_fs *fs, const struct pt_inode *ino, int fd,
+		       mode_t mode)
+{
+	char name[16];
+
+	if (fd >= 0)
+		return fchmod(fd, mode) < 0 ? -errno : 0;
+	if (S_ISLNK(ino->type))
+		return -EOPNOTSUPP;
+	snprintf(name, sizeof(name), "%d", ino->fd);
+	return fchmodat(fs->opts.proc_self_fd, name, mode, 0) < 0 ? -errno : 0;
+}
+
+/* Clear set-user-ID, and set-group-ID when group-executable (as the VFS). */
+static int kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
+{
+	struct stat st;
+	mode_t m;
+
+	if (fstatat(ino->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	m = st.st_mode & 07777;
+	if (!S_ISREG(st.st_mode) ||
+	    (!(m & S_ISUID) && !((m & S_ISGID) && (m & S_IXGRP))))
+		return 0;
+	m &= ~S_ISUID;
+	if (m & S_IXGRP)
+		m &= ~S_ISGID;
+	return chmod_inode(fs, ino, fd, m);
+}
+
+static int set_times(struct pt_fs *fs, const struct pt_inode *ino, int fd,
+		     const struct pt_setattr *sa)
+{
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
+				  { .tv_nsec = UTIME_OMIT } };
+	char name[16];
+
+	if (sa->valid & FATTR_ATIME_NOW)
+		ts[0].tv_nsec = UTIME_NOW;
+	else if (sa->valid & FATTR_ATIME)
+		ts[0] = sa->atime;
+	if (sa->valid & FATTR_MTIME_NOW)
+		ts[1].tv_nsec = UTIME_NOW;
+	else if (sa->valid & FATTR_MTIME)
+		ts[1] = sa->mtime;
+	if (fd >= 0)
+		return futimens(fd, ts) < 0 ? -errno : 0;
+	if (utimensat(ino->fd, "", ts, AT_EMPTY_PATH) == 0)
+		return 0;
+	if (errno != EINVAL || S_ISLNK(ino->type))
+		return -errno;
+	snprintf(name, sizeof(name), "%d", ino->fd);
+	return utimensat(fs->opts.proc_self_fd, name, ts, 0) < 0 ? -errno : 0;
+}
+
+static int truncate_inode(struct pt_fs *fs, const struct pt_inode *ino,
+			  int fd, uint64_t size)
+{
+	int ret = 0, tfd = fd;
+
+	if (size > INT64_MAX)
+		return -EFBIG;
+	if (tfd < 0) {
+		if (!S_ISREG(ino->type))
+			return S_ISDIR(ino->type) ? -EISDIR : -EINVAL;
+		tfd = reopen(fs, ino, O_WRONLY);
+		if (tfd < 0)
+			return tfd;
+	}
+	if (ftruncate(tfd, (off_t)size) < 0)
+		ret = -errno;
+	if (tfd != fd)
+		close(tfd);
+	return ret;
+}
+
+int pt_setattr(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
+	       const struct pt_setattr *sa, struct stat *st)
+{
+	struct pt_handle *h = NULL;
+	struct pt_inode *ino;
+	uint32_t v = sa->valid;
+	int fd = -1, ret;
+
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	if (v & FATTR_FH) {
+		ret = pt_handle_get(fs, nodeid, sa->fh, false, &h);
+		if (ret < 0)
+			goto out;
+		fd = h->fd;
+	}
+	if (v & FATTR_MODE) {
+		ret = chmod_inode(fs, ino, fd, sa->mode & 07777);
+		if (ret < 0)
+			goto out;
+	}
+	if (v & (FATTR_UID | FATTR_GID)) {
+		uid_t uid = (v & FATTR_UID) ? sa->uid : (uid_t)-1;
+		gid_t gid = (v & FATTR_GID) ? sa->gid : (gid_t)-1;
+
+		if (fchownat(ino->fd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	if (v & FATTR_SIZE) {
+		ret = truncate_inode(fs, ino, fd, sa->size);
+		if (ret < 0)
+			goto out;
+	}
+	if ((v & FATTR_KILL_SUIDGID) && !(v & FATTR_MODE)) {
+		ret = kill_suidgid(fs, ino, fd);
+		if (ret < 0)
+			goto out;
+	}
+	if (v & (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)) {
+		ret = set_times(fs, ino, fd, sa);
+		if (ret < 0)
+			goto out;
+	}
+	/* FATTR_CTIME: the host sets ctime itself; FATTR_LOCKOWNER: unused. */
+	ret = stat_fd(ino->fd, st, NULL);
+out:
+	pt_handle_put(fs, h);
+	pt_inode_put(fs, ino);
+	(void)ctx;
+	return ret;
+}
+
+ssize_t pt_readlink(struct pt_fs *fs, uint64_t nodeid, char *buf, size_t size)
+{
+	struct pt_inode *ino;
+	ssize_t n;
+	int ret;
+
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	if (!S_ISLNK(ino->type))
+		n = -EINVAL;
+	else if ((n = readlinkat(ino->fd, "", buf, size)) < 0)
+		n = -errno;
+	pt_inode_put(fs, ino);
+	return n;
+}
+
+/* ---- creating operations ---- */
+
+enum mk_kind { MK_NOD, MK_DIR, MK_SYMLINK };
+
+struct mk_args {
+	enum mk_kind kind;
+	mode_t mode;
+	dev_t rdev;
+	const char *target;
+};
+
+static int mk_at(int dirfd, const char *name, const struct mk_args *a)
+{
+	int r;
+
+	switch (a->kind) {
+	case MK_DIR:
+		r = mkdirat(dirfd, name, a->mode);
+		break;
+	case MK_SYMLINK:
+		r = symlinkat(a->target, dirfd, name);
+		break;
+	default:
+		r = mknodat(dirfd, name, a->mode, a->rdev);
+		break;
+	}
+	return r < 0 ? -errno : 0;
+}
+
+static int make_node(struct pt_fs *fs, const struct pt_ctx *ctx,
+		     uint64_t parent, const char *name,
+		     const struct mk_args *a, struct pt_entry *e)
+{
+	struct creds_saved saved;
+	struct pt_inode *dir;
+	int ret;
+
+	ret = check_name(name);
+	if (ret < 0)
+		return ret;
+	ret = pt_inode_get(fs, parent, &dir);
+	if (ret < 0)
+		return ret;
+	if (!S_ISDIR(dir->type)) {
+		ret = -ENOTDIR;
+		goto out;
+	}
+	ret = creds_enter(ctx, &saved);
+	if (ret < 0)
+		goto out;
+	ret = mk_at(dir->fd, name, a);
+	creds_leave(&saved);
+	if (ret == 0)
+		ret = lookup_at(fs, dir, name, e);
+out:
+	pt_inode_put(fs, dir);
+	return ret;
+}
+
+int pt_mknod(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	     const char *name, uint32_t mode, uint32_t rdev, uint32_t umask,
+	     struct pt_entry *e)
+{
+	struct mk_args a = { MK_NOD, (mode & S_IFMT) | (mode & 07777 & ~umask),
+			     rdev, NULL };
+
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		break;
+	case S_IFDIR:
+		return pt_mkdir(fs, ctx, parent, name, mode, umask, e);
+	default:
+		return -EINVAL;
+	}
+	return make_node(fs, ctx, parent, name, &a, e);
+}
+
+int pt_mkdir(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	     const char *name, uint32_t mode, uint32_t umask,
+	     struct pt_entry *e)
+{
+	struct mk_args a = { MK_DIR, mode & 07777 & ~umask, 0, NULL };
+
+	return make_node(fs, ctx, parent, name, &a, e);
+}
+
+int pt_symlink(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	       const char *name, const char *target, struct pt_entry *e)
+{
+	struct mk_args a = { MK_SYMLINK, 0, 0, target };
+
+	if (!*target)
+		return -ENOENT;
+	if (strlen(target) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return make_node(fs, ctx, parent, name, &a, e);
+}
+
+static int remove_at(struct pt_fs *fs, uint64_t parent, const char *name,
+		     int flags)
+{
+	struct pt_inode *dir;
+	int ret;
+
+	ret = check_name(name);
+	if (ret < 0)
+		return ret;
+	ret = pt_inode_get(fs, parent, &dir);
+	if (ret < 0)
+		return ret;
+	if (unlinkat(dir->fd, name, flags) < 0)
+		ret = -errno;
+	pt_inode_put(fs, dir);
+	return ret;
+}
+
+int pt_unlink(struct pt_fs *fs, uint64_t parent, const char *name)
+{
+	return remove_at(fs, parent, name, 0);
+}
+
+int pt_rmdir(struct pt_fs *fs, uint64_t parent, const char *name)
+{
+	return remove_at(fs, parent, name, AT_REMOVEDIR);
+}
+
+int pt_rename(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	      const char *name, uint64_t newparent, const char *newname,
+	      uint32_t flags)
+{
+	struct pt_inode *od = NULL, *nd = NULL;
+	struct creds_saved saved;
+	int ret;
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+		return -EINVAL;
+	ret = check_name(name);
+	if (ret == 0)
+		ret = check_name(newname);
+	if (ret < 0)
+		return ret;
+	ret = pt_inode_get(fs, parent, &od);
+	if (ret == 0)
+		ret = pt_inode_get(fs, newparent, &nd);
+	if (ret < 0)
+		goto out;
+	/* A whiteout is a new device node: owned by the caller. */
+	if (flags & RENAME_WHITEOUT) {
+		ret = creds_enter(ctx, &saved);
+		if (ret < 0)
+			goto out;
+	}
+	if (renameat2(od->fd, name, nd->fd, newname, flags) < 0)
+		ret = -errno;
+	if (flags & RENAME_WHITEOUT)
+		creds_leave(&saved);
+out:
+	pt_inode_put(fs, nd);
+	pt_inode_put(fs, od);
+	return ret;
+}
+
+int pt_link(struct pt_fs *fs, uint64_t nodeid, uint64_t newparent,
+	    const char *newname, struct pt_entry *e)
+{
+	struct pt_inode *ino = NULL, *dir = NULL;
+	int ret;
+
+	ret = check_name(newname);
+	if (ret < 0)
+		return ret;
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret == 0)
+		ret = pt_inode_get(fs, newparent, &dir);
+	if (ret < 0)
+		goto out;
+	if (S_ISDIR(ino->type)) {
+		ret = -EPERM;
+		goto out;
+	}
+	if (linkat(ino->fd, "", dir->fd, newname, AT_EMPTY_PATH) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = lookup_at(fs, dir, newname, e);
+out:
+	pt_inode_put(fs, dir);
+	pt_inode_put(fs, ino);
+	return ret;
+}
+
+/* ---- open files ---- */
+
+static int open_flags(struct pt_fs *fs, uint32_t flags)
+{
+	int f = (int)flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_PATH |
+			       O_TMPFILE | O_NOFOLLOW | O_DIRECTORY);
+
+	/* The kernel's writeback cache reads pages and appends itself. */
+	if (__atomic_load_n(&fs->opts.writeback, __ATOMIC_RELAXED)) {
+		if ((f & O_ACCMODE) == O_WRONLY)
+			f = (f & ~O_ACCMODE) | O_RDWR;
+		f &= ~O_APPEND;
+	}
+	return f | O_CLOEXEC;
+}
+
+static bool flags_writable(int f)
+{
+	return (f & O_ACCMODE) != O_RDONLY;
+}
+
+int pt_open(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
+	    uint32_t flags, uint64_t *fh)
+{
+	struct pt_inode *ino;
+	int f = open_flags(fs, flags), fd, ret;
+
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	/* Devices, FIFOs and sockets are opened by the guest kernel itself. */
+	if (S_ISLNK(ino->type))
+		ret = -ELOOP;
+	else if (S_ISDIR(ino->type))
+		ret = -EISDIR;
+	else if (!S_ISREG(ino->type))
+		ret = -ENXIO;
+	if (ret < 0)
+		goto out;
+	fd = reopen(fs, ino, f);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	ret = pt_handle_add(fs, fd, nodeid, false, flags_writable(f), fh);
+	if (ret < 0)
+		close(fd);
+out:
+	pt_inode_put(fs, ino);
+	(void)ctx;
+	return ret;
+}
+
+/* Add an opened file as an entry plus a handle; undoes both on failure. */
+static int entry_and_handle(struct pt_fs *fs, const struct pt_inode *dir,
+			    int fd, int pathfd, int f, struct pt_entry *e,
+			    uint64_t *fh)
+{
+	int ret;
+
+	ret = entry_from_fd(fs, dir, pathfd, e);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	ret = pt_handle_add(fs, fd, e->nodeid, false, flags_writable(f), fh);
+	if (ret < 0) {
+		close(fd);
+		pt_inode_forget(fs, e->nodeid, 1);
+	}
+	return ret;
+}
+
+int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	      const char *name, uint32_t mode, uint32_t umask, uint32_t flags,
+	      struct pt_entry *e, uint64_t *fh)
+{
+	struct creds_saved saved;
+	struct pt_inode *dir;
+	int f = open_flags(fs, flags), fd, pathfd, ret;
+
+	ret = check_name(name);
+	if (ret < 0)
+		return ret;
+	ret = pt_inode_get(fs, parent, &dir);
+	if (ret < 0)
+		return ret;
+	ret = creds_enter(ctx, &saved);
+	if (ret < 0)
+		goto out;
+	/* O_NOFOLLOW: an existing symlink under that name gives ELOOP. */
+	fd = openat(dir->fd, name,
+		    f | O_CREAT | O_NOFOLLOW | ((int)flags & O_EXCL),
+		    mode & 07777 & ~umask);
+	if (fd < 0)
+		ret = -errno;
+	creds_leave(&saved);
+	if (ret < 0)
+		goto out;
+	pathfd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (pathfd < 0) {
+		ret = -errno;
+		close(fd);
+		goto out;
+	}
+	ret = entry_and_handle(fs, dir, fd, pathfd, f, e, fh);
+out:
+	pt_inode_put(fs, dir);
+	return ret;
+}
+
+int pt_tmpfile(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	       uint32_t mode, uint32_t umask, uint32_t flags,
+	       struct pt_entry *e, uint64_t *fh)
+{
+	struct creds_saved saved;
+	struct pt_inode *dir;
+	char name[16];
+	int f = open_flags(fs, flags), fd, pathfd, ret;
+
+	if (!flags_writable(f))
+		return -EINVAL;
+	ret = pt_inode_get(fs, parent, &dir);
+	if (ret < 0)
+		return ret;
+	ret = creds_enter(ctx, &saved);
+	if (ret < 0)
+		goto out;
+	fd = openat(dir->fd, ".", f | O_TMPFILE, mode & 07777 & ~umask);
+	if (fd < 0)
+		ret = -errno;
+	creds_leave(&saved);
+	if (ret < 0)
+		goto out;
+	snprintf(name, sizeof(name), "%d", fd);
+	pathfd = openat(fs->opts.proc_self_fd, name, O_PATH | O_CLOEXEC);
+	if (pathfd < 0) {
+		ret = -errno;
+		close(fd);
+		goto out;
+	}
+	ret = entry_and_handle(fs, dir, fd, pathfd, f, e, fh);
+out:
+	pt_inode_put(fs, dir);
+	return ret;
+}
+
+ssize_t pt_read(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+		const struct iovec *iov, int cnt, uint64_t off)
+{
+	struct pt_handle *h;
+	ssize_t n;
+	int ret;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	n = preadv(h->fd, iov, cnt, (off_t)off);
+	if (n < 0)
+		n = -errno;
+	pt_handle_put(fs, h);
+	return n;
+}
+
+ssize_t pt_write(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+		 const struct iovec *iov, int cnt, uint64_t off,
+		 bool kill_priv)
+{
+	struct pt_inode *ino = NULL;
+	struct pt_handle *h;
+	ssize_t n;
+	int ret;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	n = pwritev(h->fd, iov, cnt, (off_t)off);
+	if (n < 0)
+		n = -errno;
+	/* The daemon holds CAP_FSETID, so the host would keep the bits. */
+	if (n >= 0 && kill_priv && pt_inode_get(fs, nodeid, &ino) == 0) {
+		ret = kill_suidgid(fs, ino, h->fd);
+		if (ret < 0)
+			n = ret;
+		pt_inode_put(fs, ino);
+	}
+	pt_handle_put(fs, h);
+	return n;
+}
+
+int pt_flush(struct pt_fs *fs, uint64_t nodeid, uint64_t fh)
+{
+	struct pt_handle *h;
+	int ret;
+
+	/* Locks are OFD locks, tied to the handle rather than to close(). */
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_release(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+	       bool flock_unlock)
+{
+	return pt_handle_remove(fs, nodeid, fh, false, flock_unlock);
+}
+
+int pt_fsync(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, bool datasync,
+	     bool dir)
+{
+	struct pt_handle *h;
+	int ret;
+
+	ret = pt_handle_get(fs, nodeid, fh, dir, &h);
+	if (ret < 0)
+		return ret;
+	if ((datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0)
+		ret = -errno;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_handle_dup_fd(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+		     bool *writable)
+{
+	struct pt_handle *h;
+	int fd, ret;
+
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		fd = -errno;
+	else if (writable)
+		*writable = h->writable;
+	pt_handle_put(fs, h);
+	return fd;
+}
+
+/* ---- directories ---- */
+
+int pt_opendir(struct pt_fs *fs, uint64_t nodeid, uint32_t flags,
+	       uint64_t *fh)
+{
+	struct pt_inode *ino;
+	int fd, ret;
+
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	if (!S_ISDIR(ino->type)) {
+		ret = -ENOTDIR;
+		goto out;
+	}
+	fd = reopen(fs, ino, O_RDONLY | O_DIRECTORY);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	ret = pt_handle_add(fs, fd, nodeid, true, false, fh);
+	if (ret < 0)
+		close(fd);
+out:
+	pt_inode_put(fs, ino);
+	(void)flags;
+	return ret;
+}
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static int emit_one(struct pt_fs *fs, uint64_t dirid,
+		    const struct linux_dirent64 *d, bool plus,
+		    const struct pt_dir_filler *f)
+{
+	struct pt_entry e = { 0 };
+	struct pt_dirent de = {
+		.name = d->d_name,
+		.namelen = strlen(d->d_name),
+		.ino = d->d_ino,
+		.type = d->d_type,
+		.off = (uint64_t)d->d_off,
+	};
+	int ret;
+
+	if (plus) {
+		bool dot = !strcmp(d->d_name, ".") || !strcmp(d->d_name, "..");
+
+		/* nodeid 0: no entry; the guest only lists the name. */
+		if (dot || pt_lookup(fs, dirid, d->d_name, &e) < 0) {
+			memset(&e, 0, sizeof(e));
+			e.st.st_ino = d->d_ino;
+			e.st.st_mode = DTTOIF(d->d_type);
+		}
+		de.entry = &e;
+	}
+	ret = f->add(f->arg, &de);
+	if (ret < 0 && e.nodeid)
+		pt_inode_forget(fs, e.nodeid, 1);
+	return ret;
+}
+
+int pt_readdir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
+	       bool plus, const struct pt_dir_filler *f)
+{
+	struct pt_handle *h;
+	char *buf;
+	int ret;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	ret = pt_handle_get(fs, nodeid, fh, true, &h);
+	if (ret < 0)
+		return ret;
+	buf = malloc(PT_DIRBUF_SIZE);
+	if (!buf) {
+		pt_handle_put(fs, h);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&h->dir_lock);
+	if (lseek(h->fd, (off_t)off, SEEK_SET) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = getdents64(h->fd, buf, PT_DIRBUF_SIZE);
+
+		if (n < 0)
+			ret = -errno;
+		if (n <= 0)
+			goto out;
+		for (ssize_t pos = 0; pos < n;) {
+			const struct linux_dirent64 *d = (const void *)(buf + pos);
+
+			if (!f->fits(f->arg, strlen(d->d_name)))
+				goto out;
+			ret = emit_one(fs, nodeid, d, plus, f);
+			if (ret < 0)
+				goto out;
+			pos += d->d_reclen;
+		}
+	}
+out:
+	pthread_mutex_unlock(&h->dir_lock);
+	free(buf);
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_releasedir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh)
+{
+	return pt_handle_remove(fs, nodeid, fh, true, false);
+}
+
+/* ---- misc ---- */
+
+int pt_statfs(struct pt_fs *fs, uint64_t nodeid, struct statvfs *sv)
+{
+	struct pt_inode *ino;
+	int ret;
+
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	if (fstatvfs(ino->fd, sv) < 0)
+		ret = -errno;
+	pt_inode_put(fs, ino);
+	return ret;
+}
+
+int pt_access(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
+	      uint32_t mask)
+{
+	struct creds_saved saved;
+	struct pt_inode *ino;
+	char name[16];
+	int ret;
+
+	if (mask & ~(uint32_t)(R_OK | W_OK | X_OK))
+		return -EINVAL;
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	if (S_ISLNK(ino->type)) {
+		ret = mask ? -EACCES : 0;
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%d", ino->fd);
+	ret = creds_enter(ctx, &saved);
+	if (ret < 0)
+		goto out;
+	/* AT_EACCESS: checked against the fsuid just set, not the real uid. */
+	if (syscall(SYS_faccessat2, fs->opts.proc_self_fd, name, (int)mask,
+		    AT_EACCESS) < 0)
+		ret = -errno;
+	creds_leave(&saved);
+out:
+	pt_inode_put(fs, ino);
+	return ret;
+}
+
+int pt_fallocate(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint32_t mode,
+		 uint64_t off, uint64_t len)
+{
+	struct pt_handle *h;
+	int ret;
+
+	if (off > INT64_MAX || len > INT64_MAX)
+		return -EINVAL;
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	if (fallocate(h->fd, (int)mode, (off_t)off, (off_t)len) < 0)
+		ret = -errno;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_lseek(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
+	     uint32_t whence, uint64_t *res)
+{
+	struct pt_handle *h;
+	off_t r;
+	int ret;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	if (whence != SEEK_SET && whence != SEEK_CUR && whence != SEEK_END &&
+	    whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	r = lseek(h->fd, (off_t)off, (int)whence);
+	if (r < 0)
+		ret = -errno;
+	else
+		*res = (uint64_t)r;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+ssize_t pt_copy_file_range(struct pt_fs *fs, uint64_t nodeid_in,
+			   uint64_t fh_in, uint64_t off_in,
+			   uint64_t nodeid_out, uint64_t fh_out,
+			   uint64_t off_out, uint64_t len, uint64_t flags)
+{
+	struct pt_handle *hi = NULL, *ho = NULL;
+	loff_t oi = (loff_t)off_in, oo = (loff_t)off_out;
+	ssize_t n;
+
+	if (flags || off_in > INT64_MAX || off_out > INT64_MAX)
+		return -EINVAL;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	n = pt_handle_get(fs, nodeid_in, fh_in, false, &hi);
+	if (n == 0)
+		n = pt_handle_get(fs, nodeid_out, fh_out, false, &ho);
+	if (n == 0) {
+		n = copy_file_range(hi->fd, &oi, ho->fd, &oo, len, 0);
+		if (n < 0)
+			n = -errno;
+	}
+	pt_handle_put(fs, ho);
+	pt_handle_put(fs, hi);
+	return n;
+}
+
+int pt_getlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, struct flock *fl)
+{
+	struct pt_handle *h;
+	int ret;
+
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	fl->l_pid = 0;
+	if (fcntl(h->fd, F_OFD_GETLK, fl) < 0)
+		ret = -errno;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_setlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+	     const struct flock *fl, bool wait)
+{
+	struct flock l = *fl;
+	struct pt_handle *h;
+	int ret;
+
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	l.l_pid = 0;
+	if (fcntl(h->fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &l) < 0)
+		ret = -errno;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_flock(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, int op)
+{
+	struct pt_handle *h;
+	int ret;
+
+	ret = pt_handle_get(fs, nodeid, fh, false, &h);
+	if (ret < 0)
+		return ret;
+	if (flock(h->fd, op) < 0)
+		ret = -errno;
+	pt_handle_put(fs, h);
+	return ret;
+}
+
+int pt_syncfs(struct pt_fs *fs, uint64_t nodeid)
+{
+	struct pt_inode *ino;
+	int fd, ret;
+
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	fd = reopen(fs, ino, O_RDONLY | O_NONBLOCK);
+	if (fd < 0) {
+		ret = fd;
+	} else {
+		if (syncfs(fd) < 0)
+			ret = -errno;
+		close(fd);
+	}
+	pt_inode_put(fs, ino);
+	return ret;
+}
+
+/* ---- lifetime ---- */
+
+int pt_new(const struct pt_opts *opts, struct pt_fs **out)
+{
+	struct pt_fs *fs;
+	int ret;
+
+	if (opts->root_fd < 0 || opts->proc_self_fd < 0)
+		return -EBADF;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->opts = *opts;
+	pthread_mutex_init(&fs->lock, NULL);
+	ret = pt_table_init(fs);
+	if (ret < 0) {
+		pt_table_destroy(fs);
+		pthread_mutex_destroy(&fs->lock);
+		free(fs);
+		return ret;
+	}
+	*out = fs;
+	return 0;
+}
+
+void pt_reset(struct pt_fs *fs)
+{
+	pt_table_reset(fs);
+}
+
+void pt_set_writeback(struct pt_fs *fs, bool on)
+{
+	__atomic_store_n(&fs->opts.writeback, on, __ATOMIC_RELAXED);
+}
+
+void pt_free(struct pt_fs *fs)
+{
+	if (!fs)
+		return;
+	pt_table_destroy(fs);
+	pthread_mutex_destroy(&fs->lock);
+	free(fs);
+}
+
+/* ---- extended attributes ---- */
+
+enum xa_op { XA_SET, XA_GET, XA_LIST, XA_REMOVE };
+
+struct xa_args {
+	enum xa_op op;
+	const char *name;
+	void *buf; /* value in (SET) or out (GET/LIST) */
+	size_t size;
+	int flags;
+};
+
+static ssize_t xa_fd(int fd, const struct xa_args *a)
+{
+	switch (a->op) {
+	case XA_SET:
+		return fsetxattr(fd, a->name, a->buf, a->size, a->flags);
+	case XA_GET:
+		return fgetxattr(fd, a->name, a->buf, a->size);
+	case XA_LIST:
+		return flistxattr(fd, a->buf, a->size);
+	default:
+		return fremovexattr(fd, a->name);
+	}
+}
+
+static ssize_t xa_path(const char *path, const struct xa_args *a)
+{
+	switch (a->op) {
+	case XA_SET:
+		return setxattr(path, a->name, a->buf, a->size, a->flags);
+	case XA_GET:
+		return getxattr(path, a->name, a->buf, a->size);
+	case XA_LIST:
+		return listxattr(path, a->buf, a->size);
+	default:
+		return removexattr(path, a->name);
+	}
+}
+
+/*
+ * Regular files and directories are reopened. Anything else cannot be
+ * opened safely, so go through its /proc/self/fd magic link relative to a
+ * per-thread working directory: resolving a magic link lands on the O_PATH
+ * file itself and never follows a symlink beyond it.
+ */
+static ssize_t xattr_do(struct pt_fs *fs, uint64_t nodeid,
+			const struct xa_args *a)
+{
+	struct pt_inode *ino;
+	char name[16];
+	ssize_t n;
+	int fd, ret;
+
+	if (a->name && (!*a->name || strlen(a->name) > XATTR_NAME_MAX))
+		return a->name[0] ? -ERANGE : -EINVAL;
+	ret = pt_inode_get(fs, nodeid, &ino);
+	if (ret < 0)
+		return ret;
+	if (S_ISREG(ino->type) || S_ISDIR(ino->type)) {
+		fd = reopen(fs, ino, O_RDONLY | O_NONBLOCK);
+		if (fd < 0) {
+			n = fd;
+		} else {
+			n = xa_fd(fd, a);
+			if (n < 0)
+				n = -errno;
+			close(fd);
+		}
+	} else {
+		thread_prepare();
+		if (thread_fs_private != 1) {
+			n = -EOPNOTSUPP;
+		} else if (fchdir(fs->opts.proc_self_fd) < 0) {
+			n = -errno;
+		} else {
+			snprintf(name, sizeof(name), "%d", ino->fd);
+			n = xa_path(name, a);
+			if (n < 0)
+				n = -errno;
+			if (fchdir(fs->opts.root_fd) < 0)
+				VLOG_WARN("passthrough: fchdir back: %s",
+					  strerror(errno));
+		}
+	}
+	pt_inode_put(fs, ino);
+	return n;
+}
+
+int pt_setxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
+		const void *value, size_t size, uint32_t flags)
+{
+	struct xa_args a = { XA_SET, name, (void *)value, size, (int)flags };
+
+	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
+		return -EINVAL;
+	return (int)xattr_do(fs, nodeid, &a);
+}
+
+ssize_t pt_getxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
+		    void *buf, size_t size)
+{
+	struct xa_args a = { XA_GET, name, buf, size, 0 };
+
+	return xattr_do(fs, nodeid, &a);
+}
+
+ssize_t pt_listxattr(struct pt_fs *fs, uint64_t nodeid, void *buf,
+		     size_t size)
+{
+	struct xa_args a = { XA_LIST, NULL, buf, size, 0 };
+
+	return xattr_do(fs, nodeid, &a);
+}
+
+int pt_removexattr(struct pt_fs *fs, uint64_t nodeid, const char *name)
+{
+	struct xa_args a = { XA_REMOVE, name, NULL, 0, 0 };
+
+	return (int)xattr_do(fs, nodeid, &a);
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The passthrough filesystem: serves FUSE operations on a shared host
+ * directory. Knows nothing of the FUSE wire format beyond its flag values.
+ *
+ * Inodes are O_PATH|O_NOFOLLOW fds found by (st_dev, st_ino, mount id) and
+ * named by a 64-bit nodeid = generation << 32 | slot index (the root is
+ * FUSE_ROOT_ID). File handles are named the same way. A nodeid or fh from
+ * the guest is only ever an index checked against a bound, an in-use flag
+ * and a generation. Every name is a single path component resolved with
+ * openat() relative to its parent's fd; symlinks are never followed on the
+ * host. All functions are thread-safe and return 0 (or a count) or -errno.
+ */
+#ifndef VDAX_PASSTHROUGH_H
+#define VDAX_PASSTHROUGH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <fcntl.h>
+
+struct pt_fs;
+
+struct pt_opts {
+	int root_fd;		 /* O_PATH fd of the shared directory (caller's) */
+	int proc_self_fd;	 /* O_PATH fd of /proc/self/fd (caller's) */
+	uint64_t max_inodes;	 /* 0 = default */
+	uint64_t max_handles;	 /* 0 = default */
+	bool announce_submounts; /* flag directories on another mount */
+	bool writeback;		 /* writeback cache: open O_WRONLY as O_RDWR, no O_APPEND */
+};
+
+/* Credentials of the requesting guest process. */
+struct pt_ctx {
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t pid;
+};
+
+struct pt_entry {
+	uint64_t nodeid;     /* 0: no entry (readdirplus "." and "..") */
+	struct stat st;
+	uint32_t attr_flags; /* FUSE_ATTR_* */
+};
+
+/* What SETATTR changes: FATTR_* bits in @valid. */
+struct pt_setattr {
+	uint32_t valid;
+	uint64_t fh;
+	uint32_t mode;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t size;
+	struct timespec atime; /* tv_nsec UTIME_NOW / UTIME_OMIT honoured */
+	struct timespec mtime;
+};
+
+struct pt_dirent {
+	const char *name;
+	size_t namelen;
+	uint64_t ino;
+	uint32_t type; /* DT_* */
+	uint64_t off;  /* cookie of the next entry */
+	const struct pt_entry *entry; /* readdirplus only */
+};
+
+/*
+ * READDIR(PLUS) output sink. @fits says whether an entry with a name of
+ * @namelen bytes still fits (asked before the entry is looked up, so a
+ * readdirplus lookup is never wasted); @add stores one entry.
+ */
+struct pt_dir_filler {
+	bool (*fits)(void *arg, size_t namelen);
+	int (*add)(void *arg, const struct pt_dirent *de);
+	void *arg;
+};
+
+int pt_new(const struct pt_opts *opts, struct pt_fs **out);
+void pt_free(struct pt_fs *fs);
+/* Forget every inode but the root and every handle; stale ids stay stale. */
+void pt_reset(struct pt_fs *fs);
+/* The kernel accepted (or not) the writeback cache; see pt_opts.writeback. */
+void pt_set_writeback(struct pt_fs *fs, bool on);
+
+/* Introspection (tests, logs). */
+uint64_t pt_inode_count(struct pt_fs *fs);
+uint64_t pt_handle_count(struct pt_fs *fs);
+/* nlookup of @nodeid, or 0 if it is not a live inode. */
+uint64_t pt_nlookup(struct pt_fs *fs, uint64_t nodeid);
+
+int pt_lookup(struct pt_fs *fs, uint64_t parent, const char *name,
+	      struct pt_entry *e);
+/* Drop @nlookup lookups; a bad nodeid is ignored with -ESTALE. */
+int pt_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t nlookup);
+int pt_getattr(struct pt_fs *fs, uint64_t nodeid, struct stat *st,
+	       uint32_t *attr_flags);
+int pt_setattr(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
+	       const struct pt_setattr *sa, struct stat *st);
+/* Returns the length of the target (not NUL-terminated) or -errno. */
+ssize_t pt_readlink(struct pt_fs *fs, uint64_t nodeid, char *buf, size_t size);
+
+int pt_mknod(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	     const char *name, uint32_t mode, uint32_t rdev, uint32_t umask,
+	     struct pt_entry *e);
+int pt_mkdir(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	     const char *name, uint32_t mode, uint32_t umask,
+	     struct pt_entry *e);
+int pt_symlink(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	       const char *name, const char *target, struct pt_entry *e);
+int pt_unlink(struct pt_fs *fs, uint64_t parent, const char *name);
+int pt_rmdir(struct pt_fs *fs, uint64_t parent, const char *name);
+/* @flags: RENAME_NOREPLACE / RENAME_EXCHANGE / RENAME_WHITEOUT. */
+int pt_rename(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	      const char *name, uint64_t newparent, const char *newname,
+	      uint32_t flags);
+int pt_link(struct pt_fs *fs, uint64_t nodeid, uint64_t newparent,
+	    const char *newname, struct pt_entry *e);
+
+int pt_open(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
+	    uint32_t flags, uint64_t *fh);
+int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	      const char *name, uint32_t mode, uint32_t umask, uint32_t flags,
+	      struct pt_entry *e, uint64_t *fh);
+int pt_tmpfile(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
+	       uint32_t mode, uint32_t umask, uint32_t flags,
+	       struct pt_entry *e, uint64_t *fh);
+/* preadv/pwritev straight into/out of @iov. Return bytes or -errno. */
+ssize_t pt_read(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+		const struct iovec *iov, int cnt, uint64_t off);
+ssize_t pt_write(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+		 const struct iovec *iov, int cnt, uint64_t off,
+		 bool kill_suidgid);
+int pt_flush(struct pt_fs *fs, uint64_t nodeid, uint64_t fh);
+int pt_release(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+	       bool flock_unlock);
+int pt_fsync(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, bool datasync,
+	     bool dir);
+
+int pt_opendir(struct pt_fs *fs, uint64_t nodeid, uint32_t flags,
+	       uint64_t *fh);
+int pt_readdir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
+	       bool plus, const struct pt_dir_filler *f);
+int pt_releasedir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh);
+
+int pt_statfs(struct pt_fs *fs, uint64_t nodeid, struct statvfs *sv);
+int pt_access(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
+	      uint32_t mask);
+
+int pt_setxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
+		const void *value, size_t size, uint32_t flags);
+/* size 0: return the needed size. Returns bytes or -errno. */
+ssize_t pt_getxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
+		    void *buf, size_t size);
+ssize_t pt_listxattr(struct pt_fs *fs, uint64_t nodeid, void *buf,
+		     size_t size);
+int pt_removexattr(struct pt_fs *fs, uint64_t nodeid, const char *name);
+
+int pt_fallocate(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint32_t mode,
+		 uint64_t off, uint64_t len);
+int pt_lseek(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
+	     uint32_t whence, uint64_t *res);
+ssize_t pt_copy_file_range(struct pt_fs *fs, uint64_t nodeid_in,
+			   uint64_t fh_in, uint64_t off_in,
+			   uint64_t nodeid_out, uint64_t fh_out,
+			   uint64_t off_out, uint64_t len, uint64_t flags);
+/* POSIX locks as OFD locks on the handle's fd; @fl->l_pid is ignored. */
+int pt_getlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+	     struct flock *fl);
+int pt_setlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+	     const struct flock *fl, bool wait);
+/* @op: LOCK_SH/LOCK_EX/LOCK_UN, optionally | LOCK_NB. */
+int pt_flock(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, int op);
+int pt_syncfs(struct pt_fs *fs, uint64_t nodeid);
+
+/*
+ * For DAX: a dup of the handle's fd (caller closes it), with whether it was
+ * opened for writing. -EBADF for a stale or directory handle.
+ */
+int pt_handle_dup_fd(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+		     bool *writable);
+
+#endif
