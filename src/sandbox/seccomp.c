@@ -14,6 +14,7 @@
 #include <linux/fs.h>
 #include <seccomp.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 
 #include "common/log.h"
@@ -234,6 +235,23 @@ static int allow_ioctls(scmp_filter_ctx ctx)
 	return 0;
 }
 
+/*
+ * unshare(CLONE_FS) only: each passthrough worker gives itself a private fs
+ * struct so its umask (0, the guest's umask decides) and fchdir() for xattrs
+ * on special files do not leak into other threads. No other namespace may be
+ * created once the sandbox is up.
+ */
+static int allow_unshare_fs(scmp_filter_ctx ctx)
+{
+	int ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unshare), 1,
+				   SCMP_A0(SCMP_CMP_EQ, CLONE_FS));
+
+	if (ret < 0)
+		VLOG_ERR("seccomp: allowing unshare(CLONE_FS): %s",
+			 strerror(-ret));
+	return ret;
+}
+
 static int allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -289,6 +307,8 @@ int sbx_seccomp_install(enum sbx_seccomp action)
 			 sizeof(sbx_allowed) / sizeof(sbx_allowed[0]));
 	if (ret == 0)
 		ret = allow_ioctls(ctx);
+	if (ret == 0)
+		ret = allow_unshare_fs(ctx);
 #ifdef SBX_SANITIZER
 	if (ret == 0)
 		ret = allow_list(ctx, sbx_allowed_sanitizer,

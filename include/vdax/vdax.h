@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvdax: the guest side of virtio-fs, in user space.
+ *
+ * libvdax plays the VMM (a vhost-user frontend sharing a memfd as guest
+ * memory) and the guest kernel (a FUSE client with a dentry/inode cache) at
+ * once, so any program can use a vhost-user-fs backend's files directly.
+ *
+ * Conventions: every function returns 0 (or a byte count >= 0) on success
+ * and a negative errno value on failure; errno is not used. Paths are
+ * resolved from the backend's root ("/a/b" and "a/b" are the same), one
+ * component at a time, the way the kernel would. Every function is
+ * thread-safe; one struct vdax_file may be used by several threads, with
+ * the file position shared (as with dup'ed descriptors).
+ *
+ * When the backend dies or disconnects every pending and later call returns
+ * -ENOTCONN; vdax_close() still releases everything.
+ */
+#ifndef VDAX_VDAX_H
+#define VDAX_VDAX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+#include <fcntl.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vdax;
+struct vdax_file;
+struct vdax_dir;
+
+/* Session options. Zero-initialise, then set what you need. */
+struct vdax_opts {
+	const char *socket_path; /* vhost-user-fs backend socket (required) */
+	size_t mem_size;	 /* shared "guest memory" bytes; 0 = 64 MiB */
+	unsigned num_queues;	 /* request queues; 0 = 1 */
+	unsigned queue_size;	 /* ring entries, power of 2; 0 = 128 */
+	unsigned timeout_ms;	 /* per-request timeout, 0 = wait forever */
+	/*
+	 * Comma-separated "key=value" list, may be NULL. Keys: mem=BYTES,
+	 * queues=N, queue_size=N, timeout=MS, cache_size=ENTRIES,
+	 * dax=never|always|inode. Values here override the fields above.
+	 * Unknown keys or bad values make vdax_open_session() fail -EINVAL.
+	 */
+	const char *options;
+};
+
+/*
+ * Connect to the backend, set up shared memory and virtqueues, and
+ * negotiate FUSE_INIT. On success *out owns the session.
+ * Errors: -EINVAL (bad options), -ENOENT/-ECONNREFUSED (no backend),
+ * -EPROTO (backend does not speak virtio-fs well enough), -ENOMEM.
+ */
+int vdax_open_session(const struct vdax_opts *opts, struct vdax **out);
+
+/*
+ * Forget every cached inode, stop all threads and free everything.
+ * Files and directories still open are released first. Never fails;
+ * NULL is accepted.
+ */
+void vdax_close(struct vdax *vd);
+
+/*
+ * Set the per-request timeout in milliseconds (0 = none). A request that
+ * exceeds it is interrupted (FUSE_INTERRUPT is sent) and the call returns
+ * -ETIMEDOUT; the reply, if it ever comes, is discarded.
+ */
+void vdax_set_timeout(struct vdax *vd, unsigned timeout_ms);
+
+/* Negotiated limits: largest single READ/WRITE payload, FUSE minor. */
+size_t vdax_max_write(const struct vdax *vd);
+unsigned vdax_proto_minor(const struct vdax *vd);
+
+/* ---- files ---- */
+
+/*
+ * Open @path with open(2) @flags (O_RDONLY/O_WRONLY/O_RDWR, O_APPEND,
+ * O_TRUNC, O_CREAT, O_EXCL, O_NOFOLLOW, O_DIRECTORY ...); @mode is used
+ * when O_CREAT creates the file. On success *out owns the handle; release
+ * it with vdax_release(). Errors as open(2).
+ */
+int vdax_open(struct vdax *vd, const char *path, int flags, mode_t mode,
+	      struct vdax_file **out);
+/* Same as vdax_open(vd, path, flags | O_CREAT, mode, out). */
+int vdax_create(struct vdax *vd, const char *path, int flags, mode_t mode,
+		struct vdax_file **out);
+/* Flush, drop locks owned by this handle and free it. Returns the flush
+ * result (the handle is freed either way). NULL is accepted. */
+int vdax_release(struct vdax_file *f);
+
+/* Read/write at the file position, advancing it. Return bytes or -errno. */
+ssize_t vdax_read(struct vdax_file *f, void *buf, size_t len);
+ssize_t vdax_write(struct vdax_file *f, const void *buf, size_t len);
+/* Read/write at @off; the file position is untouched. Large transfers are
+ * split at vdax_max_write() and issued in parallel. */
+ssize_t vdax_pread(struct vdax_file *f, void *buf, size_t len, off_t off);
+ssize_t vdax_pwrite(struct vdax_file *f, const void *buf, size_t len,
+		    off_t off);
+/* Flush data (and metadata unless @datasync) to stable storage. */
+int vdax_fsync(struct vdax_file *f, int datasync);
+int vdax_ftruncate(struct vdax_file *f, off_t len);
+int vdax_truncate(struct vdax *vd, const char *path, off_t len);
+/* fallocate(2) @mode flags (FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE...). */
+int vdax_fallocate(struct vdax_file *f, int mode, off_t off, off_t len);
+/* SEEK_SET/CUR/END/DATA/HOLE; returns the new position or -errno. */
+off_t vdax_lseek(struct vdax_file *f, off_t off, int whence);
+/*
+ * copy_file_range(2) within the backend. NULL offsets use (and advance) the
+ * files' positions. Returns bytes copied or -errno.
+ */
+ssize_t vdax_copy_file_range(struct vdax_file *in, off_t *off_in,
+			     struct vdax_file *out, off_t *off_out, size_t len,
+			     unsigned flags);
+
+/* ---- attributes ---- */
+
+int vdax_stat(struct vdax *vd, const char *path, struct stat *st);
+int vdax_lstat(struct vdax *vd, const char *path, struct stat *st);
+int vdax_fstat(struct vdax_file *f, struct stat *st);
+int vdax_chmod(struct vdax *vd, const char *path, mode_t mode);
+/* (uid_t)-1 / (gid_t)-1 leave that id unchanged. */
+int vdax_chown(struct vdax *vd, const char *path, uid_t uid, gid_t gid);
+/* utimensat(2) semantics: NULL = now; UTIME_NOW and UTIME_OMIT honoured.
+ * @flags may hold AT_SYMLINK_NOFOLLOW. */
+int vdax_utimens(struct vdax *vd, const char *path,
+		 const struct timespec times[2], int flags);
+int vdax_statfs(struct vdax *vd, const char *path, struct statvfs *st);
+
+/* ---- namespace ---- */
+
+int vdax_mkdir(struct vdax *vd, const char *path, mode_t mode);
+int vdax_rmdir(struct vdax *vd, const char *path);
+int vdax_unlink(struct vdax *vd, const char *path);
+/* renameat2(2) @flags: RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT. */
+int vdax_rename(struct vdax *vd, const char *from, const char *to,
+		unsigned flags);
+int vdax_link(struct vdax *vd, const char *oldpath, const char *newpath);
+int vdax_symlink(struct vdax *vd, const char *target, const char *linkpath);
+/* Like readlink(2): not NUL-terminated; returns the byte count. */
+ssize_t vdax_readlink(struct vdax *vd, const char *path, char *buf,
+		      size_t size);
+int vdax_mknod(struct vdax *vd, const char *path, mode_t mode, dev_t dev);
+
+/* ---- directories ---- */
+
+struct vdax_dirent {
+	uint64_t ino;	    /* inode number as the backend reports it */
+	unsigned char type; /* DT_REG, DT_DIR, ... (DT_UNKNOWN if unknown) */
+	char name[256];	    /* NUL-terminated */
+};
+
+int vdax_opendir(struct vdax *vd, const char *path, struct vdax_dir **out);
+/* Next entry into *ent: returns 1, 0 at the end, or -errno. */
+int vdax_readdir(struct vdax_dir *d, struct vdax_dirent *ent);
+/* NULL is accepted. */
+void vdax_closedir(struct vdax_dir *d);
+
+/* ---- extended attributes (getxattr(2) family semantics) ---- */
+
+/* @size 0 returns the needed size; too small a buffer gives -ERANGE. */
+ssize_t vdax_getxattr(struct vdax *vd, const char *path, const char *name,
+		      void *value, size_t size);
+int vdax_setxattr(struct vdax *vd, const char *path, const char *name,
+		  const void *value, size_t size, int flags);
+ssize_t vdax_listxattr(struct vdax *vd, const char *path, char *list,
+		       size_t size);
+int vdax_removexattr(struct vdax *vd, const char *path, const char *name);
+
+/* ---- locks ---- */
+
+/* flock(2) operation: LOCK_SH, LOCK_EX, LOCK_UN, optionally | LOCK_NB. */
+int vdax_flock(struct vdax_file *f, int op);
+/* F_GETLK: on return lk->l_type is F_UNLCK or describes the conflict. */
+int vdax_getlk(struct vdax_file *f, struct flock *lk);
+/* F_SETLK (@wait 0: -EAGAIN on conflict) or F_SETLKW (@wait 1). */
+int vdax_setlk(struct vdax_file *f, const struct flock *lk, int wait);
+
+/* ---- filesystem ---- */
+
+/* Flush the whole filesystem; 0 if the backend does not support it. */
+int vdax_syncfs(struct vdax *vd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

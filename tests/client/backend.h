@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Start a vhost-user-fs backend for the client tests.
+ *
+ * The backend is chosen by $VDAX_TEST_BACKEND: "virtiofsd" (default, QEMU's
+ * C daemon at $VIRTIOFSD or /usr/lib/qemu/virtiofsd) or "vdaxd" (path in
+ * $VDAXD, which meson sets when it builds vdaxd). A missing backend makes
+ * the test skip with the reason.
+ */
+#ifndef VDAX_TESTS_CLIENT_BACKEND_H
+#define VDAX_TESTS_CLIENT_BACKEND_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+struct tb_backend {
+	char dir[256];	  /* temp dir: share/ and the socket */
+	char share[300];  /* exported directory */
+	char sock[300];	  /* vhost-user socket path */
+	pid_t pid;
+};
+
+static inline const char *tb_kind(void)
+{
+	const char *k = getenv("VDAX_TEST_BACKEND");
+
+	return k && *k ? k : "virtiofsd";
+}
+
+static inline void tb_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static inline const char *tb_exe(void)
+{
+	const char *e;
+
+	if (!strcmp(tb_kind(), "vdaxd")) {
+		e = getenv("VDAXD");
+		return e && *e ? e : NULL;
+	}
+	e = getenv("VIRTIOFSD");
+	return e && *e ? e : "/usr/lib/qemu/virtiofsd";
+}
+
+/* Skips the whole test (exit 77) when the backend cannot exist here. */
+static inline void tb_require(void)
+{
+	const char *exe = tb_exe();
+	char why[512];
+
+	if (!exe) {
+		snprintf(why, sizeof(why), "backend %s: set VDAXD", tb_kind());
+		tap_skip_all(why);
+	}
+	if (access(exe, X_OK)) {
+		snprintf(why, sizeof(why), "%s not installed", exe);
+		tap_skip_all(why);
+	}
+	if (geteuid() != 0 && !strcmp(tb_kind(), "virtiofsd"))
+		tap_skip_all("virtiofsd needs root");
+}
+
+/* Create the temp dir (share and socket); no daemon yet. */
+static inline void tb_init(struct tb_backend *b)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(b->dir, sizeof(b->dir), "%s/vdax-client-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(b->dir))
+		tap_bail("mkdtemp failed");
+	snprintf(b->share, sizeof(b->share), "%s/share", b->dir);
+	snprintf(b->sock, sizeof(b->sock), "%s/fs.sock", b->dir);
+	if (mkdir(b->share, 0755))
+		tap_bail("mkdir share failed");
+	b->pid = -1;
+}
+
+/* Start (or restart) the daemon; one daemon serves one connection. */
+static inline int tb_start(struct tb_backend *b)
+{
+	const char *exe = tb_exe();
+	pid_t pid;
+
+	unlink(b->sock);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char sockopt[400], src[400];
+		int devnull = open("/dev/null", O_WRONLY);
+
+		if (devnull >= 0 && !getenv("VDAX_TEST_VERBOSE")) {
+			dup2(devnull, 1);
+			dup2(devnull, 2);
+		}
+		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", b->sock);
+		if (!strcmp(tb_kind(), "vdaxd")) {
+			snprintf(src, sizeof(src), "source=%s", b->share);
+			execl(exe, exe, sockopt, "-o", src, (char *)NULL);
+		} else {
+			snprintf(src, sizeof(src),
+				 "source=%s,cache=auto,xattr,posix_lock,flock,sandbox=chroot",
+				 b->share);
+			execl(exe, exe, sockopt, "-o", src, (char *)NULL);
+		}
+		_exit(127);
+	}
+	b->pid = pid;
+	for (int i = 0; i < 500; i++) {
+		struct stat st;
+		int status;
+
+		if (!stat(b->sock, &st) && S_ISSOCK(st.st_mode))
+			return 0;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			b->pid = -1;
+			return -ECHILD;
+		}
+		tb_sleep_ms(10);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Kill the daemon (SIGKILL) and reap it. */
+static inline void tb_kill(struct tb_backend *b)
+{
+	if (b->pid > 0) {
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, NULL, 0);
+		b->pid = -1;
+	}
+}
+
+/* Wait for a daemon that exits on disconnect; kill it after 2 s. */
+static inline void tb_stop(struct tb_backend *b)
+{
+	for (int i = 0; i < 200 && b->pid > 0; i++) {
+		if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
+			b->pid = -1;
+			return;
+		}
+		tb_sleep_ms(10);
+	}
+	tb_kill(b);
+}
+
+static inline void tb_cleanup(struct tb_backend *b)
+{
+	char cmd[600];
+
+	tb_kill(b);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+	if (system(cmd) != 0)
+		diag("cleanup of %s failed", b->dir);
+}
+
+/* Host-side path helper. */
+static inline const char *tb_host(struct tb_backend *b, const char *rel,
+				  char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s", b->share, rel);
+	return buf;
+}
+
+#endif
