@@ -772,8 +772,14 @@ static int xattr_reply(struct fuse_req *req, const char *name)
 
 	if (!req->srv->opts.xattr)
 		return -ENOSYS;
-	if (size > fuse_iov_left(&req->out))
-		return -ERANGE;
+	/*
+	 * With size 0 the reply is a fuse_getxattr_out; otherwise the value
+	 * itself, into a buffer of exactly size bytes (the kernel's layout),
+	 * which may be smaller than fuse_getxattr_out.
+	 */
+	if ((size ? size : sizeof(struct fuse_getxattr_out)) >
+	    fuse_iov_left(&req->out))
+		return -EINVAL;
 	if (size) {
 		buf = malloc(size);
 		if (!buf)
@@ -929,10 +935,10 @@ const struct fuse_op fuse_ops[] = {
 	OP(FUSE_FSYNC, do_fsync, sizeof(struct fuse_fsync_in), 0, 0),
 	OP(FUSE_SETXATTR, do_setxattr, FUSE_COMPAT_SETXATTR_IN_SIZE, 0,
 	   OP_NAME1),
-	OP(FUSE_GETXATTR, do_getxattr, sizeof(struct fuse_getxattr_in),
-	   sizeof(struct fuse_getxattr_out), OP_NAME1),
-	OP(FUSE_LISTXATTR, do_listxattr, sizeof(struct fuse_getxattr_in),
-	   sizeof(struct fuse_getxattr_out), 0),
+	/* Reply room depends on in->size: checked in xattr_reply(). */
+	OP(FUSE_GETXATTR, do_getxattr, sizeof(struct fuse_getxattr_in), 0,
+	   OP_NAME1),
+	OP(FUSE_LISTXATTR, do_listxattr, sizeof(struct fuse_getxattr_in), 0, 0),
 	OP(FUSE_REMOVEXATTR, do_removexattr, 0, 0, OP_NAME1),
 	OP(FUSE_FLUSH, do_flush, sizeof(struct fuse_flush_in), 0, 0),
 	OP(FUSE_INIT, do_init, offsetof(struct fuse_init_in, flags2),

@@ -109,7 +109,11 @@ static inline int tb_start(struct tb_backend *b)
 		}
 		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", b->sock);
 		if (!strcmp(tb_kind(), "vdaxd")) {
-			snprintf(src, sizeof(src), "source=%s", b->share);
+			/* Same features as virtiofsd below; vdaxd keeps its
+			 * default sandbox (namespaces) and seccomp=kill. */
+			snprintf(src, sizeof(src),
+				 "source=%s,cache=auto,xattr,posix_lock,flock",
+				 b->share);
 			execl(exe, exe, sockopt, "-o", src, (char *)NULL);
 		} else {
 			snprintf(src, sizeof(src),
