@@ -11,8 +11,10 @@
  *   [ring 0][ring 1]...[ring N] | request buffers (page allocator)
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -26,7 +28,7 @@
 
 #include "common/log.h"
 #include "client/transport.h"
-#include "client/vu_proto.h"
+#include "vhost/vhost_user.h"
 
 #define VDX_PAGE 4096u
 #define VDX_DEFAULT_MEM (64u << 20)
@@ -203,11 +205,11 @@ static void pool_free(struct vdx_pool *p, void *buf, size_t len)
 static int vu_send(int sock, uint32_t req, uint32_t flags, const void *payload,
 		   uint32_t size, const int *fds, unsigned nfds)
 {
-	struct vdx_vu_hdr hdr = { req, VDX_VU_VERSION | flags, size };
+	struct vhost_user_hdr hdr = { req, VHOST_USER_VERSION | flags, size };
 	struct iovec iov[2] = { { &hdr, sizeof(hdr) },
 				{ (void *)payload, size } };
 	union {
-		char buf[CMSG_SPACE(VDX_VU_MAX_FDS * sizeof(int))];
+		char buf[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cm;
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = size ? 2 : 1 };
@@ -253,11 +255,11 @@ static int wait_readable(int fd, int timeout_ms)
  * are drained and fail -EMSGSIZE). Received fds go to @fds (closed beyond
  * @maxfds). Returns the payload size or -errno.
  */
-static int vu_recv(int sock, struct vdx_vu_hdr *hdr, void *payload, size_t cap,
+static int vu_recv(int sock, struct vhost_user_hdr *hdr, void *payload, size_t cap,
 		   int *fds, unsigned *nfds, unsigned maxfds, int timeout_ms)
 {
 	union {
-		char buf[CMSG_SPACE(VDX_VU_MAX_FDS * sizeof(int))];
+		char buf[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cm;
 	struct iovec iov = { hdr, sizeof(*hdr) };
@@ -282,13 +284,13 @@ static int vu_recv(int sock, struct vdx_vu_hdr *hdr, void *payload, size_t cap,
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c;
 	     c = CMSG_NXTHDR(&msg, c)) {
 		size_t cnt;
-		int tmp[VDX_VU_MAX_FDS];
+		int tmp[VHOST_USER_MAX_FDS];
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (cnt > VDX_VU_MAX_FDS)
-			cnt = VDX_VU_MAX_FDS;
+		if (cnt > VHOST_USER_MAX_FDS)
+			cnt = VHOST_USER_MAX_FDS;
 		memcpy(tmp, CMSG_DATA(c), cnt * sizeof(int));
 		for (size_t i = 0; i < cnt; i++) {
 			if (got < maxfds)
@@ -337,7 +339,7 @@ fail:
 /* GET_* request answered with a u64. */
 static int vu_get_u64(struct vdx_dev *d, uint32_t req, uint64_t *val)
 {
-	struct vdx_vu_hdr hdr;
+	struct vhost_user_hdr hdr;
 	uint64_t v;
 	int ret;
 
@@ -348,7 +350,7 @@ static int vu_get_u64(struct vdx_dev *d, uint32_t req, uint64_t *val)
 		      VDX_SETUP_TIMEOUT_MS);
 	if (ret < 0)
 		return ret;
-	if (hdr.request != req || !(hdr.flags & VDX_VU_FLAG_REPLY) ||
+	if (hdr.request != req || !(hdr.flags & VHOST_USER_REPLY_MASK) ||
 	    ret != sizeof(v))
 		return -EPROTO;
 	*val = v;
@@ -359,12 +361,12 @@ static int vu_get_u64(struct vdx_dev *d, uint32_t req, uint64_t *val)
 static int vu_set(struct vdx_dev *d, uint32_t req, const void *payload,
 		  uint32_t size, const int *fds, unsigned nfds)
 {
-	bool ack = d->proto & (1ull << VDX_VU_PROTO_F_REPLY_ACK);
-	struct vdx_vu_hdr hdr;
+	bool ack = d->proto & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
+	struct vhost_user_hdr hdr;
 	uint64_t v;
 	int ret;
 
-	ret = vu_send(d->sock, req, ack ? VDX_VU_FLAG_NEED_REPLY : 0, payload,
+	ret = vu_send(d->sock, req, ack ? VHOST_USER_NEED_REPLY_MASK : 0, payload,
 		      size, fds, nfds);
 	if (ret || !ack)
 		return ret;
@@ -424,8 +426,8 @@ static int queue_init(struct vdx_dev *d, struct vdx_queue *q, unsigned idx,
 
 static int queue_start(struct vdx_dev *d, struct vdx_queue *q)
 {
-	struct vdx_vu_vring_state st = { q->idx, q->num };
-	struct vdx_vu_vring_addr addr = {
+	struct vhost_user_vring_state st = { q->idx, q->num };
+	struct vhost_user_vring_addr addr = {
 		.index = q->idx,
 		.desc_user_addr = (uintptr_t)q->desc,
 		.used_user_addr = (uintptr_t)q->used,
@@ -433,27 +435,27 @@ static int queue_start(struct vdx_dev *d, struct vdx_queue *q)
 	};
 	int ret;
 
-	ret = vu_set(d, VDX_VU_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
+	ret = vu_set(d, VHOST_USER_SET_VRING_NUM, &st, sizeof(st), NULL, 0);
 	if (ret)
 		return ret;
 	st.num = 0;
-	ret = vu_set(d, VDX_VU_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
+	ret = vu_set(d, VHOST_USER_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
 	if (ret)
 		return ret;
-	ret = vu_set(d, VDX_VU_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0);
+	ret = vu_set(d, VHOST_USER_SET_VRING_ADDR, &addr, sizeof(addr), NULL, 0);
 	if (ret)
 		return ret;
-	ret = vu_set(d, VDX_VU_SET_VRING_CALL, &(uint64_t){ q->idx }, 8,
+	ret = vu_set(d, VHOST_USER_SET_VRING_CALL, &(uint64_t){ q->idx }, 8,
 		     &q->callfd, 1);
 	if (ret)
 		return ret;
-	ret = vu_set(d, VDX_VU_SET_VRING_KICK, &(uint64_t){ q->idx }, 8,
+	ret = vu_set(d, VHOST_USER_SET_VRING_KICK, &(uint64_t){ q->idx }, 8,
 		     &q->kickfd, 1);
 	if (ret)
 		return ret;
-	if (d->features & (1ull << VDX_VU_F_PROTOCOL_FEATURES)) {
+	if (d->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
 		st.num = 1;
-		ret = vu_set(d, VDX_VU_SET_VRING_ENABLE, &st, sizeof(st), NULL,
+		ret = vu_set(d, VHOST_USER_SET_VRING_ENABLE, &st, sizeof(st), NULL,
 			     0);
 	}
 	return ret;
@@ -787,12 +789,12 @@ static bool sock_dead(int sock)
 		return errno != EAGAIN && errno != EINTR;
 	/* Unsolicited data on the frontend channel: drop the message. */
 	{
-		struct vdx_vu_hdr hdr;
-		char buf[VDX_VU_MAX_PAYLOAD];
-		int fds[VDX_VU_MAX_FDS];
+		struct vhost_user_hdr hdr;
+		char buf[VHOST_USER_PAYLOAD_MAX];
+		int fds[VHOST_USER_MAX_FDS];
 		unsigned nfds = 0;
 		int ret = vu_recv(sock, &hdr, buf, sizeof(buf), fds, &nfds,
-				  VDX_VU_MAX_FDS, 0);
+				  VHOST_USER_MAX_FDS, 0);
 
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -853,9 +855,9 @@ static void *backend_thread(void *arg)
 	struct pollfd pfd[2] = { { .fd = d->stopfd, .events = POLLIN },
 				 { .fd = d->backend_fd, .events = POLLIN } };
 	for (;;) {
-		char buf[VDX_VU_MAX_PAYLOAD];
-		struct vdx_vu_hdr hdr;
-		int fds[VDX_VU_MAX_FDS];
+		char buf[VHOST_USER_PAYLOAD_MAX];
+		struct vhost_user_hdr hdr;
+		int fds[VHOST_USER_MAX_FDS];
 		unsigned nfds = 0;
 		uint64_t result;
 		int ret = poll(pfd, 2, -1);
@@ -865,7 +867,7 @@ static void *backend_thread(void *arg)
 		if (ret < 0 || pfd[0].revents)
 			break;
 		ret = vu_recv(d->backend_fd, &hdr, buf, sizeof(buf), fds, &nfds,
-			      VDX_VU_MAX_FDS, 0);
+			      VHOST_USER_MAX_FDS, 0);
 		if (ret == -ENOTCONN || ret == -EIO) {
 			/* Channel gone: the socket monitor decides if the
 			 * backend is dead; just stop serving. */
@@ -876,8 +878,8 @@ static void *backend_thread(void *arg)
 		if (ret < 0) {
 			result = (uint64_t)-EMSGSIZE;
 		} else if (d->backend_req &&
-			   (hdr.request == VDX_VU_BACKEND_SHMEM_MAP ||
-			    hdr.request == VDX_VU_BACKEND_SHMEM_UNMAP)) {
+			   (hdr.request == VHOST_USER_BACKEND_SHMEM_MAP ||
+			    hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)) {
 			int fd = nfds ? fds[0] : -1;
 
 			for (unsigned i = 1; i < nfds; i++)
@@ -893,8 +895,8 @@ static void *backend_thread(void *arg)
 		}
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
-		if (hdr.flags & VDX_VU_FLAG_NEED_REPLY)
-			vu_send(d->backend_fd, hdr.request, VDX_VU_FLAG_REPLY,
+		if (hdr.flags & VHOST_USER_NEED_REPLY_MASK)
+			vu_send(d->backend_fd, hdr.request, VHOST_USER_REPLY_MASK,
 				&result, sizeof(result), NULL, 0);
 	}
 	return NULL;
@@ -929,36 +931,36 @@ static int negotiate(struct vdx_dev *d, unsigned want_nq)
 	uint64_t feat, want, pf, want_pf, qnum = 0;
 	int ret;
 
-	ret = vu_send(d->sock, VDX_VU_SET_OWNER, 0, NULL, 0, NULL, 0);
+	ret = vu_send(d->sock, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0);
 	if (ret)
 		return ret;
-	ret = vu_get_u64(d, VDX_VU_GET_FEATURES, &feat);
+	ret = vu_get_u64(d, VHOST_USER_GET_FEATURES, &feat);
 	if (ret)
 		return ret;
-	want = (1ull << VDX_VIRTIO_F_VERSION_1) |
-	       (1ull << VDX_VIRTIO_RING_F_EVENT_IDX) |
-	       (1ull << VDX_VU_F_PROTOCOL_FEATURES);
+	want = (1ull << VIRTIO_F_VERSION_1) |
+	       (1ull << VIRTIO_RING_F_EVENT_IDX) |
+	       (1ull << VHOST_USER_F_PROTOCOL_FEATURES);
 	d->features = feat & want;
-	if (!(d->features & (1ull << VDX_VIRTIO_F_VERSION_1)))
+	if (!(d->features & (1ull << VIRTIO_F_VERSION_1)))
 		return -EPROTO;
-	d->event_idx = d->features & (1ull << VDX_VIRTIO_RING_F_EVENT_IDX);
+	d->event_idx = d->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
 	d->nq = 1;
-	if (d->features & (1ull << VDX_VU_F_PROTOCOL_FEATURES)) {
-		ret = vu_get_u64(d, VDX_VU_GET_PROTOCOL_FEATURES, &pf);
+	if (d->features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) {
+		ret = vu_get_u64(d, VHOST_USER_GET_PROTOCOL_FEATURES, &pf);
 		if (ret)
 			return ret;
-		want_pf = (1ull << VDX_VU_PROTO_F_MQ) |
-			  (1ull << VDX_VU_PROTO_F_REPLY_ACK) |
-			  (1ull << VDX_VU_PROTO_F_BACKEND_REQ) |
-			  (1ull << VDX_VU_PROTO_F_BACKEND_SEND_FD);
+		want_pf = (1ull << VHOST_USER_PROTOCOL_F_MQ) |
+			  (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+			  (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ) |
+			  (1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD);
 		d->proto = pf & want_pf;
 		/* Not acked yet: send without NEED_REPLY. */
-		ret = vu_send(d->sock, VDX_VU_SET_PROTOCOL_FEATURES, 0,
+		ret = vu_send(d->sock, VHOST_USER_SET_PROTOCOL_FEATURES, 0,
 			      &d->proto, sizeof(d->proto), NULL, 0);
 		if (ret)
 			return ret;
-		if (d->proto & (1ull << VDX_VU_PROTO_F_MQ)) {
-			ret = vu_get_u64(d, VDX_VU_GET_QUEUE_NUM, &qnum);
+		if (d->proto & (1ull << VHOST_USER_PROTOCOL_F_MQ)) {
+			ret = vu_get_u64(d, VHOST_USER_GET_QUEUE_NUM, &qnum);
 			if (ret)
 				return ret;
 			/* qnum counts hiprio too */
@@ -967,7 +969,7 @@ static int negotiate(struct vdx_dev *d, unsigned want_nq)
 			d->nq = want_nq;
 		}
 	}
-	return vu_set_u64(d, VDX_VU_SET_FEATURES, d->features);
+	return vu_set_u64(d, VHOST_USER_SET_FEATURES, d->features);
 }
 
 static int setup_backend_channel(struct vdx_dev *d)
@@ -975,11 +977,11 @@ static int setup_backend_channel(struct vdx_dev *d)
 	int sv[2];
 	int ret;
 
-	if (!(d->proto & (1ull << VDX_VU_PROTO_F_BACKEND_REQ)))
+	if (!(d->proto & (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ)))
 		return 0;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	ret = vu_set(d, VDX_VU_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1);
+	ret = vu_set(d, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0, &sv[1], 1);
 	close(sv[1]);
 	if (ret) {
 		close(sv[0]);
@@ -991,7 +993,7 @@ static int setup_backend_channel(struct vdx_dev *d)
 
 static int setup_memory(struct vdx_dev *d, unsigned qsize)
 {
-	struct vdx_vu_mem_table mt = { .nregions = 1 };
+	struct vhost_user_mem_table mt = { .nregions = 1 };
 	size_t rings = ring_bytes(qsize) * d->nvq;
 	int ret;
 
@@ -1008,13 +1010,14 @@ static int setup_memory(struct vdx_dev *d, unsigned qsize)
 		d->mem = NULL;
 		return -errno;
 	}
-	mt.regions[0] = (struct vdx_vu_region){
+	mt.regions[0] = (struct vhost_user_mem_region){
 		.guest_phys_addr = 0,
 		.memory_size = d->mem_size,
 		.userspace_addr = (uintptr_t)d->mem,
 		.mmap_offset = 0,
 	};
-	ret = vu_set(d, VDX_VU_SET_MEM_TABLE, &mt, sizeof(mt), &d->memfd, 1);
+	ret = vu_set(d, VHOST_USER_SET_MEM_TABLE, &mt,
+		     offsetof(struct vhost_user_mem_table, regions[1]), &d->memfd, 1);
 	if (ret)
 		return ret;
 	return pool_init(&d->pool, d->mem + rings, rings, d->mem_size - rings);
