@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* statfs, fsync family, exact errnos, and assorted corners. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cf.h"
+
+/* ---- statfs ---- */
+
+void cf_area_statfs(void)
+{
+	struct statvfs a = {0}, b = {0}, h = {0};
+	int rc;
+
+	cf_eq("statfs.rc", vdax_statfs(cf_vd, P(""), &a), 0);
+	cf_ok("statfs.bsize_positive", a.f_bsize > 0, "%lu", a.f_bsize);
+	cf_ok("statfs.blocks_ge_bfree", a.f_blocks >= a.f_bfree,
+	      "blocks %llu bfree %llu", (unsigned long long)a.f_blocks,
+	      (unsigned long long)a.f_bfree);
+	cf_ok("statfs.bfree_ge_bavail", a.f_bfree >= a.f_bavail,
+	      "bfree %llu bavail %llu", (unsigned long long)a.f_bfree,
+	      (unsigned long long)a.f_bavail);
+	cf_ok("statfs.blocks_nonzero", a.f_blocks > 0, "0");
+	cf_err("statfs.missing_ENOENT", vdax_statfs(cf_vd, P("nope"), &b),
+	       ENOENT);
+	cf_ok("statvfs.namemax_ge_255", a.f_namemax >= 255, "%lu",
+	      a.f_namemax);
+	cf_ok("statvfs.frsize_positive", a.f_frsize > 0, "%lu", a.f_frsize);
+	/* API only: the numbers are the host's. */
+	rc = statvfs(H(""), &h);
+	cf_ok("statfs.host_agrees",
+	      !rc && h.f_blocks * h.f_frsize == a.f_blocks * a.f_frsize &&
+		      h.f_files == a.f_files,
+	      "blocks %llu*%lu host %llu*%lu",
+	      (unsigned long long)a.f_blocks, a.f_frsize,
+	      (unsigned long long)h.f_blocks, h.f_frsize);
+}
+
+/* ---- sync ---- */
+
+void cf_area_sync(void)
+{
+	struct vdax_file *f;
+
+	f = cf_open("s", O_RDWR | O_CREAT | O_TRUNC, 0644, NULL);
+	if (f)
+		vdax_write(f, "data", 4);
+	cf_eq("sync.fsync_file", f ? vdax_fsync(f, 0) : -EBADF, 0);
+	cf_eq("sync.fdatasync_file", f ? vdax_fsync(f, 1) : -EBADF, 0);
+	cf_eq("sync.syncfs", vdax_syncfs(cf_vd), 0);
+	vdax_release(f);
+	cf_ok("sync.data_on_host", host_get_str_is("s", "data"), "differs");
+	f = cf_open("s", O_RDONLY, 0, NULL);
+	cf_eq("sync.fsync_rdonly_file", f ? vdax_fsync(f, 0) : -EBADF, 0);
+	vdax_release(f);
+	f = cf_open("", O_RDONLY | O_DIRECTORY, 0, NULL);
+	cf_eq("sync.fsync_dir", f ? vdax_fsync(f, 0) : -EBADF, 0);
+	cf_eq("sync.fdatasync_dir", f ? vdax_fsync(f, 1) : -EBADF, 0);
+	vdax_release(f);
+	f = cf_open("os", O_WRONLY | O_CREAT | O_SYNC, 0644, NULL);
+	cf_eq("sync.o_sync_write", f ? vdax_write(f, "abc", 3) : -EBADF, 3);
+	vdax_release(f);
+	f = cf_open("od", O_WRONLY | O_CREAT | O_DSYNC, 0644, NULL);
+	cf_eq("sync.o_dsync_write", f ? vdax_write(f, "abc", 3) : -EBADF, 3);
+	vdax_release(f);
+	cf_ok("sync.o_sync_data_on_host",
+	      host_get_str_is("os", "abc") && host_get_str_is("od", "abc"),
+	      "differs");
+}
+
+/* ---- errno ---- */
+
+static void errno_paths(void)
+{
+	char *path = malloc(5001);
+	struct stat sb = {0};
+	char l[16], n[16];
+	int i;
+
+	if (path) {
+		for (i = 0; i < 5000; i++)
+			path[i] = i % 2 ? '/' : 'a';
+		path[5000] = 0;
+		cf_err("errno.enametoolong.path_over_4096",
+		       vdax_stat(cf_vd, path, &sb), ENAMETOOLONG);
+		cf_err("errno.enametoolong.symlink_target",
+		       vdax_symlink(cf_vd, path, P("toolong")), ENAMETOOLONG);
+		free(path);
+	}
+	/* A chain of 41 links exceeds Linux's 40-link limit. */
+	cf_put_str("c41", "end");
+	for (i = 0; i < 41; i++) {
+		snprintf(l, sizeof(l), "c%d", i);
+		snprintf(n, sizeof(n), "c%d", i + 1);
+		vdax_symlink(cf_vd, n, P(l));
+	}
+	cf_err("errno.eloop.chain_41", vdax_stat(cf_vd, P("c0"), &sb), ELOOP);
+	i = vdax_stat(cf_vd, P("c1"), &sb);
+	cf_ok("errno.eloop.chain_40_ok", !i && S_ISREG(sb.st_mode), "errno %s",
+	      cf_errname(-i));
+	cf_put_str("x", "x");
+	cf_err("errno.enotdir.dotdot_of_file", vdax_stat(cf_vd, P("x/.."), &sb),
+	       ENOTDIR);
+	cf_err("errno.api.link_to_missing_parent_ENOENT",
+	       vdax_link(cf_vd, P("x"), P("no/x")), ENOENT);
+}
+
+void cf_area_errno(void)
+{
+	errno_paths();
+}
+
+/* ---- misc ---- */
+
+static void misc_special(void)
+{
+	struct stat sb = {0};
+	int rc;
+
+	cf_eq("misc.mkfifo.rc", vdax_mknod(cf_vd, P("fifo"), S_IFIFO | 0644, 0),
+	      0);
+	cf_ok("misc.mkfifo.is_fifo",
+	      !vdax_stat(cf_vd, P("fifo"), &sb) && S_ISFIFO(sb.st_mode) &&
+		      host_exists("fifo"),
+	      "mode 0%o", sb.st_mode);
+	cf_mode("misc.mkfifo.mode_umask", sb.st_mode & 07777, 0644);
+	cf_err("misc.mkfifo.exists_EEXIST",
+	       vdax_mknod(cf_vd, P("fifo"), S_IFIFO | 0644, 0), EEXIST);
+	cf_eq("misc.mknod.fifo_rc",
+	      vdax_mknod(cf_vd, P("fifo2"), S_IFIFO | 0600, 0), 0);
+	rc = vdax_mknod(cf_vd, P("reg"), S_IFREG | 0600, 0);
+	cf_ok("misc.mknod.reg",
+	      !rc && !vdax_stat(cf_vd, P("reg"), &sb) && S_ISREG(sb.st_mode) &&
+		      sb.st_size == 0,
+	      "errno %s", cf_errname(-rc));
+	rc = vdax_mknod(cf_vd, P("sock"), S_IFSOCK | 0600, 0);
+	cf_ok("misc.mknod.sock",
+	      !rc && !vdax_lstat(cf_vd, P("sock"), &sb) &&
+		      S_ISSOCK(sb.st_mode),
+	      "errno %s mode 0%o", cf_errname(-rc), sb.st_mode);
+	rc = vdax_mknod(cf_vd, P("null"), S_IFCHR | 0666, makedev(1, 3));
+	cf_ok("misc.mknod.chr_rdev",
+	      !rc && !vdax_stat(cf_vd, P("null"), &sb) && S_ISCHR(sb.st_mode) &&
+		      sb.st_rdev == makedev(1, 3),
+	      "errno %s", cf_errname(-rc));
+}
+
+static void misc_ino(void)
+{
+	struct stat sb = {0};
+
+	cf_put_str("a", "x");
+	vdax_mkdir(cf_vd, P("at"), 0755);
+	cf_ok("misc.ino.distinct",
+	      cf_ino("a") && cf_ino("at") && cf_ino("a") != cf_ino("at"),
+	      "same");
+	vdax_mkdir(cf_vd, P("at/sub"), 0755);
+	vdax_rmdir(cf_vd, P("at/sub"));
+	cf_eq("misc.nlink.dir_back_to_2",
+	      vdax_stat(cf_vd, P("at"), &sb) ?: (long)sb.st_nlink, 2);
+}
+
+static void misc_copy(void)
+{
+	char *buf = malloc(1 << 20);
+	struct vdax_file *in, *out;
+	ssize_t n = -1;
+
+	if (!buf)
+		return;
+	cf_pattern(buf, 1 << 20, 0);
+	cf_put("cin", buf, 1 << 20);
+	in = cf_open("cin", O_RDONLY, 0, NULL);
+	out = cf_open("cout", O_RDWR | O_CREAT | O_TRUNC, 0644, NULL);
+	if (in && out)
+		n = vdax_copy_file_range(in, NULL, out, NULL, 1 << 20, 0);
+	cf_eq("misc.copy_file_range.count", n, 1 << 20);
+	memset(buf, 0, 1 << 20);
+	cf_ok("misc.copy_file_range.contents",
+	      n == 1 << 20 && vdax_pread(out, buf, 1 << 20, 0) == 1 << 20 &&
+		      cf_pattern_ok(buf, 1 << 20, 0),
+	      "mismatch");
+	memset(buf, 0, 1 << 20);
+	cf_ok("misc.copy_file_range.host_contents",
+	      host_get("cout", buf, 1 << 20, 0) == 1 << 20 &&
+		      cf_pattern_ok(buf, 1 << 20, 0),
+	      "mismatch");
+	cf_eq("misc.copy_file_range.advances_offsets",
+	      out ? vdax_lseek(out, 0, SEEK_CUR) : -EBADF, 1 << 20);
+	if (in && out) {
+		off_t oi = 100, oo = 0;
+
+		n = vdax_copy_file_range(in, &oi, out, &oo, 1000, 0);
+		memset(buf, 0, 1000);
+		cf_ok("misc.copy_file_range.explicit_offsets",
+		      n == 1000 && oi == 1100 && oo == 1000 &&
+			      host_get("cout", buf, 1000, 0) == 1000 &&
+			      cf_pattern_ok(buf, 1000, 100) &&
+			      vdax_lseek(out, 0, SEEK_CUR) == 1 << 20,
+		      "n %zd off_in %lld off_out %lld", n, (long long)oi,
+		      (long long)oo);
+	} else {
+		cf_fail_errno("misc.copy_file_range.explicit_offsets", ENOENT);
+	}
+	vdax_release(in);
+	vdax_release(out);
+	free(buf);
+}
+
+void cf_area_misc(void)
+{
+	misc_special();
+	misc_ino();
+	misc_copy();
+}
