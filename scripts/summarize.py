@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Count every check of one or more meson test logs and print the closing line.
 
-Each TAP line ("ok N", "not ok N", "... # SKIP") is one check. A test that
+Each TAP line ("ok N", "not ok N", "... # SKIP") is one check. A known
+failure ("not ok ... # TODO") is not a pass: it counts as skipped; a TODO
+that passes counts as failed, so its entry gets removed. A test that
 printed no TAP counts as one check by its meson result. A test whose checks
 all passed but which exited non-zero (a crash, a plan mismatch) adds one
 failure, so a dying test can never look green.
@@ -31,8 +33,14 @@ def count(path, label):
             m = TAP.match(out)
             if not m:
                 continue
-            if m.group(3) and m.group(3).upper() == "SKIP":
+            directive = (m.group(3) or "").upper()
+            if directive == "SKIP":
                 ts += 1
+            elif directive == "TODO":
+                if m.group(1):
+                    ts += 1
+                else:
+                    tf += 1
             elif m.group(1):
                 tf += 1
             else:

@@ -693,8 +693,9 @@ VDAX_EXPORT int vdax_rename(struct vdax *vd, const char *from, const char *to,
 		goto out;
 	if ((flags & RENAME_EXCHANGE) && ret)
 		goto out;
-	if (nn && (od || nd) &&
-	    (!S_ISDIR(fc_node_mode(vd, on)) || !S_ISDIR(fc_node_mode(vd, nn)))) {
+	/* A trailing slash on either name means "a directory" (rename(2)). */
+	if ((od || nd) && (!S_ISDIR(fc_node_mode(vd, on)) ||
+			   (nn && !S_ISDIR(fc_node_mode(vd, nn))))) {
 		ret = -ENOTDIR;
 		goto out;
 	}
@@ -888,20 +889,40 @@ static int create_node(struct vdax *vd, struct fc_node *dir, const char *name,
 	return 0;
 }
 
-VDAX_EXPORT int vdax_open(struct vdax *vd, const char *path, int flags,
-			  mode_t mode, struct vdax_file **out)
+/*
+ * The path of @link's target, as open(2) would resolve it: an absolute
+ * target from the root, a relative one from the directory of @path.
+ */
+static int link_target_path(struct vdax *vd, struct fc_node *link,
+			    const char *path, char out[FC_PATH_MAX])
+{
+	char target[FC_PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	ssize_t n = fc_readlink_node(vd, link, target, sizeof(target) - 1);
+
+	if (n < 0)
+		return (int)n;
+	if (n == 0)
+		return -ENOENT;
+	target[n] = '\0';
+	if (target[0] == '/')
+		dirlen = 0;
+	if (dirlen + (size_t)n >= FC_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(out, path, dirlen);
+	memcpy(out + dirlen, target, (size_t)n + 1);
+	return 0;
+}
+
+static int open_path(struct vdax *vd, const char *path, int flags, mode_t mode,
+		     struct vdax_file **out, unsigned links)
 {
 	struct fc_node *n, *dir;
 	char name[FC_NAME_MAX + 1];
 	bool must_dir;
 	int ret;
 
-	if (!vd || !out)
-		return -EINVAL;
-	if (vdx_dev_broken(vd->dev))
-		return -ENOTCONN;
-	if ((flags & O_ACCMODE) == O_ACCMODE)
-		return -EINVAL;
 	if (!(flags & O_CREAT)) {
 		ret = fc_walk(vd, path, (flags & O_NOFOLLOW) ? 0 : FC_WALK_FOLLOW,
 			      &n, name, &must_dir);
@@ -935,20 +956,37 @@ VDAX_EXPORT int vdax_open(struct vdax *vd, const char *path, int flags,
 		fc_node_put(vd, dir);
 		return -EEXIST;
 	}
+	fc_node_put(vd, dir);
 	if (S_ISLNK(fc_node_mode(vd, n)) && !(flags & O_NOFOLLOW)) {
-		/* Follow it the ordinary way (no creation through links). */
+		/* Open, or create as open(2) does, what the link names. */
+		char *target = malloc(FC_PATH_MAX);
+
+		ret = target ? link_target_path(vd, n, path, target) : -ENOMEM;
 		fc_node_put(vd, n);
-		fc_node_put(vd, dir);
-		ret = fc_walk(vd, path, FC_WALK_FOLLOW, &n, name, &must_dir);
-		if (ret)
-			return ret;
-	} else {
-		fc_node_put(vd, dir);
+		if (ret == 0)
+			ret = links >= FC_MAXSYMLINKS ?
+				      -ELOOP :
+				      open_path(vd, target, flags, mode, out,
+						links + 1);
+		free(target);
+		return ret;
 	}
 	ret = open_node(vd, n, flags, out);
 	if (ret)
 		fc_node_put(vd, n);
 	return ret;
+}
+
+VDAX_EXPORT int vdax_open(struct vdax *vd, const char *path, int flags,
+			  mode_t mode, struct vdax_file **out)
+{
+	if (!vd || !out)
+		return -EINVAL;
+	if (vdx_dev_broken(vd->dev))
+		return -ENOTCONN;
+	if ((flags & O_ACCMODE) == O_ACCMODE)
+		return -EINVAL;
+	return open_path(vd, path, flags, mode, out, 0);
 }
 
 VDAX_EXPORT int vdax_create(struct vdax *vd, const char *path, int flags,

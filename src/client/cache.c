@@ -619,6 +619,11 @@ int fc_walk(struct vdax *vd, const char *path, int flags, struct fc_node **node,
 		}
 		memcpy(cname, comp, len);
 		cname[len] = '\0';
+		/* "file/." and "file/.." fail like any "file/x" (ENOTDIR). */
+		if (!S_ISDIR(fc_node_mode(vd, cur))) {
+			ret = -ENOTDIR;
+			goto out;
+		}
 		if (!strcmp(cname, ".") || !strcmp(cname, "..")) {
 			if (last && (flags & FC_WALK_PARENT)) {
 				ret = !strcmp(cname, ".") ? -EINVAL : -ENOTEMPTY;
@@ -627,10 +632,6 @@ int fc_walk(struct vdax *vd, const char *path, int flags, struct fc_node **node,
 			if (cname[1] == '.' && st.n > 1)
 				stack_reset(vd, &st, st.n - 1);
 			continue;
-		}
-		if (!S_ISDIR(fc_node_mode(vd, cur))) {
-			ret = -ENOTDIR;
-			goto out;
 		}
 		if (last && (flags & FC_WALK_PARENT)) {
 			strcpy(name, cname);
