@@ -1,0 +1,189 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Guest benchmark: the same workload in a Linux guest under QEMU (TCG) on
+# vdaxd and on QEMU's virtiofsd, in one run, several repetitions each;
+# prints a Markdown table of the median times and the ratio
+# vdaxd/virtiofsd (< 1: vdaxd faster).
+#
+#   bench/guest/run.sh [BUILD_DIR] [--reps N] [--files N] [--randreads N]
+#                      [--mib N] [--only vdaxd|virtiofsd] [--out FILE]
+#
+# Workload, per repetition, in the guest on the mounted backend:
+#   create/stat/unlink N empty files (bench/guest/vdax-bench.c)
+#   sequential write of a MiB-sized file with dd (bs=1M, conv=fsync)
+#   sequential read of it with dd after dropping the guest's caches
+#   N random 4 KiB preads of it after dropping the guest's caches
+# Absolute numbers under TCG are slow and noisy; compare the ratio.
+# Needs root. Environment: VDAXD_ARGS, VIRTIOFSD_ARGS (extra daemon args),
+# VIRTIOFSD (default /usr/lib/qemu/virtiofsd), CC (default cc).
+set -u
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build=build
+reps=5
+nfiles=1000
+nrand=4000
+mib=64
+only=""
+out=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--reps) reps=$2; shift 2 ;;
+	--files) nfiles=$2; shift 2 ;;
+	--randreads) nrand=$2; shift 2 ;;
+	--mib) mib=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	-h|--help) sed -n '3,/^set -u/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+	-*) echo "bench: unknown option $1" >&2; exit 2 ;;
+	*) build=$1; shift ;;
+	esac
+done
+for v in "$reps" "$nfiles" "$nrand" "$mib"; do
+	case $v in ''|*[!0-9]*|0) echo "bench: counts must be positive integers" >&2; exit 2 ;; esac
+done
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+vdaxd=$build/src/daemon/vdaxd
+virtiofsd=${VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+[ "$(id -u)" -eq 0 ] || die "run as root (the daemons serve the directory as root)"
+
+backends=""
+if [ "$only" != virtiofsd ]; then
+	if [ -x "$vdaxd" ]; then backends="$backends vdaxd"; else echo "bench: $vdaxd not built; skipping vdaxd" >&2; fi
+fi
+if [ "$only" != vdaxd ]; then
+	if [ -x "$virtiofsd" ]; then backends="$backends virtiofsd"; else echo "bench: $virtiofsd missing; skipping it" >&2; fi
+fi
+[ -n "$backends" ] || die "no backend to measure"
+
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/vdax-bench.XXXXXX") || die "mktemp failed"
+dpid=""
+stop_daemon() {
+	if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
+		kill -TERM "$dpid" 2>/dev/null
+		i=0
+		while kill -0 "$dpid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		kill -KILL "$dpid" 2>/dev/null
+	fi
+	[ -n "$dpid" ] && wait "$dpid" 2>/dev/null
+	dpid=""
+}
+cleanup() {
+	stop_daemon
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+${CC:-cc} -O2 -static -std=gnu11 -Wall -Wextra -o "$work/vdax-bench" "$repo/bench/guest/vdax-bench.c" ||
+	die "cannot build bench/guest/vdax-bench.c statically (libc6-dev has libc.a)"
+
+# One boot per backend runs every repetition; lines "B:<metric>:<rep>:<us>".
+cat >"$work/guest.sh" <<EOF
+reps=$reps; nfiles=$nfiles; nrand=$nrand; mib=$mib
+EOF
+cat >>"$work/guest.sh" <<'EOF'
+t() { vdax-bench now; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+i=1
+while [ $i -le $reps ]; do
+	rm -rf bench.d && mkdir bench.d || exit 1
+	vdax-bench files bench.d $nfiles | while read -r k v; do echo "B:$k:$i:$v"; done
+	drop
+	t0=$(t); dd if=/dev/zero of=seq.bin bs=1M count=$mib conv=fsync 2>/dev/null || exit 1; t1=$(t)
+	echo "B:seqwrite:$i:$((t1 - t0))"
+	drop
+	t0=$(t); dd if=seq.bin of=/dev/null bs=1M 2>/dev/null || exit 1; t1=$(t)
+	echo "B:seqread:$i:$((t1 - t0))"
+	drop
+	vdax-bench randread seq.bin $nrand $i | while read -r k v; do echo "B:$k:$i:$v"; done
+	rm -rf bench.d seq.bin
+	echo "rep $i done" >&2
+	i=$((i + 1))
+done
+EOF
+
+for be in $backends; do
+	shared=$work/shared-$be
+	sock=$work/$be.sock
+	mkdir -p "$shared"
+	if [ "$be" = vdaxd ]; then
+		# shellcheck disable=SC2086
+		"$vdaxd" --socket-path="$sock" --shared-dir="$shared" ${VDAXD_ARGS:-} >"$work/$be.log" 2>&1 &
+	else
+		# shellcheck disable=SC2086
+		"$virtiofsd" --socket-path="$sock" -o source="$shared" -o cache=auto ${VIRTIOFSD_ARGS:-} \
+			>"$work/$be.log" 2>&1 &
+	fi
+	dpid=$!
+	i=0
+	while [ ! -S "$sock" ]; do
+		if ! kill -0 "$dpid" 2>/dev/null || [ $i -ge 100 ]; then
+			cat "$work/$be.log" >&2
+			die "$be did not start"
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "bench: $be: $reps repetitions ($nfiles files, $mib MiB, $nrand random reads)" >&2
+	"$repo/tools/vm.sh" --socket "$sock" --timeout 3600 --add "$work/vdax-bench" \
+		--cmd "$(cat "$work/guest.sh")" >"$work/$be.out"
+	rc=$?
+	stop_daemon
+	if [ $rc -ne 0 ]; then
+		cat "$work/$be.out" >&2
+		tail -20 "$work/$be.log" >&2
+		die "the guest run on $be failed (status $rc)"
+	fi
+	sed -n "s/^B:/$be:/p" "$work/$be.out" >>"$work/results"
+done
+
+table=$(awk -F: -v order="create stat unlink seqwrite seqread randread" \
+	-v nfiles="$nfiles" -v mib="$mib" -v nrand="$nrand" -v reps="$reps" '
+	{ v[$1, $2, ++n[$1, $2]] = $4; seen[$1] = 1 }
+	function median(be, m,    k, i, j, t, a) {
+		k = n[be, m]
+		if (!k) return -1
+		for (i = 1; i <= k; i++) a[i] = v[be, m, i]
+		for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+	}
+	function fmt(us) { return us < 0 ? "n/a" : sprintf("%.1f", us / 1000) }
+	END {
+		desc["create"] = "create " nfiles " files"
+		desc["stat"] = "stat " nfiles " files"
+		desc["unlink"] = "unlink " nfiles " files"
+		desc["seqwrite"] = "write " mib " MiB (dd bs=1M, fsync)"
+		desc["seqread"] = "read " mib " MiB (dd bs=1M, cold)"
+		desc["randread"] = nrand " random 4 KiB reads (cold)"
+		print "| workload (median of " reps ") | vdaxd ms | virtiofsd ms | vdaxd/virtiofsd |"
+		print "|---|---:|---:|---:|"
+		cnt = split(order, o, " ")
+		for (i = 1; i <= cnt; i++) {
+			a = median("vdaxd", o[i]); b = median("virtiofsd", o[i])
+			r = (a >= 0 && b > 0) ? sprintf("%.2f", a / b) : "n/a"
+			printf "| %s | %s | %s | %s |\n", desc[o[i]], fmt(a), fmt(b), r
+		}
+	}' "$work/results")
+
+echo
+kver=$(basename "$(dirname "$("$repo/scripts/guest-kernel.sh" | sed -n 1p)")")
+echo "Guest benchmark: Linux $kver, QEMU TCG, 1 vCPU, $(date -u +%Y-%m-%d)"
+echo
+echo "$table"
+if [ -n "$out" ]; then
+	{
+		echo "Guest benchmark, QEMU TCG, $(date -u +%Y-%m-%dT%H:%MZ)"
+		echo
+		echo "$table"
+	} >"$out"
+	echo
+	echo "bench: table written to $out"
+fi

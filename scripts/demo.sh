@@ -1,0 +1,131 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# vdax demo: share a directory with vdaxd, boot a Linux guest under QEMU on
+# it (tools/vm.sh), work on the files from inside the guest and look at them
+# from the host. Everything started here is stopped on exit.
+#
+#   scripts/demo.sh [BUILD_DIR]      (default: build; run as root)
+set -u
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+vdaxd=$build/src/daemon/vdaxd
+
+if [ -t 1 ]; then
+	B=$(printf '\033[1m'); N=$(printf '\033[0m')
+else
+	B=""; N=""
+fi
+heading() {
+	printf '\n%s==> %s%s\n' "$B" "$*" "$N"
+}
+die() {
+	echo "demo: $*" >&2
+	exit 1
+}
+
+if [ ! -x "$vdaxd" ]; then
+	echo "demo: vdaxd is not built yet ($vdaxd missing)." >&2
+	echo "demo: build it first (make build, or ninja -C $build) and rerun." >&2
+	exit 1
+fi
+[ "$(id -u)" -eq 0 ] || die "run as root: vdaxd serves the shared directory with its owners' ids"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (make deps)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vdax-demo.XXXXXX") || die "mktemp failed"
+shared=$work/shared
+sock=$work/vdaxd.sock
+dpid=""
+cleanup() {
+	if [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null; then
+		kill -TERM "$dpid" 2>/dev/null
+		i=0
+		while kill -0 "$dpid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -0 "$dpid" 2>/dev/null && kill -KILL "$dpid" 2>/dev/null
+		wait "$dpid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+heading "Guest kernel (fetched once into .cache/guest)"
+"$repo/scripts/guest-kernel.sh" | sed -n 1p || die "no guest kernel"
+
+heading "Host: a sample directory to share ($shared)"
+mkdir -p "$shared/docs"
+echo "Hello from the host." >"$shared/hello-host.txt"
+printf 'alpha\nbeta\ngamma\n' >"$shared/docs/list.txt"
+dd if=/dev/urandom of="$shared/big.bin" bs=1M count=16 status=none
+ls -l "$shared"
+
+heading "Host: starting vdaxd on it"
+echo "$vdaxd --socket-path=$sock --shared-dir=$shared"
+"$vdaxd" --socket-path="$sock" --shared-dir="$shared" >"$work/vdaxd.log" 2>&1 &
+dpid=$!
+i=0
+while [ ! -S "$sock" ]; do
+	if ! kill -0 "$dpid" 2>/dev/null || [ $i -ge 100 ]; then
+		cat "$work/vdaxd.log" >&2
+		die "vdaxd did not start"
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "vdaxd running (pid $dpid), listening on $sock"
+
+heading "Guest: booting Linux under QEMU (TCG) with virtio-fs on vdaxd"
+guest_script='
+h() { printf "\n--- guest: %s\n" "$*"; }
+h "uname -r; mount | grep virtiofs"
+uname -r
+mount | grep virtiofs
+h "ls -lR /mnt"
+ls -lR /mnt
+h "cat hello-host.txt docs/list.txt"
+cat hello-host.txt docs/list.txt
+h "echo ... > hello-guest.txt; cat it"
+echo "Hello from the guest ($(uname -m), kernel $(uname -r))." > hello-guest.txt
+cat hello-guest.txt
+h "md5sum big.bin (16 MiB written by the host)"
+md5sum big.bin
+h "dd 8 MiB of random data into guest.bin; md5sum it"
+dd if=/dev/urandom of=guest.bin bs=1M count=8 2>/dev/null
+md5sum guest.bin
+h "mv docs/list.txt docs/renamed.txt; mkdir made-in-guest"
+mv docs/list.txt docs/renamed.txt && mkdir made-in-guest && ls docs
+'
+start=$(date +%s)
+"$repo/tools/vm.sh" --socket "$sock" --timeout 300 --cmd "$guest_script"
+rc=$?
+end=$(date +%s)
+echo
+echo "(guest exit status $rc; boot + workload + power-off took $((end - start)) s)"
+[ $rc -eq 0 ] || { echo "vdaxd log:" >&2; tail -20 "$work/vdaxd.log" >&2; die "the guest run failed"; }
+
+heading "Host: the same files seen from the host"
+ls -lR "$shared"
+echo
+cat "$shared/hello-guest.txt"
+(cd "$shared" && md5sum big.bin guest.bin)
+
+heading "Host: vdaxd is still serving; stopping it"
+if kill -0 "$dpid" 2>/dev/null; then
+	echo "vdaxd (pid $dpid) still running: ready for the next guest"
+else
+	echo "vdaxd exited unexpectedly:"
+	tail -20 "$work/vdaxd.log"
+fi
+cleanup
+dpid=""
+echo "stopped; removed $work"
+echo
+echo "Try it yourself (interactive shell on /mnt):"
+echo "  $vdaxd --socket-path=/tmp/vdax.sock --shared-dir=DIR &"
+echo "  tools/vm.sh --socket /tmp/vdax.sock"
