@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A fake daemon for the DAX tests: FUSE_SETUPMAPPING / FUSE_REMOVEMAPPING
+ * become dax_window_map() / dax_window_unmap() of a memfd per node, exactly
+ * what the real backend channel does with the daemon's SHMEM_MAP requests.
+ * Every call is recorded.
+ */
+#ifndef VDAX_TESTS_DAX_FAKE_BACKEND_H
+#define VDAX_TESTS_DAX_FAKE_BACKEND_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dax/dax.h"
+
+#define FAKE_MAX_NODES 16
+#define FAKE_LOG       4096
+
+struct fake_setup_call {
+	uint64_t nodeid, fh, foffset, len, moffset;
+	bool writable;
+};
+
+struct fake_remove_call {
+	uint64_t nodeid, moffset, len;
+};
+
+struct fake {
+	struct dax_window *w;
+	pthread_mutex_t lock;
+	int fd[FAKE_MAX_NODES]; /* by nodeid; -1 none */
+	int fail_setup;		/* -errno to return from setup, 0 none */
+	unsigned nsetup, nremove, nremove_req, max_batch, bad_batches;
+	struct fake_setup_call setups[FAKE_LOG];
+	struct fake_remove_call removes[FAKE_LOG];
+	int map_errors; /* dax_window_map/unmap failures seen */
+};
+
+static int fake_setup(void *ctx, uint64_t nodeid, uint64_t fh, uint64_t foffset,
+		      uint64_t len, uint64_t moffset, bool writable)
+{
+	struct fake *f = ctx;
+	int ret, fd;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->fail_setup) {
+		ret = f->fail_setup;
+		pthread_mutex_unlock(&f->lock);
+		return ret;
+	}
+	fd = nodeid < FAKE_MAX_NODES ? f->fd[nodeid] : -1;
+	if (f->nsetup < FAKE_LOG)
+		f->setups[f->nsetup] = (struct fake_setup_call){
+			nodeid, fh, foffset, len, moffset, writable};
+	f->nsetup++;
+	pthread_mutex_unlock(&f->lock);
+	if (fd < 0)
+		return -ENOENT;
+	ret = dax_window_map(f->w, fd, foffset, moffset, len,
+			     writable ? DAX_MAP_WRITABLE : 0);
+	if (ret) {
+		pthread_mutex_lock(&f->lock);
+		f->map_errors++;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return ret;
+}
+
+static int fake_remove(void *ctx, uint64_t nodeid,
+		       const struct fuse_removemapping_one *v, unsigned n)
+{
+	struct fake *f = ctx;
+	unsigned i;
+	int ret = 0, r;
+
+	pthread_mutex_lock(&f->lock);
+	f->nremove_req++;
+	if (n > f->max_batch)
+		f->max_batch = n;
+	if (!n || n > DAX_REMOVEMAPPING_MAX)
+		f->bad_batches++;
+	for (i = 0; i < n; i++) {
+		if (f->nremove < FAKE_LOG)
+			f->removes[f->nremove] = (struct fake_remove_call){
+				nodeid, v[i].moffset, v[i].len};
+		f->nremove++;
+	}
+	pthread_mutex_unlock(&f->lock);
+	for (i = 0; i < n; i++) {
+		r = dax_window_unmap(f->w, v[i].moffset, v[i].len);
+		if (r && !ret)
+			ret = r;
+	}
+	if (ret) {
+		pthread_mutex_lock(&f->lock);
+		f->map_errors++;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return ret;
+}
+
+static const struct dax_backend_ops fake_ops = {
+	.setup = fake_setup,
+	.remove = fake_remove,
+};
+
+static inline void fake_init(struct fake *f, struct dax_window *w)
+{
+	memset(f, 0, sizeof(*f));
+	f->w = w;
+	pthread_mutex_init(&f->lock, NULL);
+	for (int i = 0; i < FAKE_MAX_NODES; i++)
+		f->fd[i] = -1;
+}
+
+/* A memfd of @size bytes as node @nodeid. Returns the fd. */
+static inline int fake_add_file(struct fake *f, uint64_t nodeid, off_t size)
+{
+	int fd = memfd_create("vdax-dax-test", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, size) < 0) {
+		perror("memfd");
+		exit(1);
+	}
+	f->fd[nodeid] = fd;
+	return fd;
+}
+
+static inline void fake_destroy(struct fake *f)
+{
+	for (int i = 0; i < FAKE_MAX_NODES; i++)
+		if (f->fd[i] >= 0)
+			close(f->fd[i]);
+	pthread_mutex_destroy(&f->lock);
+}
+
+#endif
