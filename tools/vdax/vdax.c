@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "vdax/vdax.h"
+#ifdef VDAX_HAVE_FUSE3
+#include "mount.h"
+#endif
 
 #define BUFSZ (1u << 20)
 
@@ -35,6 +38,9 @@ static void usage(FILE *out)
 		"  rm PATH...              remove files\n"
 		"  mkdir PATH...           create directories\n"
 		"  df [PATH]               show filesystem usage\n"
+		"  mount [-f] [-o OPTS] MOUNTPOINT\n"
+		"                          serve the share through FUSE\n"
+		"  stats MOUNTPOINT        counters of a vdax mount (no --socket)\n"
 		"\n"
 		"options:\n"
 		"  -s, --socket PATH       vhost-user-fs backend socket\n"
@@ -450,6 +456,23 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return EX_USAGE;
 		}
+	}
+	if (optind < argc && !strcmp(argv[optind], "mount")) {
+#ifdef VDAX_HAVE_FUSE3
+		return vmnt_main(argc - optind, argv + optind, o.socket_path,
+				 o.options);
+#else
+		fprintf(stderr, "%s: built without libfuse3\n", prog);
+		return EX_UNAVAILABLE;
+#endif
+	}
+	if (optind < argc && !strcmp(argv[optind], "stats")) {
+#ifdef VDAX_HAVE_FUSE3
+		return vmnt_stats_main(argc - optind, argv + optind);
+#else
+		fprintf(stderr, "%s: built without libfuse3\n", prog);
+		return EX_UNAVAILABLE;
+#endif
 	}
 	if (optind >= argc || !o.socket_path) {
 		fprintf(stderr, "%s: %s\n", prog,
