@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -94,6 +96,40 @@ static void insert_region(struct vu_mem *m, struct vu_mem_region *r)
 	m->r[m->nregions++] = r;
 }
 
+/*
+ * The fd must really hold the region: a mapping past the end of a file
+ * raises SIGBUS on first touch, which a frontend could use to kill us.
+ * A frontend that shrinks the file later still can, unless it sealed it
+ * (QEMU's memory-backend-memfd seals by default): say so once.
+ */
+static int check_region_fd(int fd, const struct vhost_user_mem_region *reg)
+{
+	struct stat st;
+	uint64_t end;
+	int seals;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		VLOG_WARN("vhost: memory region fd is not a regular file or memfd");
+		return -EINVAL;
+	}
+	if (__builtin_add_overflow(reg->mmap_offset, reg->memory_size, &end) ||
+	    end > (uint64_t)st.st_size) {
+		VLOG_WARN("vhost: memory region (offset %llu, %llu bytes) past "
+			  "the end of its fd (%lld bytes)",
+			  (unsigned long long)reg->mmap_offset,
+			  (unsigned long long)reg->memory_size,
+			  (long long)st.st_size);
+		return -EINVAL;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		VLOG_DEBUG("vhost: memory region fd is not sealed against "
+			   "shrinking");
+	return 0;
+}
+
 int vu_mem_add_fd(struct vu_mem *m, const struct vhost_user_mem_region *reg,
 		  int fd)
 {
@@ -113,6 +149,9 @@ int vu_mem_add_fd(struct vu_mem *m, const struct vhost_user_mem_region *reg,
 	if (__builtin_add_overflow(reg->memory_size, align_off, &map_len) ||
 	    map_len > SIZE_MAX || reg->mmap_offset > INT64_MAX)
 		return -EINVAL;
+	rc = check_region_fd(fd, reg);
+	if (rc)
+		return rc;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -231,7 +231,29 @@ int main(void)
 		is_int(acked(c, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 32, &d, 1, &rc), 1,
 		       "SET_MEM_TABLE: overflowing region: error");
 	}
+	/* A region longer than its fd would SIGBUS on first touch. */
+	mt.regions[0].memory_size = 2 * RAM;
+	{
+		int d = dup(mfd);
+
+		is_int(acked(c, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 32, &d, 1, &rc), 1,
+		       "SET_MEM_TABLE: region past the end of its fd: error");
+	}
 	mt.regions[0].memory_size = RAM;
+	mt.regions[0].mmap_offset = 4096;
+	{
+		int d = dup(mfd);
+
+		is_int(acked(c, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 32, &d, 1, &rc), 1,
+		       "SET_MEM_TABLE: offset + size past the end of its fd: error");
+	}
+	mt.regions[0].mmap_offset = 0;
+	{
+		int d = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		is_int(acked(c, VHOST_USER_SET_MEM_TABLE, &mt, 8 + 32, &d, 1, &rc), 1,
+		       "SET_MEM_TABLE: fd not a file: error");
+	}
 	{
 		int d = dup(mfd);
 
