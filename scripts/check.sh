@@ -3,7 +3,8 @@
 # The whole test suite, as CI runs it:
 #   1. a normal build running every test (unit, integration, conformance, guest);
 #   2. an ASan+UBSan build running the unit and integration tests;
-#   3. a ThreadSanitizer build running the concurrency tests.
+#   3. a ThreadSanitizer build running the concurrency tests;
+#   4. a clang libFuzzer build running each fuzz target for 30 s on its corpus.
 # Ends with "N passed, N failed[, N skipped]", counting every TAP check.
 set -u
 cd "$(dirname "$0")/.."
@@ -45,6 +46,21 @@ if [ -n "$(meson introspect --tests build 2>/dev/null | grep -o '"tsan"' | head 
 	else
 		echo "tsan build failed"; rc=1
 	fi
+fi
+
+# Fuzzers: only their targets are built (with clang); 30 s each on the corpus.
+if [ ! -f build-fuzz/build.ninja ]; then
+	CC=clang meson setup build-fuzz -Dfuzz=true -Dguest_tests=false >build-fuzz.setup.log 2>&1 ||
+		{ cat build-fuzz.setup.log; rc=1; }
+fi
+if [ -f build-fuzz/build.ninja ] &&
+	ninja -C build-fuzz tests/fuzz/fuzz-vhost-msg tests/fuzz/fuzz-virtq tests/fuzz/fuzz-fuse \
+		>build-fuzz.ninja.log 2>&1; then
+	meson test -C build-fuzz --no-rebuild --suite fuzz --num-processes 1 \
+		--print-errorlogs >build-fuzz.test.log 2>&1
+	logs="$logs fuzz=build-fuzz/meson-logs/testlog.json"
+else
+	tail -30 build-fuzz.ninja.log 2>/dev/null; echo "fuzz build failed"; rc=1
 fi
 
 # shellcheck disable=SC2086
