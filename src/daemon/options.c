@@ -41,6 +41,7 @@ enum {
 	OPT_NO_FLOCK,
 	OPT_QUEUES,
 	OPT_CACHE_SIZE,
+	OPT_INODE_DAX,
 	OPT_RLIMIT_NOFILE,
 	OPT_PRINT_CAPS,
 	OPT_TEST_FORBIDDEN,
@@ -70,6 +71,7 @@ static const struct option long_opts[] = {
 	{"no-flock", no_argument, NULL, OPT_NO_FLOCK},
 	{"num-request-queues", required_argument, NULL, OPT_QUEUES},
 	{"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+	{"inode-dax", required_argument, NULL, OPT_INODE_DAX},
 	{"rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
 	{"help", no_argument, NULL, 'h'},
@@ -178,6 +180,23 @@ static int parse_cache(const char *opt, const char *s, enum fuse_srv_cache *out)
 		*out = FUSE_SRV_CACHE_NEVER;
 	else
 		return bad(opt, s, "expected auto, always or never");
+	return 0;
+}
+
+/* never | size:BYTES (K/M/G/T suffixes) | xflag */
+static int parse_inode_dax(const char *s, struct vdaxd_opts *o)
+{
+	if (!strcmp(s, "never")) {
+		o->inode_dax = FUSE_SRV_INODE_DAX_NEVER;
+	} else if (!strcmp(s, "xflag")) {
+		o->inode_dax = FUSE_SRV_INODE_DAX_XFLAG;
+	} else if (!strncmp(s, "size:", 5) &&
+		   vdaxd_parse_size(s + 5, &o->inode_dax_size) == 0) {
+		o->inode_dax = FUSE_SRV_INODE_DAX_SIZE;
+	} else {
+		return bad("--inode-dax", s,
+			   "expected never, size:BYTES or xflag");
+	}
 	return 0;
 }
 
@@ -373,6 +392,8 @@ static int parse_one(int c, struct vdaxd_opts *o)
 				   "must be a multiple of 2M (the DAX range "
 				   "size)");
 		break;
+	case OPT_INODE_DAX:
+		return parse_inode_dax(optarg, o);
 	case OPT_RLIMIT_NOFILE:
 		ret = parse_u64(optarg, &o->rlimit_nofile);
 		if (ret < 0)
@@ -417,6 +438,9 @@ static int check(struct vdaxd_opts *o)
 		return bad("--socket-group", NULL, "needs --socket-path");
 	if (!o->readdirplus_set)
 		o->readdirplus = o->cache != FUSE_SRV_CACHE_NEVER;
+	if (o->inode_dax != FUSE_SRV_INODE_DAX_NEVER && !o->cache_size)
+		fprintf(stderr, "vdaxd: --inode-dax has no effect without "
+				"--cache-size\n");
 	return 0;
 }
 
@@ -463,6 +487,12 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"multiple\n"
 		"                           of 2M; must match the frontend; 0 "
 		"= no DAX [0]\n"
+		"  --inode-dax=never|size:BYTES|xflag  which files the guest "
+		"maps\n"
+		"                           through the window in its "
+		"per-file DAX\n"
+		"                           mode (with --cache-size)  "
+		"[never]\n"
 		"  --num-request-queues=N   request queues, as the frontend "
 		"has  [1]\n"
 		"  --thread-pool-size=N     worker threads; 0 = each queue "

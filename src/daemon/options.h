@@ -34,6 +34,8 @@ struct vdaxd_opts {
 		flock;
 	bool readdirplus_set; /* else it follows the cache mode */
 	uint64_t cache_size;  /* DAX window bytes; 0 = no DAX */
+	enum fuse_srv_inode_dax inode_dax; /* per-file DAX policy */
+	uint64_t inode_dax_size;	   /* with FUSE_SRV_INODE_DAX_SIZE */
 	/* unset: raise the soft limit to the hard one; 0: leave it alone */
 	bool rlimit_nofile_set;
 	uint64_t rlimit_nofile;

@@ -367,6 +367,8 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 			.ctx = &d,
 			.window_size = o->cache_size,
 		};
+		fo.inode_dax = o->inode_dax;
+		fo.inode_dax_size = o->inode_dax_size;
 	}
 	ret = fuse_srv_new(&fo, &d.srv);
 	if (ret < 0) {

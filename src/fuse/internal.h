@@ -24,8 +24,30 @@
 #define FUSE_SRV_MAX_BODY (1u << 20)
 #define FUSE_SRV_DEFAULT_MAX_WRITE (1u << 20)
 
+/* One live DAX mapping: what the frontend's window holds at moffset. */
+struct fuse_dax_map {
+	uint64_t moffset;
+	uint64_t len;
+	uint64_t nodeid; /* the inode it maps (for logs and reclaim audits) */
+	bool writable;
+};
+
+/*
+ * The live mappings of the connection, sorted by moffset, never
+ * overlapping. The lock is held across the map/unmap hooks so that the
+ * check and the change it allows are one step; the backend channel is a
+ * single request-reply conversation, so nothing is lost by it.
+ */
+struct fuse_dax_table {
+	pthread_mutex_t lock;
+	struct fuse_dax_map *v; /* protected by lock */
+	size_t n, cap;		/* protected by lock */
+	size_t max;		/* immutable: bound on n */
+};
+
 struct fuse_srv {
 	struct fuse_srv_opts opts; /* immutable */
+	struct fuse_dax_table dax;
 	struct pt_fs *fs;
 	unsigned page_size;	   /* immutable */
 	pthread_mutex_t init_lock; /* serialises INIT, DESTROY and reset */
@@ -86,5 +108,17 @@ static inline int reply_put(struct fuse_req *req, const void *p, size_t n)
 
 /* Forget all per-connection state (caller holds init_lock). */
 void fuse_srv_reset_locked(struct fuse_srv *srv);
+
+/* dax.c. Lock order: fuse_srv.init_lock -> fuse_dax_table.lock. */
+#define FUSE_SRV_REMOVEMAPPING_MAX (4096 / sizeof(struct fuse_removemapping_one))
+bool fuse_dax_on(const struct fuse_srv *srv);
+int fuse_dax_init(struct fuse_srv *srv);
+void fuse_dax_fini(struct fuse_srv *srv);
+/* Forget every mapping without telling the frontend (its window is gone). */
+void fuse_dax_forget_all(struct fuse_srv *srv);
+/* Ask the frontend to empty the whole window, then forget (DESTROY). */
+void fuse_dax_unmap_all(struct fuse_srv *srv);
+int fuse_do_setupmapping(struct fuse_req *req);
+int fuse_do_removemapping(struct fuse_req *req);
 
 #endif

@@ -70,6 +70,14 @@ static void fill_attr(struct fuse_attr *a, const struct stat *st,
 	a->flags = flags;
 }
 
+/* FUSE_ATTR_DAX means something only once per-file DAX is negotiated. */
+static uint32_t attr_flags(const struct fuse_srv *srv, uint32_t flags)
+{
+	if (!(fuse_srv_flags(srv) & FUSE_HAS_INODE_DAX))
+		flags &= ~(uint32_t)FUSE_ATTR_DAX;
+	return flags;
+}
+
 static void fill_entry(const struct fuse_srv *srv, struct fuse_entry_out *eo,
 		       const struct pt_entry *e)
 {
@@ -79,7 +87,7 @@ static void fill_entry(const struct fuse_srv *srv, struct fuse_entry_out *eo,
 	eo->nodeid = e->nodeid;
 	eo->entry_valid = t;
 	eo->attr_valid = t;
-	fill_attr(&eo->attr, &e->st, e->attr_flags);
+	fill_attr(&eo->attr, &e->st, attr_flags(srv, e->attr_flags));
 }
 
 /* A reply that cannot be sent must not leave a lookup counted. */
@@ -100,7 +108,7 @@ static int reply_attr(struct fuse_req *req, const struct stat *st,
 {
 	struct fuse_attr_out ao = { .attr_valid = cache_timeout(req->srv) };
 
-	fill_attr(&ao.attr, st, flags);
+	fill_attr(&ao.attr, st, attr_flags(req->srv, flags));
 	ao.dummy = 0;
 	return reply_put(req, &ao, sizeof(ao));
 }
@@ -149,8 +157,9 @@ static uint64_t offered_flags(const struct fuse_srv *srv)
 		f |= FUSE_SUBMOUNTS;
 	if (o->xattr)
 		f |= FUSE_SETXATTR_EXT;
-	if (o->dax.window_size)
-		f |= FUSE_MAP_ALIGNMENT;
+	/* Alignment and per-file DAX mean nothing without a window. */
+	if (fuse_dax_on(srv))
+		f |= FUSE_MAP_ALIGNMENT | FUSE_HAS_INODE_DAX;
 	return f;
 }
 
@@ -208,6 +217,7 @@ static int do_init(struct fuse_req *req)
 
 static int do_destroy(struct fuse_req *req)
 {
+	fuse_dax_unmap_all(req->srv);
 	fuse_srv_reset(req->srv);
 	return 0;
 }
@@ -817,90 +827,6 @@ static int do_removexattr(struct fuse_req *req)
 	return pt_removexattr(req->srv->fs, req->ih.nodeid, req->name[0]);
 }
 
-/* ---- DAX window ---- */
-
-static bool dax_on(const struct fuse_srv *srv)
-{
-	return srv->opts.dax.map && srv->opts.dax.unmap &&
-	       srv->opts.dax.window_size;
-}
-
-/* [moffset, moffset + len) must be page-aligned and inside the window. */
-static int dax_check_range(const struct fuse_srv *srv, uint64_t moffset,
-			   uint64_t len)
-{
-	uint64_t end, mask = srv->page_size - 1;
-
-	if (!len || (moffset & mask) || (len & mask))
-		return -EINVAL;
-	if (__builtin_add_overflow(moffset, len, &end) ||
-	    end > srv->opts.dax.window_size)
-		return -EINVAL;
-	return 0;
-}
-
-static int do_setupmapping(struct fuse_req *req)
-{
-	const struct fuse_setupmapping_in *in = ARG(struct fuse_setupmapping_in);
-	const struct fuse_srv_dax_ops *dax = &req->srv->opts.dax;
-	bool want_write = in->flags & FUSE_SETUPMAPPING_FLAG_WRITE;
-	bool writable = false;
-	uint64_t fend;
-	int fd, ret;
-
-	if (!dax_on(req->srv))
-		return -ENOSYS;
-	if (in->flags & ~(FUSE_SETUPMAPPING_FLAG_WRITE |
-			  FUSE_SETUPMAPPING_FLAG_READ))
-		return -EINVAL;
-	ret = dax_check_range(req->srv, in->moffset, in->len);
-	if (ret < 0)
-		return ret;
-	if ((in->foffset & (req->srv->page_size - 1)) ||
-	    __builtin_add_overflow(in->foffset, in->len, &fend) ||
-	    fend > INT64_MAX)
-		return -EINVAL;
-	fd = pt_handle_dup_fd(req->srv->fs, req->ih.nodeid, in->fh, &writable);
-	if (fd < 0)
-		return fd;
-	if (want_write && !writable)
-		ret = -EACCES;
-	else
-		ret = dax->map(dax->ctx, fd, in->foffset, in->moffset, in->len,
-			       want_write);
-	close(fd);
-	return ret;
-}
-
-static int do_removemapping(struct fuse_req *req)
-{
-	const struct fuse_removemapping_in *in =
-		ARG(struct fuse_removemapping_in);
-	const struct fuse_srv_dax_ops *dax = &req->srv->opts.dax;
-	const char *p = req->arg + sizeof(*in);
-	size_t need;
-	int ret;
-
-	if (!dax_on(req->srv))
-		return -ENOSYS;
-	if (__builtin_mul_overflow((size_t)in->count,
-				   sizeof(struct fuse_removemapping_one), &need) ||
-	    need > req->arglen - sizeof(*in))
-		return -EINVAL;
-	for (uint32_t i = 0; i < in->count; i++) {
-		struct fuse_removemapping_one one;
-
-		/* Entries follow a 4-byte header: copy, do not cast. */
-		memcpy(&one, p + i * sizeof(one), sizeof(one));
-		ret = dax_check_range(req->srv, one.moffset, one.len);
-		if (ret == 0)
-			ret = dax->unmap(dax->ctx, one.moffset, one.len);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
 /* ---- the table ---- */
 
 #define OP(code, fn, in, out, fl) [code] = { fn, #code + 5, in, out, fl }
@@ -973,9 +899,9 @@ const struct fuse_op fuse_ops[] = {
 	OP(FUSE_COPY_FILE_RANGE, do_copy_file_range,
 	   sizeof(struct fuse_copy_file_range_in),
 	   sizeof(struct fuse_write_out), 0),
-	OP(FUSE_SETUPMAPPING, do_setupmapping,
+	OP(FUSE_SETUPMAPPING, fuse_do_setupmapping,
 	   sizeof(struct fuse_setupmapping_in), 0, 0),
-	OP(FUSE_REMOVEMAPPING, do_removemapping,
+	OP(FUSE_REMOVEMAPPING, fuse_do_removemapping,
 	   sizeof(struct fuse_removemapping_in), 0, 0),
 	OP(FUSE_SYNCFS, do_syncfs, sizeof(struct fuse_syncfs_in), 0, 0),
 	OP(FUSE_TMPFILE, do_tmpfile, sizeof(struct fuse_create_in),

@@ -4,7 +4,8 @@
  * every size against the dispatch table, call the worker, and write the out
  * header. Guest buffers are only touched through struct fuse_iov.
  *
- * Lock order: fuse_srv.init_lock -> pt_fs locks.
+ * Lock order: fuse_srv.init_lock -> fuse_dax_table.lock -> pt_fs locks
+ * (the table lock and pt_fs locks are never held together in practice).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
 		.proc_self_fd = opts->proc_self_fd,
 		.max_inodes = opts->max_inodes,
 		.announce_submounts = opts->announce_submounts,
+		.dax_min_size = opts->inode_dax_size,
 	};
 	struct fuse_srv *srv;
 	long ps = sysconf(_SC_PAGESIZE);
@@ -38,10 +40,28 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
 	if (!srv->opts.max_write)
 		srv->opts.max_write = FUSE_SRV_DEFAULT_MAX_WRITE;
 	srv->page_size = ps > 0 ? (unsigned)ps : 4096;
+	if (fuse_dax_on(srv)) {
+		switch (opts->inode_dax) {
+		case FUSE_SRV_INODE_DAX_SIZE:
+			po.dax_policy = PT_DAX_SIZE;
+			break;
+		case FUSE_SRV_INODE_DAX_XFLAG:
+			po.dax_policy = PT_DAX_XFLAG;
+			break;
+		default:
+			po.dax_policy = PT_DAX_NEVER;
+		}
+	}
+	ret = fuse_dax_init(srv);
+	if (ret < 0) {
+		free(srv);
+		return ret;
+	}
 	pthread_mutex_init(&srv->init_lock, NULL);
 	ret = pt_new(&po, &srv->fs);
 	if (ret < 0) {
 		pthread_mutex_destroy(&srv->init_lock);
+		fuse_dax_fini(srv);
 		free(srv);
 		return ret;
 	}
@@ -54,6 +74,7 @@ void fuse_srv_reset_locked(struct fuse_srv *srv)
 	__atomic_store_n(&srv->initialized, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&srv->flags, 0, __ATOMIC_RELAXED);
 	pt_set_writeback(srv->fs, false);
+	fuse_dax_forget_all(srv);
 	pt_reset(srv->fs);
 }
 
@@ -69,6 +90,7 @@ void fuse_srv_free(struct fuse_srv *srv)
 	if (!srv)
 		return;
 	pt_free(srv->fs);
+	fuse_dax_fini(srv);
 	pthread_mutex_destroy(&srv->init_lock);
 	free(srv);
 }

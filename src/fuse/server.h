@@ -16,13 +16,27 @@ struct fuse_srv;
 
 enum fuse_srv_cache { FUSE_SRV_CACHE_AUTO, FUSE_SRV_CACHE_ALWAYS, FUSE_SRV_CACHE_NEVER };
 
-/* DAX hooks (the vhost-user backend channel); all NULL when DAX is off. */
+/*
+ * DAX hooks (the vhost-user backend channel); all NULL when DAX is off.
+ * @map: map @len bytes of @fd (borrowed: the hook keeps or passes on its
+ * own reference) at @fd_offset to window offset @moffset, writable or
+ * read-only; an exact existing mapping at that span is replaced. @unmap:
+ * leave [@moffset, +@len) reserved and empty. Both return 0 or -errno and
+ * are called one at a time (the server serialises them).
+ */
 struct fuse_srv_dax_ops {
 	int (*map)(void *ctx, int fd, uint64_t fd_offset, uint64_t moffset,
 		   uint64_t len, bool writable);
 	int (*unmap)(void *ctx, uint64_t moffset, uint64_t len);
 	void *ctx;
 	uint64_t window_size; /* bytes; 0 = no DAX window */
+};
+
+/* Per-file DAX (FUSE_HAS_INODE_DAX): which files get FUSE_ATTR_DAX. */
+enum fuse_srv_inode_dax {
+	FUSE_SRV_INODE_DAX_NEVER,
+	FUSE_SRV_INODE_DAX_SIZE,  /* regular files of >= inode_dax_size bytes */
+	FUSE_SRV_INODE_DAX_XFLAG, /* regular files with FS_XFLAG_DAX */
 };
 
 struct fuse_srv_opts {
@@ -38,6 +52,8 @@ struct fuse_srv_opts {
 	uint64_t max_inodes;	  /* inode table bound; 0 = default */
 	unsigned max_write;	  /* bytes; 0 = default (1 MiB) */
 	struct fuse_srv_dax_ops dax;
+	enum fuse_srv_inode_dax inode_dax; /* ignored without a window */
+	uint64_t inode_dax_size;
 };
 
 /* Create a server over the shared directory. Returns 0 or -errno. */
@@ -50,8 +66,14 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out);
 size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
 		       unsigned in_cnt, const struct iovec *out, unsigned out_cnt);
 
-/* Forget every inode and handle (frontend gone); keeps the root. */
+/*
+ * Forget every inode, handle and DAX mapping (frontend gone, its window
+ * with it); keeps the root.
+ */
 void fuse_srv_reset(struct fuse_srv *srv);
+
+/* Live DAX mappings (tests, logs). */
+size_t fuse_srv_dax_mappings(struct fuse_srv *srv);
 
 void fuse_srv_free(struct fuse_srv *srv);
 

@@ -13,12 +13,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <linux/fuse.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -134,6 +136,41 @@ static int reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
 	return fd < 0 ? -errno : fd;
 }
 
+/* Does the host file carry FS_XFLAG_DAX? The ioctl needs a real open. */
+static bool has_xflag_dax(struct pt_fs *fs, int pathfd)
+{
+	struct fsxattr fsx;
+	char name[16];
+	bool ret = false;
+	int fd;
+
+	snprintf(name, sizeof(name), "%d", pathfd);
+	fd = openat(fs->opts.proc_self_fd, name,
+		    O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (ioctl(fd, FS_IOC_FSGETXATTR, &fsx) == 0)
+		ret = fsx.fsx_xflags & FS_XFLAG_DAX;
+	close(fd);
+	return ret;
+}
+
+/* FUSE_ATTR_DAX per the policy: only ever on regular files. */
+static uint32_t dax_attr(struct pt_fs *fs, int pathfd, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	switch (fs->opts.dax_policy) {
+	case PT_DAX_SIZE:
+		return (uint64_t)st->st_size >= fs->opts.dax_min_size ?
+			       FUSE_ATTR_DAX : 0;
+	case PT_DAX_XFLAG:
+		return has_xflag_dax(fs, pathfd) ? FUSE_ATTR_DAX : 0;
+	default:
+		return 0;
+	}
+}
+
 static bool is_submount(struct pt_fs *fs, const struct pt_inode *parent,
 			const struct stat *st, uint64_t mnt_id)
 {
@@ -155,7 +192,7 @@ static int entry_from_fd(struct pt_fs *fs, const struct pt_inode *parent,
 		return ret;
 	}
 	sub = parent && is_submount(fs, parent, &e->st, mnt_id);
-	e->attr_flags = sub ? FUSE_ATTR_SUBMOUNT : 0;
+	e->attr_flags = (sub ? FUSE_ATTR_SUBMOUNT : 0) | dax_attr(fs, fd, &e->st);
 	return pt_inode_add(fs, fd, &e->st, mnt_id, sub, &e->nodeid);
 }
 
@@ -231,7 +268,8 @@ int pt_getattr(struct pt_fs *fs, uint64_t nodeid, struct stat *st,
 		return ret;
 	ret = stat_fd(ino->fd, st, NULL);
 	if (attr_flags)
-		*attr_flags = ino->submount ? FUSE_ATTR_SUBMOUNT : 0;
+		*attr_flags = (ino->submount ? FUSE_ATTR_SUBMOUNT : 0) |
+			      (ret == 0 ? dax_attr(fs, ino->fd, st) : 0);
 	pt_inode_put(fs, ino);
 	return ret;
 }
@@ -808,19 +846,28 @@ int pt_fsync(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, bool datasync,
 }
 
 int pt_handle_dup_fd(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
-		     bool *writable)
+		     int *accmode)
 {
 	struct pt_handle *h;
-	int fd, ret;
+	int fd, fl, ret;
 
 	ret = pt_handle_get(fs, nodeid, fh, false, &h);
 	if (ret < 0)
 		return ret;
 	fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
 		fd = -errno;
-	else if (writable)
-		*writable = h->writable;
+	} else {
+		/* The open file's own mode, not what the guest asked for. */
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0) {
+			ret = -errno;
+			close(fd);
+			fd = ret;
+		} else {
+			*accmode = fl & O_ACCMODE;
+		}
+	}
 	pt_handle_put(fs, h);
 	return fd;
 }

@@ -25,6 +25,13 @@
 
 struct pt_fs;
 
+/* Which regular files get FUSE_ATTR_DAX (per-file DAX, FUSE_HAS_INODE_DAX). */
+enum pt_dax_policy {
+	PT_DAX_NEVER,	/* none */
+	PT_DAX_SIZE,	/* files of at least pt_opts.dax_min_size bytes */
+	PT_DAX_XFLAG,	/* files with FS_XFLAG_DAX set on the host */
+};
+
 struct pt_opts {
 	int root_fd;		 /* O_PATH fd of the shared directory (caller's) */
 	int proc_self_fd;	 /* O_PATH fd of /proc/self/fd (caller's) */
@@ -32,6 +39,8 @@ struct pt_opts {
 	uint64_t max_handles;	 /* 0 = default */
 	bool announce_submounts; /* flag directories on another mount */
 	bool writeback;		 /* writeback cache: open O_WRONLY as O_RDWR, no O_APPEND */
+	enum pt_dax_policy dax_policy; /* FUSE_ATTR_DAX in attr_flags */
+	uint64_t dax_min_size;	 /* PT_DAX_SIZE threshold, bytes */
 };
 
 /* Credentials of the requesting guest process. */
@@ -177,10 +186,11 @@ int pt_flock(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, int op);
 int pt_syncfs(struct pt_fs *fs, uint64_t nodeid);
 
 /*
- * For DAX: a dup of the handle's fd (caller closes it), with whether it was
- * opened for writing. -EBADF for a stale or directory handle.
+ * For DAX: a dup of the handle's fd (caller closes it) and the access mode
+ * it was opened with (O_RDONLY, O_WRONLY or O_RDWR) in *@accmode. -EBADF
+ * for a stale handle, one of another inode, or a directory handle.
  */
 int pt_handle_dup_fd(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
-		     bool *writable);
+		     int *accmode);
 
 #endif

@@ -684,3 +684,163 @@ int ff_request(struct ff *f, unsigned qi, const struct iovec *out,
 		*used_len = len;
 	return 0;
 }
+
+/* ---- DAX window (backend channel) ------------------------------------- */
+
+struct ff_window {
+	struct ff *f;
+	uint8_t *base;
+	uint64_t size;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool stop;		/* protected by lock */
+	unsigned served;	/* protected by lock */
+	unsigned refused;	/* protected by lock */
+};
+
+static int window_span_ok(const struct ff_window *w,
+			  const struct vhost_user_shmem_map *m)
+{
+	uint64_t end, mask = (uint64_t)sysconf(_SC_PAGESIZE) - 1;
+
+	if (m->shmid != 0 || !m->len || (m->shm_offset & mask) ||
+	    (m->len & mask) || (m->fd_offset & mask))
+		return -EINVAL;
+	if (__builtin_add_overflow(m->shm_offset, m->len, &end) ||
+	    end > w->size)
+		return -EINVAL;
+	return 0;
+}
+
+static int window_map(struct ff_window *w, const struct vhost_user_shmem_map *m,
+		      int fd)
+{
+	int prot = PROT_READ, rc;
+
+	if (fd < 0)
+		return -EBADF;
+	rc = window_span_ok(w, m);
+	if (rc)
+		return rc;
+	if (m->flags & ~VHOST_USER_SHMEM_MAP_F_WRITABLE)
+		return -EINVAL;
+	if (m->flags & VHOST_USER_SHMEM_MAP_F_WRITABLE)
+		prot |= PROT_WRITE;
+	if (mmap(w->base + m->shm_offset, m->len, prot, MAP_SHARED | MAP_FIXED,
+		 fd, (off_t)m->fd_offset) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+static int window_unmap(struct ff_window *w, const struct vhost_user_shmem_map *m)
+{
+	int rc = window_span_ok(w, m);
+
+	if (rc)
+		return rc;
+	if (mmap(w->base + m->shm_offset, m->len, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+		 0) == MAP_FAILED)
+		return -errno;
+	return 0;
+}
+
+static void *window_thread(void *arg)
+{
+	struct ff_window *w = arg;
+	struct vhost_user_msg m;
+	int fd, rc;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		if (w->stop) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		pthread_mutex_unlock(&w->lock);
+		rc = ff_chan_recv(w->f, &m, &fd, 100);
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (rc < 0)
+			break;
+		if (rc < (int)sizeof(struct vhost_user_shmem_map))
+			rc = -EINVAL;
+		else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_MAP)
+			rc = window_map(w, &m.payload.shmem_map, fd);
+		else if (m.hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)
+			rc = window_unmap(w, &m.payload.shmem_map);
+		else
+			rc = -EOPNOTSUPP;
+		if (fd >= 0)
+			close(fd); /* the mapping holds its own reference */
+		pthread_mutex_lock(&w->lock);
+		w->served++;
+		if (rc < 0)
+			w->refused++;
+		pthread_mutex_unlock(&w->lock);
+		if (m.hdr.flags & VHOST_USER_NEED_REPLY_MASK)
+			ff_chan_ack(w->f, m.hdr.request, rc < 0 ? (uint64_t)-rc : 0);
+	}
+	return NULL;
+}
+
+int ff_window_start(struct ff *f, uint64_t size, struct ff_window **out)
+{
+	struct ff_window *w;
+	int rc;
+
+	if (f->chan < 0)
+		return -ENOTCONN;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->f = f;
+	w->size = size;
+	w->base = mmap(NULL, size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (w->base == MAP_FAILED) {
+		rc = -errno;
+		free(w);
+		return rc;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	rc = -pthread_create(&w->thread, NULL, window_thread, w);
+	if (rc) {
+		munmap(w->base, size);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+uint8_t *ff_window_base(const struct ff_window *w)
+{
+	return w->base;
+}
+
+unsigned ff_window_served(struct ff_window *w, unsigned *refused)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->served;
+	if (refused)
+		*refused = w->refused;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void ff_window_stop(struct ff_window *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	munmap(w->base, w->size);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

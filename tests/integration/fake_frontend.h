@@ -85,6 +85,20 @@ int ff_chan_recv(struct ff *f, struct vhost_user_msg *m, int *fd, int timeout_ms
 /* Answer a backend request that asked for an ack. */
 int ff_chan_ack(struct ff *f, uint32_t req, uint64_t val);
 
+/*
+ * The frontend's side of the DAX window: reserve @size bytes PROT_NONE and
+ * serve SHMEM_MAP / SHMEM_UNMAP for shmid 0 from a thread, mmap()ing the
+ * received fd MAP_FIXED at window + shm_offset (unmap puts a fresh
+ * PROT_NONE reservation back) and answering with REPLY_ACK (0 or a
+ * positive errno). Needs ff_opts.backend_channel. Stop it before ff_free().
+ */
+struct ff_window;
+int ff_window_start(struct ff *f, uint64_t size, struct ff_window **out);
+uint8_t *ff_window_base(const struct ff_window *w);
+/* Requests answered so far, and how many of them were refused. */
+unsigned ff_window_served(struct ff_window *w, unsigned *refused);
+void ff_window_stop(struct ff_window *w);
+
 /* Raw vhost-user messages. */
 int ff_send(struct ff *f, uint32_t req, uint32_t flags, const void *pl,
 	    uint32_t size, const int *fds, size_t nfds);

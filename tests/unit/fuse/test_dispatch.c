@@ -58,7 +58,7 @@ static void t_dax(void)
 	struct {
 		struct fuse_removemapping_in in;
 		struct fuse_removemapping_one one;
-	} __attribute__((packed)) rm = { { 1 }, { 0, 1 << 21 } };
+	} __attribute__((packed)) rm = { { 1 }, { 1 << 21, 1 << 21 } };
 	struct h h;
 	uint64_t id, fh = 0;
 
@@ -86,8 +86,8 @@ static void t_dax(void)
 	       "misaligned moffset -> EINVAL");
 	sm.moffset = 0;
 	sm.flags |= FUSE_SETUPMAPPING_FLAG_WRITE;
-	is_int(h_req(&h, FUSE_SETUPMAPPING, id, A(sm), NOARG, NOARG), -EACCES,
-	       "writable mapping of a read-only handle -> EACCES");
+	is_int(h_req(&h, FUSE_SETUPMAPPING, id, A(sm), NOARG, NOARG), -EPERM,
+	       "writable mapping of a read-only handle -> EPERM");
 	sm.flags = FUSE_SETUPMAPPING_FLAG_READ;
 	sm.fh = fh + (1ull << 32);
 	is_int(h_req(&h, FUSE_SETUPMAPPING, id, A(sm), NOARG, NOARG), -EBADF,
@@ -298,6 +298,8 @@ int main(void)
 	/* DAX window: MAP_ALIGNMENT and log2(page size). */
 	o = h_opts();
 	o.dax.window_size = 1u << 30;
+	o.dax.map = fake_map;
+	o.dax.unmap = fake_unmap;
 	o.writeback = true;
 	h_start(&h, &o);
 	h_init(&h, FUSE_MAP_ALIGNMENT | FUSE_WRITEBACK_CACHE | FUSE_DO_READDIRPLUS,
