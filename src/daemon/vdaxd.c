@@ -75,6 +75,13 @@ static void vdaxd_reset(void *opaque)
 	fuse_srv_reset(d->srv);
 }
 
+static void vdaxd_cancel(void *opaque, bool draining)
+{
+	struct vdaxd *d = opaque;
+
+	fuse_srv_cancel(d->srv, draining);
+}
+
 static int vdaxd_dax_map(void *ctx, int fd, uint64_t fd_offset,
 			 uint64_t moffset, uint64_t len, bool writable)
 {
@@ -337,6 +344,7 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 	static const struct vu_backend_ops ops = {
 		.handle = vdaxd_handle,
 		.reset = vdaxd_reset,
+		.cancel = vdaxd_cancel,
 	};
 	int ret;
 

@@ -58,7 +58,27 @@ struct fuse_srv {
 	bool initialized;
 	uint32_t minor;
 	uint64_t flags; /* FUSE_* init flags, flags2 in the upper half */
+
+	pthread_mutex_t intr_lock;
+	struct fuse_blocker *blockers; /* protected by intr_lock */
+	bool cancelling;	       /* protected by intr_lock */
 };
+
+/* A request blocked where only a signal ends it (interrupt.c). */
+struct fuse_blocker {
+	uint64_t unique;
+	pthread_t thread;
+	struct fuse_blocker *next; /* protected by srv->intr_lock */
+};
+
+int fuse_intr_init(struct fuse_srv *srv);
+void fuse_intr_destroy(struct fuse_srv *srv);
+int fuse_intr_enter(struct fuse_srv *srv, struct fuse_blocker *b,
+		    uint64_t unique);
+void fuse_intr_leave(struct fuse_srv *srv, struct fuse_blocker *b);
+void fuse_intr_request(struct fuse_srv *srv, uint64_t unique);
+/* New requests may block again (after a reset). */
+void fuse_intr_resume(struct fuse_srv *srv);
 
 struct fuse_req {
 	struct fuse_srv *srv;

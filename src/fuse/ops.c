@@ -224,7 +224,8 @@ static int do_destroy(struct fuse_req *req)
 
 static int do_interrupt(struct fuse_req *req)
 {
-	/* Requests are served synchronously; there is nothing to cancel. */
+	/* Only requests that block indefinitely can be interrupted. */
+	fuse_intr_request(req->srv, ARG(struct fuse_interrupt_in)->unique);
 	return FUSE_NO_REPLY;
 }
 
@@ -486,8 +487,9 @@ static int do_write(struct fuse_req *req)
 
 static int do_flush(struct fuse_req *req)
 {
-	return pt_flush(req->srv->fs, req->ih.nodeid,
-			ARG(struct fuse_flush_in)->fh);
+	const struct fuse_flush_in *in = ARG(struct fuse_flush_in);
+
+	return pt_flush(req->srv->fs, req->ih.nodeid, in->fh, in->lock_owner);
 }
 
 static int do_release(struct fuse_req *req)
@@ -573,7 +575,8 @@ static int do_getlk(struct fuse_req *req)
 		return -ENOSYS;
 	ret = lock_to_flock(&in->lk, &fl);
 	if (ret == 0)
-		ret = pt_getlk(req->srv->fs, req->ih.nodeid, in->fh, &fl);
+		ret = pt_getlk(req->srv->fs, req->ih.nodeid, in->fh, in->owner,
+			       &fl);
 	if (ret < 0)
 		return ret;
 	lo.lk.type = (uint32_t)fl.l_type;
@@ -614,7 +617,8 @@ static int setlk(struct fuse_req *req, bool wait)
 		return -ENOSYS;
 	ret = lock_to_flock(&in->lk, &fl);
 	return ret < 0 ? ret :
-			 pt_setlk(req->srv->fs, req->ih.nodeid, in->fh, &fl, wait);
+			 pt_setlk(req->srv->fs, req->ih.nodeid, in->fh,
+				  in->owner, &fl, wait);
 }
 
 static int do_setlk(struct fuse_req *req)
@@ -624,7 +628,14 @@ static int do_setlk(struct fuse_req *req)
 
 static int do_setlkw(struct fuse_req *req)
 {
-	return setlk(req, true);
+	struct fuse_blocker b;
+	int ret = fuse_intr_enter(req->srv, &b, req->ih.unique);
+
+	if (ret == 0) {
+		ret = setlk(req, true);
+		fuse_intr_leave(req->srv, &b);
+	}
+	return ret;
 }
 
 /* ---- directories ---- */
@@ -829,7 +840,8 @@ static int do_removexattr(struct fuse_req *req)
 
 /* ---- the table ---- */
 
-#define OP(code, fn, in, out, fl) [code] = { fn, #code + 5, in, out, fl }
+/* The name without its "FUSE_" prefix, for logs. */
+#define OP(code, fn, in, out, fl) [code] = { fn, &(#code)[5], in, out, fl }
 
 const struct fuse_op fuse_ops[] = {
 	OP(FUSE_LOOKUP, do_lookup, 0, sizeof(struct fuse_entry_out), OP_NAME1),

@@ -57,10 +57,17 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
 		free(srv);
 		return ret;
 	}
+	ret = fuse_intr_init(srv);
+	if (ret < 0) {
+		fuse_dax_fini(srv);
+		free(srv);
+		return ret;
+	}
 	pthread_mutex_init(&srv->init_lock, NULL);
 	ret = pt_new(&po, &srv->fs);
 	if (ret < 0) {
 		pthread_mutex_destroy(&srv->init_lock);
+		fuse_intr_destroy(srv);
 		fuse_dax_fini(srv);
 		free(srv);
 		return ret;
@@ -76,6 +83,7 @@ void fuse_srv_reset_locked(struct fuse_srv *srv)
 	pt_set_writeback(srv->fs, false);
 	fuse_dax_forget_all(srv);
 	pt_reset(srv->fs);
+	fuse_intr_resume(srv);
 }
 
 void fuse_srv_reset(struct fuse_srv *srv)
@@ -92,6 +100,7 @@ void fuse_srv_free(struct fuse_srv *srv)
 	pt_free(srv->fs);
 	fuse_dax_fini(srv);
 	pthread_mutex_destroy(&srv->init_lock);
+	fuse_intr_destroy(srv);
 	free(srv);
 }
 

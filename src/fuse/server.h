@@ -67,6 +67,14 @@ size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
 		       unsigned in_cnt, const struct iovec *out, unsigned out_cnt);
 
 /*
+ * With @on: end every request blocked indefinitely (a SETLKW), which
+ * answers -EINTR, and make new ones fail at once; with !@on (or after
+ * fuse_srv_reset()) they may block again. Same contract as
+ * vu_backend_ops.cancel: bracket a wait for in-flight requests.
+ */
+void fuse_srv_cancel(struct fuse_srv *srv, bool on);
+
+/*
  * Forget every inode, handle and DAX mapping (frontend gone, its window
  * with it); keeps the root.
  */

@@ -62,7 +62,13 @@ struct pt_fs {
 	uint32_t *buckets;	 /* protected by lock: heads of hash chains */
 	uint32_t nbuckets;	 /* protected by lock: power of two */
 	struct pt_slots handles; /* protected by lock */
+	pthread_mutex_t plock_lock;
+	struct pt_plock *plocks; /* protected by plock_lock: per-owner lock fds */
+	unsigned nplocks;	 /* protected by plock_lock */
 };
+
+/* locks.c: drop every lock owner's fd (reset, free). */
+void pt_locks_reset(struct pt_fs *fs);
 
 /* table.c */
 int pt_table_init(struct pt_fs *fs);

@@ -692,13 +692,36 @@ static int entry_and_handle(struct pt_fs *fs, const struct pt_inode *dir,
 	return ret;
 }
 
+/*
+ * What CREATE opened must be a regular file (else ENXIO, as OPEN answers);
+ * give it back its own O_NONBLOCK setting and an O_PATH fd of the very same
+ * file, taken from @fd rather than by name so a rename on the host in
+ * between cannot swap it.
+ */
+static int create_result(struct pt_fs *fs, int fd, int flags, int *pathfd)
+{
+	char name[16];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENXIO;
+	if (!(flags & O_NONBLOCK) &&
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return -errno;
+	snprintf(name, sizeof(name), "%d", fd);
+	*pathfd = openat(fs->opts.proc_self_fd, name, O_PATH | O_CLOEXEC);
+	return *pathfd < 0 ? -errno : 0;
+}
+
 int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 	      const char *name, uint32_t mode, uint32_t umask, uint32_t flags,
 	      struct pt_entry *e, uint64_t *fh)
 {
 	struct creds_saved saved;
 	struct pt_inode *dir;
-	int f = open_flags(fs, flags), fd, pathfd, ret;
+	int f = open_flags(fs, flags), fd, pathfd = -1, ret;
 
 	ret = check_name(name);
 	if (ret < 0)
@@ -709,18 +732,22 @@ int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 	ret = creds_enter(ctx, &saved);
 	if (ret < 0)
 		goto out;
-	/* O_NOFOLLOW: an existing symlink under that name gives ELOOP. */
+	/*
+	 * Without O_EXCL this opens whatever already has the name, so as for
+	 * OPEN only a regular file may come back: O_NOFOLLOW makes a symlink
+	 * ELOOP, O_NONBLOCK keeps an existing FIFO from blocking this worker,
+	 * and create_result() refuses devices, FIFOs and sockets.
+	 */
 	fd = openat(dir->fd, name,
-		    f | O_CREAT | O_NOFOLLOW | ((int)flags & O_EXCL),
+		    f | O_CREAT | O_NOFOLLOW | O_NONBLOCK | ((int)flags & O_EXCL),
 		    mode & 07777 & ~umask);
 	if (fd < 0)
 		ret = -errno;
 	creds_leave(&saved);
 	if (ret < 0)
 		goto out;
-	pathfd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (pathfd < 0) {
-		ret = -errno;
+	ret = create_result(fs, fd, f, &pathfd);
+	if (ret < 0) {
 		close(fd);
 		goto out;
 	}
@@ -811,17 +838,6 @@ ssize_t pt_write(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 	}
 	pt_handle_put(fs, h);
 	return n;
-}
-
-int pt_flush(struct pt_fs *fs, uint64_t nodeid, uint64_t fh)
-{
-	struct pt_handle *h;
-	int ret;
-
-	/* Locks are OFD locks, tied to the handle rather than to close(). */
-	ret = pt_handle_get(fs, nodeid, fh, false, &h);
-	pt_handle_put(fs, h);
-	return ret;
 }
 
 int pt_release(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
@@ -1106,38 +1122,6 @@ ssize_t pt_copy_file_range(struct pt_fs *fs, uint64_t nodeid_in,
 	return n;
 }
 
-int pt_getlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, struct flock *fl)
-{
-	struct pt_handle *h;
-	int ret;
-
-	ret = pt_handle_get(fs, nodeid, fh, false, &h);
-	if (ret < 0)
-		return ret;
-	fl->l_pid = 0;
-	if (fcntl(h->fd, F_OFD_GETLK, fl) < 0)
-		ret = -errno;
-	pt_handle_put(fs, h);
-	return ret;
-}
-
-int pt_setlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
-	     const struct flock *fl, bool wait)
-{
-	struct flock l = *fl;
-	struct pt_handle *h;
-	int ret;
-
-	ret = pt_handle_get(fs, nodeid, fh, false, &h);
-	if (ret < 0)
-		return ret;
-	l.l_pid = 0;
-	if (fcntl(h->fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &l) < 0)
-		ret = -errno;
-	pt_handle_put(fs, h);
-	return ret;
-}
-
 int pt_flock(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, int op)
 {
 	struct pt_handle *h;
@@ -1186,9 +1170,11 @@ int pt_new(const struct pt_opts *opts, struct pt_fs **out)
 		return -ENOMEM;
 	fs->opts = *opts;
 	pthread_mutex_init(&fs->lock, NULL);
+	pthread_mutex_init(&fs->plock_lock, NULL);
 	ret = pt_table_init(fs);
 	if (ret < 0) {
 		pt_table_destroy(fs);
+		pthread_mutex_destroy(&fs->plock_lock);
 		pthread_mutex_destroy(&fs->lock);
 		free(fs);
 		return ret;
@@ -1199,6 +1185,7 @@ int pt_new(const struct pt_opts *opts, struct pt_fs **out)
 
 void pt_reset(struct pt_fs *fs)
 {
+	pt_locks_reset(fs);
 	pt_table_reset(fs);
 }
 
@@ -1211,7 +1198,9 @@ void pt_free(struct pt_fs *fs)
 {
 	if (!fs)
 		return;
+	pt_locks_reset(fs);
 	pt_table_destroy(fs);
+	pthread_mutex_destroy(&fs->plock_lock);
 	pthread_mutex_destroy(&fs->lock);
 	free(fs);
 }

@@ -143,7 +143,8 @@ ssize_t pt_read(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 ssize_t pt_write(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 		 const struct iovec *iov, int cnt, uint64_t off,
 		 bool kill_suidgid);
-int pt_flush(struct pt_fs *fs, uint64_t nodeid, uint64_t fh);
+/* Close of one of @owner's descriptors: releases its POSIX locks here. */
+int pt_flush(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t owner);
 int pt_release(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 	       bool flock_unlock);
 int pt_fsync(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, bool datasync,
@@ -176,10 +177,14 @@ ssize_t pt_copy_file_range(struct pt_fs *fs, uint64_t nodeid_in,
 			   uint64_t fh_in, uint64_t off_in,
 			   uint64_t nodeid_out, uint64_t fh_out,
 			   uint64_t off_out, uint64_t len, uint64_t flags);
-/* POSIX locks as OFD locks on the handle's fd; @fl->l_pid is ignored. */
-int pt_getlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+/*
+ * POSIX locks of lock owner @owner (a guest process), kept as OFD locks on
+ * an open file description per (inode, owner); @fl->l_pid is ignored.
+ * -ENOLCK when too many owners hold locks.
+ */
+int pt_getlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t owner,
 	     struct flock *fl);
-int pt_setlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
+int pt_setlk(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t owner,
 	     const struct flock *fl, bool wait);
 /* @op: LOCK_SH/LOCK_EX/LOCK_UN, optionally | LOCK_NB. */
 int pt_flock(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, int op);

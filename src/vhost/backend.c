@@ -593,6 +593,19 @@ static int h_set_owner(struct vu_conn *c, struct vu_msg_ctx *x)
 
 static void conn_reset(struct vu_conn *c);
 
+/* A request blocked indefinitely (a lock wait) must not stall a drain. */
+static void drain_begin(struct vu_conn *c)
+{
+	if (c->be->ops.cancel)
+		c->be->ops.cancel(c->be->opaque, true);
+}
+
+static void drain_end(struct vu_conn *c)
+{
+	if (c->be->ops.cancel)
+		c->be->ops.cancel(c->be->opaque, false);
+}
+
 static int h_reset_owner(struct vu_conn *c, struct vu_msg_ctx *x)
 {
 	conn_reset(c);
@@ -780,7 +793,9 @@ static int h_get_vring_base(struct vu_conn *c, struct vu_msg_ctx *x)
 		return rc;
 	/* Stop the ring, then let its requests finish before we answer. */
 	queue_stop(q);
+	drain_begin(c);
 	vq_wait_idle(&q->vq);
+	drain_end(c);
 	close_fd(&q->kick_fd);
 	pthread_mutex_lock(&q->vq.lock);
 	x->reply->payload.state.index = s->index;
@@ -1047,8 +1062,10 @@ static void conn_reset(struct vu_conn *c)
 	/* Wake a worker waiting on the backend channel, then let every
 	 * request finish: workers push into rings that are still mapped. */
 	chan_close(c->be);
+	drain_begin(c);
 	for (unsigned i = 0; i < c->nq; i++)
 		vq_wait_idle(&c->q[i].vq);
+	drain_end(c);
 	pool_free(c->pool);
 	c->pool = NULL;
 	for (unsigned i = 0; i < c->nq; i++)

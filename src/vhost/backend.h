@@ -33,6 +33,14 @@ struct vu_backend_ops {
 	 * idle: drop all per-connection state (inodes, handles, mappings).
 	 */
 	void (*reset)(void *opaque);
+	/*
+	 * Requests must drain now (the frontend is gone, or a ring is being
+	 * stopped). With @draining true, called before the backend waits for
+	 * in-flight requests: end any that may block indefinitely, and keep
+	 * new ones from blocking; called again with false once drained.
+	 * May be NULL.
+	 */
+	void (*cancel)(void *opaque, bool draining);
 };
 
 struct vu_backend_cfg {

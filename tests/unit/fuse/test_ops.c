@@ -288,11 +288,16 @@ static void t_locks(void)
 
 	h_open(&h, id, O_RDWR, &f1);
 	h_open(&h, id, O_RDWR, &f2);
+	/* POSIX locks belong to the lock owner (a guest process), not to a handle. */
 	lk.fh = f1;
+	lk.owner = 1;
 	is_int(h_req(&h, FUSE_SETLK, id, A(lk), NOARG, NOARG), 0, "SETLK write lock");
 	lk.fh = f2;
+	is_int(h_req(&h, FUSE_SETLK, id, A(lk), NOARG, NOARG), 0,
+	       "same owner through another handle: no conflict");
+	lk.owner = 2;
 	is_int(h_req(&h, FUSE_SETLK, id, A(lk), NOARG, NOARG), -EAGAIN,
-	       "conflicting SETLK from another handle -> EAGAIN");
+	       "conflicting SETLK from another owner -> EAGAIN");
 	is_int(h_req(&h, FUSE_GETLK, id, A(lk), NOARG, NOARG), 0, "GETLK");
 	{
 		struct fuse_lk_out *lo = (void *)h.reply;
@@ -300,13 +305,24 @@ static void t_locks(void)
 		ok(lo->lk.type == F_WRLCK && lo->lk.start == 0 && lo->lk.end == 99,
 		   "GETLK reports the conflicting lock");
 	}
-	lk.fh = f1;
-	lk.lk.type = F_UNLCK;
-	h_req(&h, FUSE_SETLK, id, A(lk), NOARG, NOARG);
-	lk.fh = f2;
-	lk.lk.type = F_WRLCK;
+	lk.owner = 1;
+	is_int(h_req(&h, FUSE_GETLK, id, A(lk), NOARG, NOARG), 0, "GETLK by the holder");
+	is_int(((struct fuse_lk_out *)h.reply)->lk.type, F_UNLCK,
+	       "the owner's own lock does not conflict");
+	{
+		/* close() of any of owner 1's descriptors drops all its locks */
+		struct fuse_flush_in fi = { .fh = f2, .lock_owner = 1 };
+
+		is_int(h_req(&h, FUSE_FLUSH, id, A(fi), NOARG, NOARG), 0, "FLUSH");
+	}
+	lk.owner = 2;
 	is_int(h_req(&h, FUSE_SETLKW, id, A(lk), NOARG, NOARG), 0,
-	       "SETLKW after unlock");
+	       "FLUSH by the owner through another handle released its lock");
+	lk.lk.type = F_UNLCK;
+	is_int(h_req(&h, FUSE_SETLK, id, A(lk), NOARG, NOARG), 0, "unlock");
+	lk.owner = 3;
+	is_int(h_req(&h, FUSE_SETLK, id, A(lk), NOARG, NOARG), 0,
+	       "unlock by an owner holding nothing");
 	/* flock */
 	lk = (struct fuse_lk_in){ .fh = f1, .lk_flags = FUSE_LK_FLOCK,
 				  .lk = { .type = F_WRLCK } };
