@@ -267,8 +267,11 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	if (strcmp(item, "sandbox") == 0)
 		return parse_sandbox("-o sandbox", val, o);
 	if (strcmp(item, "thread_pool_size") == 0)
+	{
+		o->thread_pool_size_set = true;
 		return parse_uint("-o thread_pool_size", val, 0, VDAXD_MAX_POOL,
 				  &o->thread_pool_size);
+	}
 	fprintf(stderr, "vdaxd: unknown -o option '%s=%s'\n", item, val);
 	return -EINVAL;
 }
@@ -327,6 +330,7 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_CACHE:
 		return parse_cache("--cache", optarg, &o->cache);
 	case OPT_THREAD_POOL:
+		o->thread_pool_size_set = true;
 		return parse_uint("--thread-pool-size", optarg, 0,
 				  VDAXD_MAX_POOL, &o->thread_pool_size);
 	case OPT_SANDBOX:
@@ -438,6 +442,13 @@ static int check(struct vdaxd_opts *o)
 		return bad("--socket-group", NULL, "needs --socket-path");
 	if (!o->readdirplus_set)
 		o->readdirplus = o->cache != FUSE_SRV_CACHE_NEVER;
+	/*
+	 * A lock wait blocks its worker. Served by the queue's own thread it
+	 * would stall the queue, and so the very unlock it waits for: with
+	 * locks on, a pool is the default.
+	 */
+	if (!o->thread_pool_size_set && (o->posix_lock || o->flock))
+		o->thread_pool_size = VDAXD_LOCK_POOL;
 	if (o->inode_dax != FUSE_SRV_INODE_DAX_NEVER && !o->cache_size)
 		fprintf(stderr, "vdaxd: --inode-dax has no effect without "
 				"--cache-size\n");
@@ -497,7 +508,7 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"has  [1]\n"
 		"  --thread-pool-size=N     worker threads; 0 = each queue "
 		"served by\n"
-		"                           its own thread  [0]\n"
+		"                           its own thread  [0; 8 with locks on]\n"
 		"  --sandbox=namespace|chroot|none  confinement  [namespace]\n"
 		"  --seccomp=kill|log|none  action on a forbidden syscall  "
 		"[kill]\n"

@@ -18,6 +18,9 @@ enum vdaxd_action {
 	VDAXD_ACT_PRINT_CAPS,
 };
 
+/* Worker threads when locks are served and no --thread-pool-size is given. */
+#define VDAXD_LOCK_POOL 8
+
 struct vdaxd_opts {
 	enum vdaxd_action action;
 	const char *socket_path;  /* NULL with --fd */
@@ -26,6 +29,7 @@ struct vdaxd_opts {
 	const char *shared_dir;
 	enum fuse_srv_cache cache;
 	unsigned thread_pool_size;
+	bool thread_pool_size_set; /* else it follows the lock options */
 	unsigned num_request_queues;
 	enum sbx_mode sandbox;
 	enum sbx_seccomp seccomp;
