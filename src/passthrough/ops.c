@@ -36,6 +36,9 @@
 
 /* 1: this thread has its own fs struct with umask 0; -1: could not. */
 static __thread int thread_fs_private;
+/* The thread's own filesystem ids, as set by thread_prepare(). */
+static __thread uid_t thread_fsuid;
+static __thread gid_t thread_fsgid;
 
 static void thread_prepare(void)
 {
@@ -49,16 +52,27 @@ static void thread_prepare(void)
 			  "umask also applies to new files", strerror(errno));
 		thread_fs_private = -1;
 	}
+	/* setfsuid(-1) fails and so reports the current value. */
+	thread_fsuid = (uid_t)syscall(SYS_setfsuid, -1);
+	thread_fsgid = (gid_t)syscall(SYS_setfsgid, -1);
 }
 
 struct creds_saved {
+	bool switched;
 	uid_t uid;
 	gid_t gid;
 };
 
+/*
+ * Create as the caller. Nothing to switch when the caller's ids are the
+ * daemon's own (a root guest on a root daemon): no syscalls at all.
+ */
 static int creds_enter(const struct pt_ctx *ctx, struct creds_saved *s)
 {
 	thread_prepare();
+	s->switched = ctx->uid != thread_fsuid || ctx->gid != thread_fsgid;
+	if (!s->switched)
+		return 0;
 	s->gid = syscall(SYS_setfsgid, ctx->gid);
 	s->uid = syscall(SYS_setfsuid, ctx->uid);
 	/* setfsuid() reports failure only by not changing anything. */
@@ -73,6 +87,8 @@ static int creds_enter(const struct pt_ctx *ctx, struct creds_saved *s)
 
 static void creds_leave(const struct creds_saved *s)
 {
+	if (!s->switched)
+		return;
 	syscall(SYS_setfsuid, s->uid);
 	syscall(SYS_setfsgid, s->gid);
 }
