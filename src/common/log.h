@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Logging for the daemon and the library: one line per message, to stderr. */
 #ifndef VDAX_COMMON_LOG_H
 #define VDAX_COMMON_LOG_H
