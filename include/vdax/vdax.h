@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -43,9 +44,21 @@ struct vdax_opts {
 	unsigned timeout_ms;	 /* per-request timeout, 0 = wait forever */
 	/*
 	 * Comma-separated "key=value" list, may be NULL. Keys: mem=BYTES,
-	 * queues=N, queue_size=N, timeout=MS, cache_size=ENTRIES,
-	 * dax=never|always|inode. Values here override the fields above.
-	 * Unknown keys or bad values make vdax_open_session() fail -EINVAL.
+	 * queues=N, queue_size=N, timeout=MS, entries=N (dentries kept in
+	 * the cache; 0 = unbounded), and for DAX (see docs/dax.md):
+	 *   dax=never|always|inode  (bare "dax" = always; default never)
+	 *     always: every regular file goes through the DAX window; a
+	 *             backend without one (no VHOST_USER_PROTOCOL_F_SHMEM,
+	 *             e.g. QEMU's virtiofsd) makes vdax_open_session() fail
+	 *             -EOPNOTSUPP;
+	 *     inode:  only files the backend flags FUSE_ATTR_DAX (decided at
+	 *             a file's first open); no window = no DAX, silently;
+	 *   cache_size=BYTES  the window (K/M/G suffixes, a non-zero multiple
+	 *             of 2 MiB); default and upper bound: the size the
+	 *             backend advertises (a larger value is clamped).
+	 * BYTES values take K/M/G suffixes. Values here override the fields
+	 * above. Unknown keys or bad values make vdax_open_session() fail
+	 * -EINVAL.
 	 */
 	const char *options;
 };
@@ -179,6 +192,49 @@ int vdax_flock(struct vdax_file *f, int op);
 int vdax_getlk(struct vdax_file *f, struct flock *lk);
 /* F_SETLK (@wait 0: -EAGAIN on conflict) or F_SETLKW (@wait 1). */
 int vdax_setlk(struct vdax_file *f, const struct flock *lk, int wait);
+
+/* ---- program mmap (DAX sessions only; see docs/dax.md) ---- */
+
+/*
+ * Map @len bytes of @f at @off (page aligned) into the program, as
+ * mmap(2) with MAP_SHARED: loads and stores go straight to the backend's
+ * page cache through the DAX window. @prot is PROT_READ, optionally
+ * | PROT_WRITE (which needs @f opened O_RDWR); @flags must be MAP_SHARED.
+ * Pages are set up on first touch (a SIGSEGV handler libvdax installs,
+ * chained to the program's); a touch beyond end of file raises SIGBUS.
+ * The mapping keeps its own handle: @f may be released meanwhile.
+ * Errors: -EINVAL (flags, alignment, len 0), -EACCES (mode), -ENODEV (the
+ * file is not a DAX file), -ENOMEM.
+ */
+int vdax_mmap(struct vdax_file *f, size_t len, int prot, int flags, off_t off,
+	      void **out);
+/* Unmap a whole mapping made by vdax_mmap(). -EINVAL if @addr/@len do not
+ * name one. */
+int vdax_munmap(void *addr, size_t len);
+
+/* ---- DAX counters ---- */
+
+struct vdax_stats {
+	uint64_t window_size;	  /* bytes; 0 = the session has no DAX */
+	uint64_t ranges_total;	  /* 2 MiB ranges in the window */
+	uint64_t ranges_free;
+	uint64_t ranges_busy;	  /* mapped to a file */
+	uint64_t setup_mappings;  /* FUSE_SETUPMAPPING sent (incl. upgrades) */
+	uint64_t remove_mappings; /* ranges removed (FUSE_REMOVEMAPPING) */
+	uint64_t remove_requests; /* FUSE_REMOVEMAPPING requests */
+	uint64_t upgrades;	  /* read-only ranges made writable */
+	uint64_t bg_reclaims;	  /* ranges freed by the reclaim worker */
+	uint64_t direct_reclaims; /* a file's own idle range reused by I/O */
+	uint64_t waits;		  /* I/O waited for a free range */
+	uint64_t hits;		  /* range lookups that found a mapping */
+	uint64_t misses;	  /* ... that had to set one up */
+	uint64_t faults;	  /* vdax_mmap page faults served */
+};
+
+/* Snapshot of the DAX counters (all 0 without DAX). 0 or -EINVAL. */
+int vdax_get_stats(struct vdax *vd, struct vdax_stats *st);
+/* The counters, one "name value" line each. 0, -EINVAL or -EIO. */
+int vdax_print_stats(struct vdax *vd, FILE *out);
 
 /* ---- filesystem ---- */
 

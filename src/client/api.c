@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -18,6 +19,7 @@
 
 #include "common/log.h"
 #include "client/client.h"
+#include "dax/dax.h"
 
 #define VDAX_EXPORT __attribute__((visibility("default")))
 
@@ -54,8 +56,10 @@ static int fc_init(struct vdax *vd)
 		.out_min = FUSE_COMPAT_22_INIT_OUT_SIZE,
 	};
 	size_t mw, cap;
-	int ret = fc_send(vd, &c);
+	int ret;
 
+	fc_dax_init_flags(vd, &in);
+	ret = fc_send(vd, &c);
 	if (ret < 0)
 		return ret == -ENOTCONN ? ret : -EPROTO;
 	if (out.major != FUSE_KERNEL_VERSION || out.minor < 12) {
@@ -81,16 +85,14 @@ static int fc_init(struct vdax *vd)
 	if (mw > FC_MAX_CHUNK)
 		mw = FC_MAX_CHUNK;
 	vd->max_write = mw;
-	return 0;
+	return fc_dax_init_reply(vd, &out);
 }
 
 VDAX_EXPORT int vdax_open_session(const struct vdax_opts *opts,
 				  struct vdax **out)
 {
 	struct vdx_cfg cfg = { 0 };
-	unsigned timeout = 0;
-	size_t cache_max = 0;
-	int dax = 0;
+	struct fc_opts o = { 0 };
 	struct vdax *vd;
 	int ret;
 
@@ -100,24 +102,27 @@ VDAX_EXPORT int vdax_open_session(const struct vdax_opts *opts,
 	cfg.mem_size = opts->mem_size;
 	cfg.num_queues = opts->num_queues;
 	cfg.queue_size = opts->queue_size;
-	timeout = opts->timeout_ms;
-	ret = fc_parse_options(opts->options, &cfg, &timeout, &cache_max, &dax);
+	o.timeout_ms = opts->timeout_ms;
+	ret = fc_parse_options(opts->options, &cfg, &o);
 	if (ret)
 		return ret;
-	if (dax) {
-		VLOG_INFO("vdax: DAX not available yet, using dax=never");
-	}
 	vd = calloc(1, sizeof(*vd));
 	if (!vd)
 		return -ENOMEM;
-	vd->timeout_ms = timeout;
-	vd->cache_max = cache_max;
+	vd->timeout_ms = o.timeout_ms;
+	vd->cache_max = o.cache_max;
 	ret = fc_cache_init(vd);
 	if (ret) {
 		free(vd);
 		return ret;
 	}
+	cfg.want_shmem = o.dax_mode != FC_DAX_NEVER;
+	cfg.backend_req = fc_dax_backend_req;
+	cfg.backend_req_opaque = vd;
 	ret = vdx_dev_open(&cfg, &vd->dev);
+	if (ret)
+		goto fail;
+	ret = fc_dax_setup(vd, &o);
 	if (ret)
 		goto fail;
 	ret = fc_init(vd);
@@ -126,10 +131,12 @@ VDAX_EXPORT int vdax_open_session(const struct vdax_opts *opts,
 	*out = vd;
 	return 0;
 fail:
+	fc_cache_destroy(vd);
+	fc_dax_conn_fini(vd);
 	if (vd->dev)
 		vdx_dev_close(vd->dev);
 	vd->dev = NULL;
-	fc_cache_destroy(vd);
+	fc_dax_window_fini(vd);
 	free(vd);
 	return ret;
 }
@@ -138,9 +145,12 @@ VDAX_EXPORT void vdax_close(struct vdax *vd)
 {
 	if (!vd)
 		return;
-	/* Forgets go out on hiprio; give them a moment to be consumed. */
+	fc_mmap_session_close(vd);
+	/* Evicting DAX nodes removes their mappings: before the conn goes. */
 	fc_cache_destroy(vd);
+	fc_dax_conn_fini(vd);
 	vdx_dev_close(vd->dev);
+	fc_dax_window_fini(vd);
 	free(vd);
 }
 
@@ -214,6 +224,12 @@ static int getattr_node(struct vdax *vd, struct fc_node *n,
 	return 0;
 }
 
+int fc_getattr(struct vdax *vd, struct fc_node *n, struct vdax_file *f,
+	       struct fuse_attr *a)
+{
+	return getattr_node(vd, n, f, a);
+}
+
 static int setattr_node(struct vdax *vd, struct fc_node *n,
 			struct vdax_file *f, struct fuse_setattr_in *in)
 {
@@ -229,16 +245,24 @@ static int setattr_node(struct vdax *vd, struct fc_node *n,
 	};
 	int ret;
 
+	bool trunc = (in->valid & FATTR_SIZE) && S_ISREG(fc_node_mode(vd, n));
+
 	if (f) {
 		in->valid |= FATTR_FH;
 		in->fh = f->fh;
 	}
+	/* Nothing may be mapped past the new end when the host cuts it. */
+	if (trunc)
+		fc_dax_change_begin(vd, n, in->size, UINT64_MAX);
 	ret = fc_send(vd, &c);
-	if (ret < 0) {
+	if (ret >= 0)
+		fc_attr_update(vd, n, &ao);
+	else
 		fc_attr_invalidate(vd, n);
+	if (trunc)
+		fc_dax_change_end(vd, n);
+	if (ret < 0)
 		return ret;
-	}
-	fc_attr_update(vd, n, &ao);
 	return 0;
 }
 
@@ -823,7 +847,19 @@ static int open_node(struct vdax *vd, struct fc_node *n, int flags,
 			     O_DIRECTORY | O_CLOEXEC);
 	if (!(vd->init_flags & FUSE_ATOMIC_O_TRUNC))
 		in.flags &= ~O_TRUNC;
-	ret = fc_send(vd, &c);
+	if (!dir && vd->dax) {
+		fc_dax_node_open(vd, n);
+		/* The window reads the size from the attributes: fresh ones
+		 * at open (the host may have changed the file). */
+		fc_attr_invalidate(vd, n);
+	}
+	if (in.flags & O_TRUNC) {
+		fc_dax_change_begin(vd, n, 0, UINT64_MAX);
+		ret = fc_send(vd, &c);
+		fc_dax_change_end(vd, n);
+	} else {
+		ret = fc_send(vd, &c);
+	}
 	if (ret < 0)
 		return ret;
 	f = file_new(vd, n, oo.fh, flags, dir);
@@ -843,6 +879,12 @@ static int open_node(struct vdax *vd, struct fc_node *n, int flags,
 	}
 	*out = f;
 	return 0;
+}
+
+int fc_open_node(struct vdax *vd, struct fc_node *n, int flags,
+		 struct vdax_file **out)
+{
+	return open_node(vd, n, flags, out);
 }
 
 static int create_node(struct vdax *vd, struct fc_node *dir, const char *name,
@@ -885,6 +927,7 @@ static int create_node(struct vdax *vd, struct fc_node *dir, const char *name,
 		fc_node_put(vd, n);
 		return -ENOMEM;
 	}
+	fc_dax_node_open(vd, n);
 	*out = f;
 	return 0;
 }
@@ -1174,6 +1217,66 @@ static int check_io(struct vdax_file *f, bool write, off_t off)
 	return 0;
 }
 
+ssize_t fc_write_fuse(struct vdax_file *f, const void *buf, size_t len,
+		      uint64_t off)
+{
+	return do_io(f, true, (char *)buf, len, off);
+}
+
+/* Through the DAX window if the file is a DAX file, else READ/WRITE. */
+static ssize_t rw_once(struct vdax_file *f, bool write, char *buf, size_t len,
+		       uint64_t off)
+{
+	bool used;
+	ssize_t ret;
+
+	if (write)
+		ret = fc_dax_write(f, buf, len, off, &used);
+	else
+		ret = fc_dax_read(f, buf, len, off, &used);
+	if (used)
+		return ret;
+	return do_io(f, write, buf, len, off);
+}
+
+#define FC_BOUNCE (1u << 20)
+
+/*
+ * A buffer that is itself a vdax_mmap() mapping may fault while it is
+ * copied. Copy it through a bounce buffer outside every lock and range
+ * reference, so that the fault service never waits for what the faulting
+ * copy holds. The transfer is then split in 1 MiB steps (not atomic as a
+ * whole, as with any short transfer).
+ */
+static ssize_t rw(struct vdax_file *f, bool write, char *buf, size_t len,
+		  uint64_t off)
+{
+	size_t done = 0, n;
+	ssize_t ret = 0;
+	char *tmp;
+
+	if (!fc_mmap_overlaps(buf, len))
+		return rw_once(f, write, buf, len, off);
+	tmp = malloc(len < FC_BOUNCE ? len : FC_BOUNCE);
+	if (!tmp)
+		return -ENOMEM;
+	while (done < len) {
+		n = len - done < FC_BOUNCE ? len - done : FC_BOUNCE;
+		if (write)
+			memcpy(tmp, buf + done, n);
+		ret = rw_once(f, write, tmp, n, off + done);
+		if (ret <= 0)
+			break;
+		if (!write)
+			memcpy(buf + done, tmp, (size_t)ret);
+		done += (size_t)ret;
+		if ((size_t)ret < n)
+			break;
+	}
+	free(tmp);
+	return done ? (ssize_t)done : ret;
+}
+
 VDAX_EXPORT ssize_t vdax_pread(struct vdax_file *f, void *buf, size_t len,
 			       off_t off)
 {
@@ -1181,7 +1284,7 @@ VDAX_EXPORT ssize_t vdax_pread(struct vdax_file *f, void *buf, size_t len,
 
 	if (ret)
 		return ret;
-	return do_io(f, false, buf, len, (uint64_t)off);
+	return rw(f, false, buf, len, (uint64_t)off);
 }
 
 static ssize_t do_write(struct vdax_file *f, const void *buf, size_t len,
@@ -1192,7 +1295,7 @@ static ssize_t do_write(struct vdax_file *f, const void *buf, size_t len,
 	if (__builtin_add_overflow((uint64_t)off, (uint64_t)len, &end) ||
 	    end > (uint64_t)INT64_MAX)
 		return -EFBIG;
-	return do_io(f, true, (char *)buf, len, (uint64_t)off);
+	return rw(f, true, (char *)buf, len, (uint64_t)off);
 }
 
 VDAX_EXPORT ssize_t vdax_pwrite(struct vdax_file *f, const void *buf,
@@ -1214,7 +1317,7 @@ VDAX_EXPORT ssize_t vdax_read(struct vdax_file *f, void *buf, size_t len)
 	pthread_mutex_lock(&f->lock);
 	ret = check_io(f, false, f->pos);
 	if (!ret)
-		ret = do_io(f, false, buf, len, (uint64_t)f->pos);
+		ret = rw(f, false, buf, len, (uint64_t)f->pos);
 	if (ret > 0)
 		f->pos += ret;
 	pthread_mutex_unlock(&f->lock);
@@ -1257,6 +1360,11 @@ VDAX_EXPORT int vdax_fsync(struct vdax_file *f, int datasync)
 
 	if (!f)
 		return -EBADF;
+	if (!f->is_dir) {
+		ret = fc_dax_flush(f->vd, f->node);
+		if (ret)
+			return ret;
+	}
 	in = (struct fuse_fsync_in){ .fh = f->fh,
 				     .fsync_flags = datasync ? 1 : 0 };
 	c.opcode = f->is_dir ? FUSE_FSYNCDIR : FUSE_FSYNC;
@@ -1273,6 +1381,7 @@ VDAX_EXPORT int vdax_fallocate(struct vdax_file *f, int mode, off_t off,
 {
 	struct fuse_fallocate_in in;
 	struct fc_call c = { .opcode = FUSE_FALLOCATE, .nin = 1 };
+	bool change;
 	int ret;
 
 	if (!f)
@@ -1289,8 +1398,29 @@ VDAX_EXPORT int vdax_fallocate(struct vdax_file *f, int mode, off_t off,
 					 .mode = (uint32_t)mode };
 	c.nodeid = f->node->nodeid;
 	c.in[0] = (struct iovec){ &in, sizeof(in) };
+	/*
+	 * Anything that takes data away (punch, zero, collapse, insert)
+	 * runs with the window's ranges there removed, like a truncate.
+	 */
+	change = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
+			 FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE);
+	if (change) {
+		uint64_t end = UINT64_MAX;
+
+		if (!(mode & (FALLOC_FL_COLLAPSE_RANGE |
+			      FALLOC_FL_INSERT_RANGE)) &&
+		    !__builtin_add_overflow((uint64_t)off, (uint64_t)len,
+					    &end) &&
+		    end <= UINT64_MAX - DAX_RANGE_MASK)
+			end = (end + DAX_RANGE_MASK) & ~DAX_RANGE_MASK;
+		else
+			end = UINT64_MAX;
+		fc_dax_change_begin(f->vd, f->node, (uint64_t)off, end);
+	}
 	ret = fc_send(f->vd, &c);
 	fc_attr_invalidate(f->vd, f->node);
+	if (change)
+		fc_dax_change_end(f->vd, f->node);
 	return ret > 0 ? 0 : ret;
 }
 

@@ -140,6 +140,7 @@ int fc_cache_init(struct vdax *vd)
 	if (!root)
 		return -ENOMEM;
 	pthread_mutex_init(&vd->cache_lock, NULL);
+	pthread_rwlock_init(&root->io_lock, NULL);
 	root->nodeid = FUSE_ROOT_ID;
 	root->refs = 1; /* the session's */
 	root->attr.mode = S_IFDIR | 0755;
@@ -204,14 +205,50 @@ static void unhash_dentry_locked(struct vdax *vd, struct fc_node *n)
 	node_put_locked(vd, parent);
 }
 
+void fc_node_free(struct fc_node *n)
+{
+	pthread_rwlock_destroy(&n->io_lock);
+	free(n->name);
+	free(n);
+}
+
 static void node_put_locked(struct vdax *vd, struct fc_node *n)
 {
 	if (--n->refs)
 		return;
 	/* Only unhashed nodes reach zero: a dentry holds a reference. */
 	unhash_id_locked(vd, n);
+	if (n->dax) {
+		/*
+		 * Its window ranges must be removed (FUSE requests: not
+		 * under cache_lock) before the backend may forget the
+		 * inode: fc_flush_forgets() does both, in that order.
+		 */
+		n->id_next = vd->evicts;
+		vd->evicts = n;
+		return;
+	}
 	queue_forget_locked(vd, n);
-	free(n);
+	fc_node_free(n);
+}
+
+/* Remove the mappings of evicted DAX nodes, then queue their forgets. */
+static void flush_evicts(struct vdax *vd)
+{
+	struct fc_node *n, *next;
+
+	pthread_mutex_lock(&vd->cache_lock);
+	n = vd->evicts;
+	vd->evicts = NULL;
+	pthread_mutex_unlock(&vd->cache_lock);
+	for (; n; n = next) {
+		next = n->id_next;
+		fc_dax_node_evict(vd, n);
+		pthread_mutex_lock(&vd->cache_lock);
+		queue_forget_locked(vd, n);
+		pthread_mutex_unlock(&vd->cache_lock);
+		fc_node_free(n);
+	}
 }
 
 void fc_node_get(struct vdax *vd, struct fc_node *n)
@@ -234,6 +271,7 @@ void fc_node_put(struct vdax *vd, struct fc_node *n)
 /* Send queued forgets on the hiprio queue, batched. */
 void fc_flush_forgets(struct vdax *vd)
 {
+	flush_evicts(vd);
 	for (;;) {
 		struct fuse_forget_one one[64];
 		struct fuse_batch_forget_in bin = { 0 };
@@ -340,6 +378,7 @@ int fc_cache_enter(struct vdax *vd, struct fc_node *parent, const char *name,
 			fc_flush_forgets(vd);
 			return -ENOMEM;
 		}
+		pthread_rwlock_init(&n->io_lock, NULL);
 		n->nodeid = e->nodeid;
 		n->generation = e->generation;
 		b = id_bucket(n->nodeid);
@@ -404,6 +443,14 @@ void fc_attr_update(struct vdax *vd, struct fc_node *n,
 	pthread_mutex_unlock(&vd->cache_lock);
 }
 
+void fc_attr_grow_size(struct vdax *vd, struct fc_node *n, uint64_t size)
+{
+	pthread_mutex_lock(&vd->cache_lock);
+	if (n->attr.size < size)
+		n->attr.size = size;
+	pthread_mutex_unlock(&vd->cache_lock);
+}
+
 void fc_attr_invalidate(struct vdax *vd, struct fc_node *n)
 {
 	pthread_mutex_lock(&vd->cache_lock);
@@ -448,8 +495,8 @@ void fc_cache_destroy(struct vdax *vd)
 		while (n) {
 			struct fc_node *next = n->id_next;
 
-			free(n->name);
-			free(n);
+			fc_dax_node_evict(vd, n);
+			fc_node_free(n);
 			n = next;
 		}
 		vd->id_hash[b] = NULL;

@@ -23,9 +23,22 @@
 #define FC_NAME_MAX 255
 #define FC_PATH_MAX 4096
 
+struct dax_inode;
+struct dax_conn;
+struct dax_window;
+
 struct fc_node {
 	uint64_t nodeid;
 	uint64_t generation;
+	/*
+	 * The kernel's inode lock, for DAX files: reads shared, writes,
+	 * truncation and hole punching exclusive, so that the size stays put
+	 * while data is copied through the window. Outside dax->mapping_lock.
+	 */
+	pthread_rwlock_t io_lock;
+	struct dax_inode *dax; /* set once under io_lock (exclusive); freed
+				* only when the node is evicted */
+	bool dax_decided;      /* protected by io_lock */
 	/* All below protected by vdax.cache_lock. */
 	uint64_t nlookup;	 /* lookups the backend counted for us */
 	unsigned refs;		 /* dentry + walkers + open files */
@@ -44,8 +57,32 @@ struct fc_forget {
 	uint64_t nodeid, nlookup;
 };
 
+enum { FC_DAX_NEVER, FC_DAX_ALWAYS, FC_DAX_INODE };
+
+/* Parsed session options (see vdax_opts.options). */
+struct fc_opts {
+	unsigned timeout_ms;
+	size_t cache_max;    /* dentries kept; 0 = unbounded */
+	int dax_mode;	     /* FC_DAX_* */
+	uint64_t dax_window; /* cache_size=: window bytes; 0 = as advertised */
+};
+
 struct vdax {
 	struct vdx_dev *dev;
+	/* DAX: constant once the session is open (window published with
+	 * release before FUSE_INIT, read with acquire by the backend
+	 * channel). */
+	int dax_mode;
+	struct dax_window *window;
+	struct dax_conn *dax; /* NULL: no DAX */
+	uint64_t dax_faults;  /* atomic: program mmap faults served */
+	/*
+	 * Bumped (release) by the backend channel after each window change,
+	 * read (acquire) when a SETUPMAPPING/REMOVEMAPPING reply arrives:
+	 * the daemon orders the two, but across a process, where thread
+	 * sanitizers cannot see it. This makes the edge explicit.
+	 */
+	unsigned long window_seq;
 	unsigned timeout_ms; /* atomic */
 	uint32_t minor;
 	uint32_t init_flags; /* from FUSE_INIT reply (low 32 bits) */
@@ -61,6 +98,8 @@ struct vdax {
 	size_t ndentries;			  /* protected by cache_lock */
 	struct fc_forget *forgets;		  /* protected by cache_lock */
 	size_t nforgets, forgets_cap;		  /* protected by cache_lock */
+	struct fc_node *evicts; /* DAX nodes whose mappings must go before
+				 * their forget; via id_next; cache_lock */
 	uint64_t lock_owner_seq;		  /* atomic */
 };
 
@@ -145,9 +184,63 @@ int fc_lookup(struct vdax *vd, struct fc_node *dir, const char *name,
 int fc_readlink_node(struct vdax *vd, struct fc_node *n, char *buf,
 		     size_t size);
 
+/* attributes (api.c): cached if valid, else GETATTR (with @f's fh) */
+int fc_getattr(struct vdax *vd, struct fc_node *n, struct vdax_file *f,
+	       struct fuse_attr *a);
+/* Open @n (whose reference the handle takes over on success). */
+int fc_open_node(struct vdax *vd, struct fc_node *n, int flags,
+		 struct vdax_file **out);
+/* FUSE_WRITE (no DAX). */
+ssize_t fc_write_fuse(struct vdax_file *f, const void *buf, size_t len,
+		      uint64_t off);
+/* Record a size we caused (an extending FUSE_WRITE). */
+void fc_attr_grow_size(struct vdax *vd, struct fc_node *n, uint64_t size);
+void fc_node_free(struct fc_node *n);
+
 /* options */
 struct vdx_cfg;
-int fc_parse_options(const char *s, struct vdx_cfg *cfg, unsigned *timeout_ms,
-		     size_t *cache_max, int *dax_mode);
+int fc_parse_options(const char *s, struct vdx_cfg *cfg, struct fc_opts *o);
+
+/* ---- DAX (fdax.c) ---- */
+/* The backend channel's SHMEM_MAP / SHMEM_UNMAP (vdx_backend_req_fn). */
+int fc_dax_backend_req(void *opaque, uint32_t request, const void *payload,
+		       size_t size, int fd);
+/* After the transport is up: create the window and the connection. */
+int fc_dax_setup(struct vdax *vd, const struct fc_opts *o);
+/* FUSE_INIT: what to ask for, and checking the answer. */
+void fc_dax_init_flags(struct vdax *vd, struct fuse_init_in *in);
+int fc_dax_init_reply(struct vdax *vd, const struct fuse_init_out *out);
+void fc_dax_conn_fini(struct vdax *vd);	  /* after the cache is gone */
+void fc_dax_window_fini(struct vdax *vd); /* after the transport is gone */
+/* Decide at open whether @n goes through the window. */
+void fc_dax_node_open(struct vdax *vd, struct fc_node *n);
+/* Eviction: remove @n's mappings (sends FUSE_REMOVEMAPPING). */
+void fc_dax_node_evict(struct vdax *vd, struct fc_node *n);
+/*
+ * Read/write through the window if @f's node is a DAX file; *@used false
+ * (and nothing done) if not.
+ */
+ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
+		    bool *used);
+ssize_t fc_dax_write(struct vdax_file *f, const void *buf, size_t len,
+		     uint64_t off, bool *used);
+/*
+ * Around a request that truncates or punches [@start, @end) of @n: take
+ * the inode lock and the mapping lock exclusively and remove the window
+ * ranges there; fc_dax_change_end() unlocks.
+ */
+void fc_dax_change_begin(struct vdax *vd, struct fc_node *n, uint64_t start,
+			 uint64_t end);
+void fc_dax_change_end(struct vdax *vd, struct fc_node *n);
+/* fsync: flush the window's dirty pages of @n first. */
+int fc_dax_flush(struct vdax *vd, struct fc_node *n);
+
+/* ---- program mmap (mmap.c) ---- */
+/* Does [@p, +@len) touch a vdax mapping? */
+bool fc_mmap_overlaps(const void *p, size_t len);
+/* The dax on_range_remove hook: re-protect aliases of window offset. */
+void fc_mmap_range_removed(void *ctx, uint64_t moffset);
+/* vdax_close(): drop the session's mappings. */
+void fc_mmap_session_close(struct vdax *vd);
 
 #endif

@@ -5,54 +5,67 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "dax/dax.h"
 
 static int parse_u64(const char *v, unsigned long long max,
 		     unsigned long long *out)
 {
-	unsigned long long x;
+	unsigned long long x, mul = 1;
 	char *end;
 
-	if (!*v || *v == '-')
+	if (!v || !*v || *v == '-')
 		return -EINVAL;
 	errno = 0;
 	x = strtoull(v, &end, 0);
 	if (errno || end == v)
 		return -EINVAL;
 	/* optional size suffix */
-	if (*end == 'k' || *end == 'K')
-		x = __builtin_mul_overflow(x, 1024ull, &x) ? ~0ull : x, end++;
-	else if (*end == 'm' || *end == 'M')
-		x = __builtin_mul_overflow(x, 1024ull * 1024, &x) ? ~0ull : x,
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mul = 1ull << 10;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ull << 20;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ull << 30;
+		break;
+	}
+	if (mul != 1) {
 		end++;
-	else if (*end == 'g' || *end == 'G')
-		x = __builtin_mul_overflow(x, 1024ull * 1024 * 1024, &x) ? ~0ull :
-									x,
-		end++;
+		if (__builtin_mul_overflow(x, mul, &x))
+			return -EINVAL;
+	}
 	if (*end || x > max)
 		return -EINVAL;
 	*out = x;
 	return 0;
 }
 
+static int parse_dax(const char *val, int *mode)
+{
+	if (!val || !strcmp(val, "always"))
+		*mode = FC_DAX_ALWAYS; /* bare "dax" too, as the mount option */
+	else if (!strcmp(val, "never"))
+		*mode = FC_DAX_NEVER;
+	else if (!strcmp(val, "inode"))
+		*mode = FC_DAX_INODE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static int apply(const char *key, const char *val, struct vdx_cfg *cfg,
-		 unsigned *timeout_ms, size_t *cache_max, int *dax_mode)
+		 struct fc_opts *o)
 {
 	unsigned long long x;
 	int ret;
 
-	if (!val)
-		return -EINVAL;
-	if (!strcmp(key, "dax")) {
-		if (!strcmp(val, "never"))
-			*dax_mode = 0;
-		else if (!strcmp(val, "always"))
-			*dax_mode = 1;
-		else if (!strcmp(val, "inode"))
-			*dax_mode = 2;
-		else
-			return -EINVAL;
-		return 0;
-	}
+	if (!strcmp(key, "dax"))
+		return parse_dax(val, &o->dax_mode);
 	if (!strcmp(key, "mem")) {
 		ret = parse_u64(val, 1ull << 40, &x);
 		if (!ret)
@@ -68,19 +81,25 @@ static int apply(const char *key, const char *val, struct vdx_cfg *cfg,
 	} else if (!strcmp(key, "timeout")) {
 		ret = parse_u64(val, 24ull * 3600 * 1000, &x);
 		if (!ret)
-			*timeout_ms = x;
-	} else if (!strcmp(key, "cache_size")) {
+			o->timeout_ms = x;
+	} else if (!strcmp(key, "entries")) {
 		ret = parse_u64(val, 1ull << 32, &x);
 		if (!ret)
-			*cache_max = x;
+			o->cache_max = x;
+	} else if (!strcmp(key, "cache_size")) {
+		/* The DAX window: non-zero, whole 2 MiB ranges. */
+		ret = parse_u64(val, 1ull << 40, &x);
+		if (!ret && (!x || (x & DAX_RANGE_MASK)))
+			ret = -EINVAL;
+		if (!ret)
+			o->dax_window = x;
 	} else {
 		ret = -EINVAL;
 	}
 	return ret;
 }
 
-int fc_parse_options(const char *s, struct vdx_cfg *cfg, unsigned *timeout_ms,
-		     size_t *cache_max, int *dax_mode)
+int fc_parse_options(const char *s, struct vdx_cfg *cfg, struct fc_opts *o)
 {
 	char *copy, *tok, *save = NULL;
 	int ret = 0;
@@ -96,7 +115,7 @@ int fc_parse_options(const char *s, struct vdx_cfg *cfg, unsigned *timeout_ms,
 
 		if (eq)
 			*eq++ = '\0';
-		ret = apply(tok, eq, cfg, timeout_ms, cache_max, dax_mode);
+		ret = apply(tok, eq, cfg, o);
 	}
 	free(copy);
 	return ret;

@@ -73,6 +73,7 @@ struct vdx_dev {
 	char *mem;
 	size_t mem_size;
 	uint64_t features, proto;
+	uint64_t shm_size; /* shared memory region 0 (the DAX window), or 0 */
 	bool event_idx;
 	unsigned nq; /* request queues */
 	unsigned nvq; /* nq + 1 */
@@ -567,6 +568,11 @@ unsigned vdx_num_queues(const struct vdx_dev *d)
 	return d->nq;
 }
 
+uint64_t vdx_shmem_size(const struct vdx_dev *d)
+{
+	return d->shm_size;
+}
+
 size_t vdx_max_req(const struct vdx_dev *d)
 {
 	return d->pool.npages / 2 * VDX_PAGE;
@@ -876,7 +882,7 @@ static void *backend_thread(void *arg)
 		if (ret < 0 && ret != -EMSGSIZE)
 			continue;
 		if (ret < 0) {
-			result = (uint64_t)-EMSGSIZE;
+			result = EMSGSIZE;
 		} else if (d->backend_req &&
 			   (hdr.request == VHOST_USER_BACKEND_SHMEM_MAP ||
 			    hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)) {
@@ -885,13 +891,15 @@ static void *backend_thread(void *arg)
 			for (unsigned i = 1; i < nfds; i++)
 				close(fds[i]);
 			nfds = 0;
-			result = (uint64_t)(int64_t)d->backend_req(
-				d->backend_opaque, hdr.request, buf,
-				(size_t)ret, fd);
+			ret = d->backend_req(d->backend_opaque, hdr.request,
+					     buf, (size_t)ret, fd);
+			/* REPLY_ACK: 0 = success; the daemon reads a small
+			 * non-zero value as the errno. */
+			result = ret < 0 ? (uint64_t)-ret : 0;
 		} else {
 			VLOG_DEBUG("vdax: backend request %u not supported",
 				   hdr.request);
-			result = (uint64_t)-ENOSYS;
+			result = ENOSYS;
 		}
 		for (unsigned i = 0; i < nfds; i++)
 			close(fds[i]);
@@ -926,7 +934,37 @@ static int connect_socket(const char *path)
 	return fd;
 }
 
-static int negotiate(struct vdx_dev *d, unsigned want_nq)
+/*
+ * GET_SHMEM_CONFIG: the size of shared memory region 0 (virtio-fs's DAX
+ * cache). A reply we cannot trust means "no window", not a dead session.
+ */
+static int get_shmem_config(struct vdx_dev *d)
+{
+	struct vhost_user_shmem_config cfg;
+	struct vhost_user_hdr hdr;
+	int ret;
+
+	ret = vu_send(d->sock, VHOST_USER_GET_SHMEM_CONFIG, 0, NULL, 0, NULL,
+		      0);
+	if (ret)
+		return ret;
+	memset(&cfg, 0, sizeof(cfg));
+	ret = vu_recv(d->sock, &hdr, &cfg, sizeof(cfg), NULL, NULL, 0,
+		      VDX_SETUP_TIMEOUT_MS);
+	if (ret < 0)
+		return ret;
+	if (hdr.request != VHOST_USER_GET_SHMEM_CONFIG ||
+	    !(hdr.flags & VHOST_USER_REPLY_MASK) || ret != sizeof(cfg) ||
+	    cfg.nregions > VHOST_USER_SHMEM_MAX_REGIONS) {
+		VLOG_WARN("vdax: malformed GET_SHMEM_CONFIG reply, no DAX "
+			  "window");
+		return 0;
+	}
+	d->shm_size = cfg.nregions ? cfg.memory_sizes[0] : 0;
+	return 0;
+}
+
+static int negotiate(struct vdx_dev *d, unsigned want_nq, bool want_shmem)
 {
 	uint64_t feat, want, pf, want_pf, qnum = 0;
 	int ret;
@@ -953,7 +991,15 @@ static int negotiate(struct vdx_dev *d, unsigned want_nq)
 			  (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
 			  (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ) |
 			  (1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD);
+		if (want_shmem)
+			want_pf |= 1ull << VHOST_USER_PROTOCOL_F_SHMEM;
 		d->proto = pf & want_pf;
+		/* A window is useless without the channel that fills it. */
+		if ((d->proto & (1ull << VHOST_USER_PROTOCOL_F_SHMEM)) &&
+		    (~d->proto & ((1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ) |
+				  (1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) |
+				  (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK))))
+			d->proto &= ~(1ull << VHOST_USER_PROTOCOL_F_SHMEM);
 		/* Not acked yet: send without NEED_REPLY. */
 		ret = vu_send(d->sock, VHOST_USER_SET_PROTOCOL_FEATURES, 0,
 			      &d->proto, sizeof(d->proto), NULL, 0);
@@ -967,6 +1013,11 @@ static int negotiate(struct vdx_dev *d, unsigned want_nq)
 			if (qnum >= 2 && want_nq > qnum - 1)
 				want_nq = qnum - 1;
 			d->nq = want_nq;
+		}
+		if (d->proto & (1ull << VHOST_USER_PROTOCOL_F_SHMEM)) {
+			ret = get_shmem_config(d);
+			if (ret)
+				return ret;
 		}
 	}
 	return vu_set_u64(d, VHOST_USER_SET_FEATURES, d->features);
@@ -1049,7 +1100,7 @@ int vdx_dev_open(const struct vdx_cfg *cfg, struct vdx_dev **out)
 	if (ret < 0)
 		goto fail;
 	d->sock = ret;
-	ret = negotiate(d, want_nq);
+	ret = negotiate(d, want_nq, cfg->want_shmem);
 	if (ret)
 		goto fail;
 	d->nvq = d->nq + 1;

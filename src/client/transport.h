@@ -45,7 +45,9 @@ struct vdx_req {
 
 /* Backend-initiated request hook (SHMEM_MAP = 9, SHMEM_UNMAP = 10, ...).
  * @fd is -1 or an fd the handler must close. Return 0 or -errno; the
- * result is acked when the backend asked for a reply. */
+ * result is acked (0, or the positive errno) when the backend asked for a
+ * reply. Runs on the backend-channel thread: it must never wait for a lock
+ * that a thread sending a FUSE request may hold. */
 typedef int (*vdx_backend_req_fn)(void *opaque, uint32_t request,
 				  const void *payload, size_t size, int fd);
 
@@ -54,6 +56,7 @@ struct vdx_cfg {
 	size_t mem_size;
 	unsigned num_queues; /* request queues */
 	unsigned queue_size;
+	bool want_shmem; /* negotiate PROTOCOL_F_SHMEM if offered (DAX) */
 	vdx_backend_req_fn backend_req; /* NULL: answer every request with an error */
 	void *backend_req_opaque;
 };
@@ -67,6 +70,9 @@ unsigned vdx_num_queues(const struct vdx_dev *dev);
 bool vdx_dev_broken(const struct vdx_dev *dev);
 /* Mark the device dead: every pending and later request fails -ENOTCONN. */
 void vdx_dev_kill(struct vdx_dev *dev);
+/* Size of shared memory region 0 (the DAX window) the backend advertised
+ * by GET_SHMEM_CONFIG; 0 if SHMEM was not negotiated or there is none. */
+uint64_t vdx_shmem_size(const struct vdx_dev *dev);
 /* Largest in_len + out_cap one request can have. */
 size_t vdx_max_req(const struct vdx_dev *dev);
 

@@ -271,6 +271,13 @@ static int send_remove(struct dax_conn *c, uint64_t nodeid,
 	return ret > 0 ? -EIO : ret;
 }
 
+/* Aliases of @r (vdax_mmap) go before the window mapping does. */
+static void notify_remove(struct dax_conn *c, struct dax_range *r)
+{
+	if (c->ops->on_range_remove)
+		c->ops->on_range_remove(c->ctx, r->wofs);
+}
+
 /*
  * Take @r out of @ino's tree and unmap it; the caller then frees or reuses
  * it. @ino's dax_lock is held for writing and @r is off the busy list. A failed
@@ -284,6 +291,7 @@ static void remove_one(struct dax_conn *c, struct dax_inode *ino,
 					     .len = DAX_RANGE_SIZE};
 
 	dax_tree_remove(&ino->tree, &r->node);
+	notify_remove(c, r);
 	send_remove(c, ino->nodeid, &one, 1);
 }
 
@@ -693,6 +701,11 @@ void dax_inode_lock_mapping(struct dax_inode *ino)
 	pthread_rwlock_wrlock(&ino->mapping_lock);
 }
 
+void dax_inode_lock_mapping_shared(struct dax_inode *ino)
+{
+	pthread_rwlock_rdlock(&ino->mapping_lock);
+}
+
 void dax_inode_unlock_mapping(struct dax_inode *ino)
 {
 	pthread_rwlock_unlock(&ino->mapping_lock);
@@ -729,6 +742,7 @@ int dax_inode_break_range(struct dax_conn *c, struct dax_inode *ino,
 			batch[k] = range_of_node(n);
 			wait_idle(c, batch[k]);
 			dax_tree_remove(&ino->tree, n);
+			notify_remove(c, batch[k]);
 			v[k].moffset = batch[k]->wofs;
 			v[k].len = DAX_RANGE_SIZE;
 			k++;

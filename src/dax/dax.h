@@ -102,6 +102,14 @@ struct dax_backend_ops {
 	 * (n <= DAX_REMOVEMAPPING_MAX); 0 or -errno */
 	int (*remove)(void *ctx, uint64_t nodeid,
 		      const struct fuse_removemapping_one *v, unsigned n);
+	/*
+	 * Optional (vdax_mmap): the range at window offset @moffset is about
+	 * to be taken from its inode and unmapped; re-protect every alias
+	 * of it now. Called with the inode's dax_lock held for writing and
+	 * no one holding a reference on the range (so no fault is setting
+	 * up a new alias of it); must not take inode or connection locks.
+	 */
+	void (*on_range_remove)(void *ctx, uint64_t moffset);
 };
 
 /* dax_conn_create() flags */
@@ -149,6 +157,12 @@ int dax_inode_free(struct dax_conn *c, struct dax_inode *ino);
  */
 void dax_inode_lock_mapping(struct dax_inode *ino);
 void dax_inode_unlock_mapping(struct dax_inode *ino);
+/*
+ * Shared, as a fault takes it: keeps truncation out while the caller checks
+ * the size and installs what dax_fault() returned. Reader-preferring, so a
+ * thread already holding it shared may take it again.
+ */
+void dax_inode_lock_mapping_shared(struct dax_inode *ino);
 
 /*
  * Remove every mapping of @ino overlapping file bytes [@start, @end)

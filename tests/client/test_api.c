@@ -436,7 +436,7 @@ int main(void)
 		tap_bail("backend did not start");
 	}
 	o.socket_path = be.sock;
-	o.options = "cache_size=64,timeout=20000";
+	o.options = "entries=64,timeout=20000";
 	ret = vdax_open_session(&o, &vd);
 	is_int(ret, 0, "open session");
 	if (ret) {
