@@ -1,9 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# vdax demo: share a directory with vdaxd, boot a Linux guest under QEMU on
-# it (tools/vm.sh), work on the files from inside the guest and look at them
-# from the host. Everything started here is stopped on exit.
+# vdax demo, in two parts:
+#   1. vdaxd shares a directory and `vdax mount` mounts it with DAX, so every
+#      program can use it (scripts/demo-mount.sh): copy a tree, stream a large
+#      file through the window, the window's counters before and after;
+#   2. a Linux guest boots under QEMU on vdaxd (tools/vm.sh), works on the
+#      files, and the host looks at them.
+# Everything started here is stopped on exit; nothing stays mounted.
 #
 #   scripts/demo.sh [BUILD_DIR]      (default: build; run as root)
 set -u
@@ -55,6 +59,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
+printf '%sPart 1: vdax mount — a vdaxd share with DAX, for every program%s\n' "$B" "$N"
+"$repo/scripts/demo-mount.sh" "$build" || die "the mount demo failed"
+
+printf '\n%sPart 2: a Linux guest under QEMU on vdaxd%s\n' "$B" "$N"
 heading "Guest kernel (fetched once into .cache/guest)"
 "$repo/scripts/guest-kernel.sh" | sed -n 1p || die "no guest kernel"
 
@@ -126,6 +134,9 @@ cleanup
 dpid=""
 echo "stopped; removed $work"
 echo
-echo "Try it yourself (interactive shell on /mnt):"
-echo "  $vdaxd --socket-path=/tmp/vdax.sock --shared-dir=DIR &"
-echo "  tools/vm.sh --socket /tmp/vdax.sock"
+echo "Try it yourself:"
+echo "  $vdaxd --socket-path=/tmp/vdax.sock --shared-dir=DIR --cache-size=64M &"
+echo "  $build/tools/vdax/vdax mount --socket /tmp/vdax.sock -o dax=always,cache_size=64M /mnt/vdax"
+echo "  $build/tools/vdax/vdax stats /mnt/vdax; fusermount3 -u /mnt/vdax"
+echo "  tools/vm.sh --socket /tmp/vdax.sock     # then a guest with a shell on /mnt"
+echo "(vdaxd serves one frontend at a time: unmount before booting the guest)"
