@@ -4,7 +4,9 @@
 #   1. a normal build running every test (unit, integration, conformance, guest);
 #   2. an ASan+UBSan build running the unit and integration tests;
 #   3. a ThreadSanitizer build running the concurrency tests;
-#   4. a clang libFuzzer build running each fuzz target for 30 s on its corpus.
+#   4. a clang libFuzzer build running each fuzz target for 30 s on its corpus;
+#   5. valgrind memcheck, once, over the tests that run the daemon's and the
+#      library's layers in-process (normal build).
 # Ends with "N passed, N failed[, N skipped]", counting every TAP check.
 set -u
 cd "$(dirname "$0")/.."
@@ -61,6 +63,16 @@ if [ -f build-fuzz/build.ninja ] &&
 	logs="$logs fuzz=build-fuzz/meson-logs/testlog.json"
 else
 	tail -30 build-fuzz.ninja.log 2>/dev/null; echo "fuzz build failed"; rc=1
+fi
+
+# valgrind: in-process tests only (a spawned daemon would not be under it).
+if [ -f build/build.ninja ] && command -v valgrind >/dev/null; then
+	meson test -C build --no-rebuild \
+		--wrapper='valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --quiet' \
+		test_virtq test_vu_msg fuse_dispatch fuse_ops fuse_security fuse_dax \
+		vhost_backend client-malformed dax_window dax_tree \
+		--print-errorlogs >build-valgrind.test.log 2>&1
+	logs="$logs valgrind=build/meson-logs/testlog-valgrind.json"  # meson names it after the wrapper
 fi
 
 # shellcheck disable=SC2086
