@@ -43,6 +43,7 @@ enum {
 	OPT_CACHE_SIZE,
 	OPT_INODE_DAX,
 	OPT_RLIMIT_NOFILE,
+	OPT_MAX_INODES,
 	OPT_PRINT_CAPS,
 	OPT_TEST_FORBIDDEN,
 };
@@ -73,6 +74,7 @@ static const struct option long_opts[] = {
 	{"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
 	{"inode-dax", required_argument, NULL, OPT_INODE_DAX},
 	{"rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE},
+	{"max-inodes", required_argument, NULL, OPT_MAX_INODES},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -405,6 +407,12 @@ static int parse_one(int c, struct vdaxd_opts *o)
 				   "expected an integer");
 		o->rlimit_nofile_set = true;
 		break;
+	case OPT_MAX_INODES:
+		ret = parse_u64(optarg, &o->max_inodes);
+		if (ret < 0 || o->max_inodes == 0 || o->max_inodes > (1u << 30))
+			return bad("--max-inodes", optarg,
+				   "expected an integer from 1 to 2^30");
+		break;
 	case OPT_PRINT_CAPS:
 		o->action = VDAXD_ACT_PRINT_CAPS;
 		break;
@@ -521,6 +529,8 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"  --[no-]writeback         guest writeback cache  [off]\n"
 		"  --[no-]announce-submounts  report submounts to the guest  "
 		"[off]\n"
+		"  --max-inodes=N           inodes the guest may hold at once;\n"
+		"                           past it LOOKUP gets ENFILE  [1048576]\n"
 		"  --rlimit-nofile=N        set RLIMIT_NOFILE; 0 = leave it\n"
 		"                           [raise the soft limit to the hard "
 		"one]\n"

@@ -367,6 +367,7 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.readdirplus = o->readdirplus,
 		.posix_lock = o->posix_lock,
 		.flock = o->flock,
+		.max_inodes = o->max_inodes,
 	};
 	if (o->cache_size) {
 		fo.dax = (struct fuse_srv_dax_ops){

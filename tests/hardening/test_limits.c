@@ -21,6 +21,7 @@
 
 #define NFILES 400
 #define NOFILE "256"
+#define MAXINO "32"
 
 static char tmp[128], shared[200];
 
@@ -79,6 +80,49 @@ static void inode_bound(struct hx_daemon *d, struct hx_conn *c)
 	}
 	is_int(other, 0, "20000 LOOKUPs of 4 names all answered");
 	is_int(hx_fd_count(d->server), n + 4, "and they hold 4 fds, not 20000");
+}
+
+/* --max-inodes: the inode table's own bound, below the fd limit. */
+static void max_inodes(void)
+{
+	static const char *const extra[] = { "--max-inodes=" MAXINO, NULL };
+	static uint64_t ids[NFILES];
+	struct fuse_entry_out e;
+	struct hx_daemon d;
+	struct hx_conn c;
+	unsigned good = 0, enfile = 0, other = 0;
+	uint64_t dir = 0;
+	char name[16];
+	int rc;
+
+	rc = hx_start(&d, tmp, shared, false, extra);
+	if (!is_int(rc, 0, "vdaxd started with --max-inodes=%s", MAXINO))
+		return;
+	rc = hx_open_conn(&d, &c, 1);
+	if (rc == 0 && hx_lookup(&c, FUSE_ROOT_ID, "many", &e) == 0)
+		dir = e.nodeid;
+	for (unsigned i = 0; dir && i < 100; i++) {
+		snprintf(name, sizeof(name), "f%03u", i);
+		rc = hx_lookup(&c, dir, name, &e);
+		ids[i] = rc == 0 ? e.nodeid : 0;
+		good += rc == 0;
+		enfile += rc == -ENFILE;
+		other += rc != 0 && rc != -ENFILE;
+	}
+	/* "many" holds one of the slots */
+	is_int(good, atoi(MAXINO) - 1, "100 LOOKUPs without FORGET: %s inodes, "
+	       "no more", MAXINO);
+	is_int(enfile, 100 - good, "the rest get ENFILE");
+	is_int(other, 0, "and nothing else");
+	for (unsigned i = 0; i < 100; i++)
+		if (ids[i])
+			hx_forget(&c, ids[i], 1);
+	usleep(100000);
+	is_int(hx_lookup(&c, dir, "f099", &e), 0,
+	       "after FORGET the table has room again");
+	hx_close_conn(&c);
+	ok(hx_alive(&d), "the daemon is alive");
+	hx_kill(&d);
 }
 
 static void handle_bound(struct hx_daemon *d, struct hx_conn *c)
@@ -219,6 +263,7 @@ int main(void)
 	}
 	ok(hx_alive(&d), "the daemon is alive");
 	hx_kill(&d);
+	max_inodes();
 	hx_rmrf(tmp);
 	return tap_done();
 }
