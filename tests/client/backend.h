@@ -180,4 +180,21 @@ static inline const char *tb_host(struct tb_backend *b, const char *rel,
 	return buf;
 }
 
+/*
+ * vdax_open_session() on a backend tb_start() just saw bind its socket:
+ * until it listens, a connect is refused, so retry that for a moment (a
+ * probing connect would use up virtiofsd's one connection).
+ */
+static inline int tb_open_session(const struct vdax_opts *o, struct vdax **vd)
+{
+	int ret = -ECONNREFUSED;
+
+	for (int i = 0; i < 200 && ret == -ECONNREFUSED; i++) {
+		ret = vdax_open_session(o, vd);
+		if (ret == -ECONNREFUSED)
+			usleep(10000);
+	}
+	return ret;
+}
+
 #endif

@@ -437,7 +437,7 @@ int main(void)
 	}
 	o.socket_path = be.sock;
 	o.options = "entries=64,timeout=20000";
-	ret = vdax_open_session(&o, &vd);
+	ret = tb_open_session(&o, &vd);
 	is_int(ret, 0, "open session");
 	if (ret) {
 		tb_cleanup(&be);

@@ -157,7 +157,7 @@ int main(void)
 	o.socket_path = be.sock;
 	o.queue_size = 64; /* small ring: exercise waiting for descriptors */
 	o.mem_size = 32 << 20;
-	ret = vdax_open_session(&o, &vd);
+	ret = tb_open_session(&o, &vd);
 	is_int(ret, 0, "open session");
 	if (ret)
 		goto out;

@@ -99,7 +99,7 @@ int main(void)
 		tap_bail("backend did not start");
 	}
 	o.socket_path = be.sock;
-	ret = vdax_open_session(&o, &vd);
+	ret = tb_open_session(&o, &vd);
 	is_int(ret, 0, "open session");
 	if (ret) {
 		tb_cleanup(&be);

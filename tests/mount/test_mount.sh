@@ -6,10 +6,16 @@
 #   open files, and SIGKILL of the backend while mounted.
 # usage: test_mount.sh VDAX VDAX_POSIX EXPECTED_DIFFERENCES [DAX_MODE]
 # The backend: $VDAX_TEST_BACKEND = vdaxd ($VDAXD) or virtiofsd ($VIRTIOFSD).
+# DAX_MODE always/inode: vdaxd gets --cache-size=$VDAX_TEST_CACHE_SIZE
+# (default 8M: 4 ranges of 2 MiB, so the fio job and vdax-posix keep
+# reclaiming) and the mount -o dax=MODE,cache_size=SAME; vdax stats must
+# show the window counters moving. virtiofsd has no window: its runs check
+# that dax=always is refused with a clear error and nothing left mounted.
 VDAX=${1:?usage: test_mount.sh VDAX VDAX_POSIX EXPECTED [DAX]}
 POSIX=${2:?}
 EXPECTED=${3:?}
 DAX=${4:-never}
+CACHE=${VDAX_TEST_CACHE_SIZE:-8M}
 HELPER=${MOUNT_FUSE_VDAX:-$(dirname "$0")/../../tools/mount.fuse.vdax}
 kind=${VDAX_TEST_BACKEND:-vdaxd}
 if [ "$kind" = vdaxd ]; then
@@ -30,6 +36,15 @@ fi
 [ "$(id -u)" = 0 ] || skip "needs root (FUSE mount with allow_other, backend)"
 [ -c /dev/fuse ] || skip "/dev/fuse is absent"
 command -v fusermount3 >/dev/null || skip "fusermount3 not installed"
+[ "$kind" = vdaxd ] || [ "$DAX" = never ] || skip "$kind has no DAX window: dax=$DAX cannot mount"
+# the libvdax options of every mount; a window only with DAX
+if [ "$DAX" = never ]; then
+	MOPTS=dax=never
+	window=
+else
+	MOPTS=dax=$DAX,cache_size=$CACHE
+	window=--cache-size=$CACHE
+fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vdax-mount-XXXXXX")
 share=$dir/share
@@ -68,7 +83,8 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 start_backend() {
 	rm -f "$sock"
 	if [ "$kind" = vdaxd ]; then
-		"$exe" --socket-path="$sock" -o source="$share",xattr,posix_lock,flock >"$dir/backend.log" 2>&1 &
+		# shellcheck disable=SC2086 # $window: empty or one word
+		"$exe" --socket-path="$sock" $window -o source="$share",xattr,posix_lock,flock >"$dir/backend.log" 2>&1 &
 	else
 		"$exe" --socket-path="$sock" -o source="$share",cache=auto,xattr,posix_lock,flock,sandbox=chroot >"$dir/backend.log" 2>&1 &
 	fi
@@ -78,7 +94,7 @@ start_backend() {
 stop_backend() { [ -n "$bpid" ] && { kill -9 "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null; }; bpid=; }
 # Foreground mount in the background, so its exit status can be checked.
 start_mount() {
-	"$VDAX" mount --socket "$sock" -o "dax=$DAX,allow_other" -f "$mnt" 2>"$dir/mount.log" &
+	"$VDAX" mount --socket "$sock" -o "$MOPTS,allow_other" -f "$mnt" 2>"$dir/mount.log" &
 	mpid=$!
 	wait_for 100 mounted
 }
@@ -90,7 +106,7 @@ mount_status() {
 }
 
 start_backend; check "backend $kind started" test -S "$sock"
-start_mount; check "vdax mount -o dax=$DAX is mounted" mounted
+start_mount; check "vdax mount -o $MOPTS is mounted" mounted
 fstype=$(awk -v m="$mnt" '$5 == m { for (i = 6; i < NF; i++) if ($i == "-") { print $(i + 1); exit } }' /proc/self/mountinfo)
 check "fstype is fuse.vdax ($fstype)" test "$fstype" = fuse.vdax
 
@@ -130,6 +146,16 @@ else
 	n=$((n + 1)); echo "ok $n - fio # SKIP fio not installed"
 fi
 
+# ---- O_DIRECT: the mount's page cache is bypassed, data still right ----
+head -c 1048576 /dev/urandom >"$dir/direct.local"
+cp "$dir/direct.local" "$share/direct.bin"
+dd if="$mnt/direct.bin" of="$dir/direct.back" bs=4k iflag=direct status=none 2>"$dir/dd.err"; rc=$?
+check "O_DIRECT 4k reads through the mount (rc $rc $(head -c 80 "$dir/dd.err"))" \
+	sh -c "[ $rc -eq 0 ] && cmp -s '$dir/direct.local' '$dir/direct.back'"
+dd if="$dir/direct.local" of="$mnt/direct.out" bs=4k oflag=direct status=none 2>"$dir/dd.err"; rc=$?
+check "O_DIRECT 4k writes through the mount (rc $rc $(head -c 80 "$dir/dd.err"))" \
+	sh -c "[ $rc -eq 0 ] && cmp -s '$dir/direct.local' '$share/direct.out'"
+
 # ---- vdax stats ----
 "$VDAX" stats "$mnt" >"$dir/stats" 2>&1
 rc=$?
@@ -138,6 +164,35 @@ check "vdax stats counts the requests served" \
 	sh -c "awk '\$1 == \"requests\" && \$2 > 1000 { f = 1 } END { exit !f }' '$dir/stats'"
 check "vdax stats counts bytes written" \
 	sh -c "awk '\$1 == \"bytes_written\" && \$2 > 0 { f = 1 } END { exit !f }' '$dir/stats'"
+stat_of() { awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "none" }' "$dir/stats"; }
+check "vdax stats shows the DAX mode ($(stat_of dax))" test "$(stat_of dax)" = "$DAX"
+if [ "$DAX" = never ]; then
+	check "vdax stats: no DAX window (window_size $(stat_of dax.window_size))" \
+		test "$(stat_of dax.window_size)" = 0
+	check "vdax stats: no DAX lookups (misses $(stat_of dax.misses))" \
+		test "$(stat_of dax.misses)" = 0
+else
+	bytes=$(numfmt --from=iec "$CACHE")
+	check "vdax stats: window_size $(stat_of dax.window_size) = $CACHE" \
+		test "$(stat_of dax.window_size)" = "$bytes"
+	check "vdax stats: ranges_total $(stat_of dax.ranges_total) = window / 2M" \
+		test "$(stat_of dax.ranges_total)" = $((bytes / 2097152))
+	for k in misses hits setup_mappings remove_mappings; do
+		v=$(stat_of dax.$k)
+		check "vdax stats: dax.$k moved ($v)" test "$v" != none -a "$v" != 0
+	done
+	# more data than the window: ranges were taken back from files
+	check "vdax stats: ranges reclaimed (bg $(stat_of dax.bg_reclaims), direct $(stat_of dax.direct_reclaims))" \
+		test $(($(stat_of dax.bg_reclaims) + $(stat_of dax.direct_reclaims))) -gt 0
+	# and they keep moving: a fresh file read through the mount
+	head -c 5000000 /dev/urandom >"$share/fresh.bin"
+	before=$(stat_of dax.misses)
+	cmp -s "$share/fresh.bin" "$mnt/fresh.bin"; rc=$?
+	check "a file written on the host reads back through the window" test $rc -eq 0
+	"$VDAX" stats "$mnt" >"$dir/stats" 2>&1
+	check "vdax stats: misses went up by reading it ($before -> $(stat_of dax.misses))" \
+		test "$(stat_of dax.misses)" -gt "$before"
+fi
 
 # ---- unmount with a file open ----
 printf 'still here\n' >"$mnt/open.txt"
@@ -155,7 +210,7 @@ stop_backend
 
 # ---- the mount.fuse.vdax helper (what mount -t fuse.vdax runs) ----
 start_backend
-VDAX=$VDAX sh "$HELPER" "$sock" "$mnt" -o rw,nofail,dax=$DAX,allow_other,x-systemd.automount; rc=$?
+VDAX=$VDAX sh "$HELPER" "$sock" "$mnt" -o "rw,nofail,$MOPTS,allow_other,x-systemd.automount"; rc=$?
 check "mount.fuse.vdax mounts and returns" test $rc -eq 0
 check "the helper's mount is live" sh -c "mounted() { awk -v m='$mnt' '\$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo; }; mounted && test -s '$mnt/open.txt'"
 hpid=$(pgrep -f -n "vdax mount --socket $sock") || hpid=
@@ -163,6 +218,19 @@ umount "$mnt"; rc=$?
 check "umount(8) unmounts it" test $rc -eq 0
 check "the daemonised mount exits after umount" sh -c "[ -z '$hpid' ] && exit 1; i=0; while kill -0 $hpid 2>/dev/null; do i=\$((i+1)); [ \$i -gt 100 ] && exit 1; sleep 0.1; done"
 stop_backend
+
+# ---- dax=always on a backend without a window ----
+if [ "$kind" = virtiofsd ]; then
+	start_backend
+	out=$(timeout 30 "$VDAX" mount --socket "$sock" -o dax=always,allow_other "$mnt" 2>&1); rc=$?
+	check "dax=always on virtiofsd: mount fails with EX_UNAVAILABLE (rc $rc)" test $rc -eq 69
+	check "... saying the backend has no DAX window" \
+		sh -c "echo '$out' | grep -q 'no DAX window'"
+	echo "$out" | sed 's/^/#   /'
+	check "... and nothing is left mounted" sh -c "! awk -v m='$mnt' '\$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo"
+	check "... and no vdax mount process is left" sh -c "! pgrep -f '[v]dax mount --socket $sock' >/dev/null"
+	stop_backend
+fi
 
 # ---- SIGKILL of the backend while mounted ----
 start_backend

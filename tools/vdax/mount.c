@@ -43,6 +43,15 @@
 #include "mount.h"
 
 #define VM_PATH_MAX 4096
+/*
+ * Open flags that only concern this machine's kernel and are not passed on
+ * to the backend: O_DIRECT bypasses the mount's page cache here (the kernel
+ * does that), while on the host it would make the backend's reads and
+ * writes need aligned buffers that libvdax's shared memory does not
+ * guarantee (vdaxd answers EINVAL). QEMU's virtiofsd drops it too unless
+ * started with allow_direct_io.
+ */
+#define VM_LOCAL_FLAGS O_DIRECT
 #define VM_INO_BUCKETS 4096u
 
 /* ---- counters (vdax stats) ---- */
@@ -160,6 +169,7 @@ struct vm {
 	struct fuse_session *se;
 	double attr_timeout, entry_timeout;
 	bool direct_io;
+	char dax_mode[16];	/* as given with -o dax= (default never) */
 	uid_t uid;
 	gid_t gid;
 	time_t started;
@@ -1051,7 +1061,8 @@ static void vm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return reply_err(req, VM_OPEN, ret);
 	/* the kernel already resolved the name: never follow or create */
 	ret = vdax_open(vm->vd, path,
-			(fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) |
+			(fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY |
+				       VM_LOCAL_FLAGS)) |
 				O_NOFOLLOW,
 			0, &vf);
 	if (ret)
@@ -1080,7 +1091,8 @@ static void vm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (ret)
 		return reply_err(req, VM_CREATE, ret);
-	ret = vdax_create(vm->vd, path, fi->flags & ~O_NOCTTY, mode, &vf);
+	ret = vdax_create(vm->vd, path, fi->flags & ~(O_NOCTTY | VM_LOCAL_FLAGS),
+			  mode, &vf);
 	if (ret)
 		return reply_err(req, VM_CREATE, ret);
 	ret = give_to_caller(vm, req, parent, path);
@@ -1704,6 +1716,7 @@ static int stats_text(struct vm *vm, char *buf, size_t size)
 {
 	unsigned long long total = 0, errs = 0;
 	size_t pos = 0, nnodes, nfiles;
+	struct vdax_stats dax;
 
 #define OUT(...)                                                              \
 	do {                                                                  \
@@ -1732,6 +1745,32 @@ static int stats_text(struct vm *vm, char *buf, size_t size)
 	OUT("backend_gone %llu\n", atomic_load(&vm->cnt.enotconn));
 	OUT("bytes_read %llu\n", atomic_load(&vm->cnt.bytes_read));
 	OUT("bytes_written %llu\n", atomic_load(&vm->cnt.bytes_written));
+	OUT("dax %s\n", vm->dax_mode);
+	if (!vdax_get_stats(vm->vd, &dax)) {
+		const struct {
+			const char *name;
+			uint64_t v;
+		} rows[] = {
+			{ "window_size", dax.window_size },
+			{ "ranges_total", dax.ranges_total },
+			{ "ranges_free", dax.ranges_free },
+			{ "ranges_busy", dax.ranges_busy },
+			{ "setup_mappings", dax.setup_mappings },
+			{ "remove_mappings", dax.remove_mappings },
+			{ "remove_requests", dax.remove_requests },
+			{ "upgrades", dax.upgrades },
+			{ "bg_reclaims", dax.bg_reclaims },
+			{ "direct_reclaims", dax.direct_reclaims },
+			{ "waits", dax.waits },
+			{ "hits", dax.hits },
+			{ "misses", dax.misses },
+			{ "faults", dax.faults },
+		};
+
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+			OUT("dax.%s %llu\n", rows[i].name,
+			    (unsigned long long)rows[i].v);
+	}
 	for (int i = 0; i < VM_NR_OPS; i++) {
 		unsigned long long c = atomic_load(&vm->cnt.calls[i]);
 
@@ -1773,6 +1812,7 @@ struct mount_args {
 	const char *mountpoint;
 	bool foreground, debug;
 	char vdax_opts[1024];	/* for libvdax */
+	char dax_mode[16];	/* the dax= value given, for vdax stats */
 	char fuse_opts[2048];	/* for libfuse */
 	double attr_timeout, entry_timeout;
 	bool direct_io;
@@ -1803,9 +1843,10 @@ static bool key_is(const char *opt, size_t len, const char *key)
 /* Split one -o list between libvdax, us and libfuse. */
 static int split_opts(struct mount_args *a, const char *list)
 {
-	static const char *const vdax_keys[] = { "dax",	 "cache_size",
-						 "mem",	 "queues",
-						 "queue_size", "timeout" };
+	static const char *const vdax_keys[] = {
+		"dax", "cache_size", "entries", "mem", "queues", "queue_size",
+		"timeout",
+	};
 	const char *p = list;
 
 	while (*p) {
@@ -1820,6 +1861,14 @@ static int split_opts(struct mount_args *a, const char *list)
 					     sizeof(a->vdax_opts), p, len);
 				done = true;
 			}
+		}
+		/* the last dax= wins in libvdax too; a bare "dax" is always */
+		if (key_is(p, len, "dax")) {
+			const char *v = len > 3 ? p + 4 : "always";
+			int vl = len > 3 ? (int)(len - 4) : 6;
+
+			snprintf(a->dax_mode, sizeof(a->dax_mode), "%.*s", vl,
+				 v);
 		}
 		if (done) {
 		} else if (key_is(p, len, "attr_timeout") && len > 13) {
@@ -1853,7 +1902,9 @@ static void mount_usage(FILE *out)
 		"usage: vdax mount --socket PATH [-o OPTIONS] [-f] [-d] MOUNTPOINT\n"
 		"\n"
 		"  -s, --socket PATH   vhost-user-fs backend socket\n"
-		"  -o OPTIONS          dax=,cache_size=,mem=,queues=,queue_size=,timeout=\n"
+		"  -o OPTIONS          dax=never|always|inode, cache_size=BYTES (the DAX\n"
+		"                      window, a multiple of 2M), entries=N (dentries\n"
+		"                      cached), mem=, queues=, queue_size=, timeout=\n"
 		"                      go to libvdax; attr_timeout=S, entry_timeout=S,\n"
 		"                      direct_io, no_default_permissions to vdax mount;\n"
 		"                      the rest (allow_other, ro, fsname=...) to FUSE\n"
@@ -2074,6 +2125,8 @@ int vmnt_main(int argc, char **argv, const char *socket, const char *opts)
 	vm.attr_timeout = a.attr_timeout;
 	vm.entry_timeout = a.entry_timeout;
 	vm.direct_io = a.direct_io;
+	snprintf(vm.dax_mode, sizeof(vm.dax_mode), "%s",
+		 a.dax_mode[0] ? a.dax_mode : "never");
 	vm.uid = geteuid();
 	vm.gid = getegid();
 	vm.started = time(NULL);
@@ -2082,6 +2135,15 @@ int vmnt_main(int argc, char **argv, const char *socket, const char *opts)
 	vo.socket_path = a.socket;
 	vo.options = a.vdax_opts[0] ? a.vdax_opts : NULL;
 	ret = vdax_open_session(&vo, &vm.vd);
+	if (ret == -EOPNOTSUPP) {
+		fprintf(stderr,
+			"vdax mount: connect %s: %s: the backend has no DAX "
+			"window (dax=always needs one, e.g. vdaxd "
+			"--cache-size=SIZE; use dax=inode or dax=never)\n",
+			a.socket, strerror(-ret));
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	if (ret) {
 		fprintf(stderr, "vdax mount: connect %s: %s\n", a.socket,
 			strerror(-ret));

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static const char *prog = "vdax";
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: %s --socket PATH [-o OPTIONS] COMMAND [ARGS]\n"
+		"usage: %s --socket PATH [-o OPTIONS] [--stats] COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
 		"  ls [-l] [PATH]          list a directory\n"
@@ -44,7 +45,13 @@ static void usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  -s, --socket PATH       vhost-user-fs backend socket\n"
-		"  -o, --options OPTS      libvdax options (key=value,...)\n"
+		"  -o, --options OPTS      libvdax options, key=value,...:\n"
+		"                            dax=never|always|inode, cache_size=BYTES\n"
+		"                            (the DAX window, a multiple of 2M),\n"
+		"                            entries=N, mem=BYTES, queues=N,\n"
+		"                            queue_size=N, timeout=MS\n"
+		"      --stats             print libvdax's DAX counters to stderr\n"
+		"                          when the command ends\n"
 		"  -h, --help              this help\n",
 		prog);
 }
@@ -428,17 +435,53 @@ static int cmd_df(struct vdax *vd, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * vdax_open_session() failed: say why in words a user can act on. An
+ * unavailable service (no backend, or no DAX window for dax=always) is
+ * EX_UNAVAILABLE; bad -o options are EX_USAGE.
+ */
+static int session_failed(const char *sock, int err)
+{
+	if (err == -EOPNOTSUPP) {
+		fprintf(stderr,
+			"%s: connect %s: %s: the backend has no DAX window "
+			"(dax=always needs one, e.g. vdaxd --cache-size=SIZE; "
+			"use dax=inode or dax=never)\n",
+			prog, sock, strerror(-err));
+		return EX_UNAVAILABLE;
+	}
+	fprintf(stderr, "%s: connect %s: %s\n", prog, sock, strerror(-err));
+	return err == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+}
+
+/*
+ * --stats: the DAX counters go to stderr, after the command's own output
+ * (which may be file data on stdout: `vdax --stats cat F > copy`).
+ */
+static int print_stats(struct vdax *vd, int rc)
+{
+	int ret;
+
+	fflush(stdout);
+	ret = vdax_print_stats(vd, stderr);
+	if (ret)
+		return rc ? rc : fail("stats", NULL, ret);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "options", required_argument, NULL, 'o' },
+		{ "stats", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vdax_opts o = { 0 };
 	struct vdax *vd;
 	const char *cmd;
+	bool stats = false;
 	int c, ret, rc;
 
 	while ((c = getopt_long(argc, argv, "+s:o:h", lopts, NULL)) != -1) {
@@ -449,6 +492,9 @@ int main(int argc, char **argv)
 		case 'o':
 			o.options = optarg;
 			break;
+		case 'S':
+			stats = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -456,6 +502,12 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return EX_USAGE;
 		}
+	}
+	if (stats && optind < argc &&
+	    (!strcmp(argv[optind], "mount") || !strcmp(argv[optind], "stats"))) {
+		fprintf(stderr, "%s: --stats is for one-shot commands; a mount's "
+			"counters are read with `vdax stats MOUNTPOINT`\n", prog);
+		return EX_USAGE;
 	}
 	if (optind < argc && !strcmp(argv[optind], "mount")) {
 #ifdef VDAX_HAVE_FUSE3
@@ -490,11 +542,8 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	ret = vdax_open_session(&o, &vd);
-	if (ret) {
-		fprintf(stderr, "%s: connect %s: %s\n", prog, o.socket_path,
-			strerror(-ret));
-		return ret == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
-	}
+	if (ret)
+		return session_failed(o.socket_path, ret);
 	argc -= optind;
 	argv += optind;
 	if (!strcmp(cmd, "ls"))
@@ -515,6 +564,8 @@ int main(int argc, char **argv)
 		rc = cmd_each(vd, argc, argv, "mkdir", do_mkdir);
 	else
 		rc = cmd_df(vd, argc, argv);
+	if (stats)
+		rc = print_stats(vd, rc);
 	vdax_close(vd);
 	return rc;
 }
