@@ -639,8 +639,14 @@ out:
 
 static int open_flags(struct pt_fs *fs, uint32_t flags)
 {
+	/*
+	 * O_DIRECT is dropped, as QEMU's virtiofsd does by default: the data
+	 * moves between the host file and guest buffers of any alignment, which
+	 * the host's O_DIRECT would refuse (EINVAL). The guest kernel still
+	 * bypasses its own page cache for an O_DIRECT file.
+	 */
 	int f = (int)flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_PATH |
-			       O_TMPFILE | O_NOFOLLOW | O_DIRECTORY);
+			       O_TMPFILE | O_NOFOLLOW | O_DIRECTORY | O_DIRECT);
 
 	/* The kernel's writeback cache reads pages and appends itself. */
 	if (__atomic_load_n(&fs->opts.writeback, __ATOMIC_RELAXED)) {

@@ -281,6 +281,21 @@ static void t_xattr(void)
 	       "SETXATTR size beyond the value -> EINVAL");
 }
 
+/* The guest's buffers have any alignment: O_DIRECT must not reach the host. */
+static void t_direct_io(void)
+{
+	uint64_t id = 0, fh = 0;
+
+	is_int(h_create(&h, 1, "direct", 0644, 0, O_RDWR | O_DIRECT, &id, &fh),
+	       0, "CREATE O_DIRECT");
+	is_int(h_write(&h, id, fh, 3, "unaligned", 9, 0), 9,
+	       "O_DIRECT WRITE of 9 bytes at offset 3");
+	is_int(h_read(&h, FUSE_READ, id, fh, 5, 7), 7,
+	       "O_DIRECT READ of 7 bytes at offset 5");
+	ok(!memcmp(h.reply, "aligned", 7), "... the data");
+	h_release(&h, FUSE_RELEASE, id, fh);
+}
+
 static void t_locks(void)
 {
 	struct fuse_lk_in lk = { .lk = { .start = 0, .end = 99, .type = F_WRLCK } };
@@ -435,6 +450,7 @@ int main(void)
 	t_rename();
 	t_fallocate_lseek();
 	t_xattr();
+	t_direct_io();
 	t_locks();
 	t_misc();
 	t_max_inodes();
