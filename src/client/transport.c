@@ -252,9 +252,56 @@ static int wait_readable(int fd, int timeout_ms)
 }
 
 /*
+ * Once a header has arrived its payload must follow promptly: a backend
+ * that sends half a message must not hold a caller (or vdax_close) forever.
+ */
+#define VU_PAYLOAD_TIMEOUT_MS 5000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read exactly @len bytes (into @buf, or discard them) before @deadline. */
+static int recv_exact(int sock, void *buf, size_t len, long long deadline)
+{
+	char drain[256];
+	size_t done = 0;
+
+	while (done < len) {
+		long long left = deadline - now_ms();
+		size_t want = len - done;
+		ssize_t n;
+		int ret;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		ret = wait_readable(sock, (int)left);
+		if (ret)
+			return ret;
+		if (!buf && want > sizeof(drain))
+			want = sizeof(drain);
+		n = recv(sock, buf ? (char *)buf + done : drain, want,
+			 MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return errno == ECONNRESET ? -ENOTCONN : -errno;
+		if (n == 0)
+			return -ENOTCONN;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
  * Read one message: header, then payload of at most @cap bytes (bigger ones
  * are drained and fail -EMSGSIZE). Received fds go to @fds (closed beyond
- * @maxfds). Returns the payload size or -errno.
+ * @maxfds). @timeout_ms bounds the wait for the header (-1: none); the rest
+ * must come within VU_PAYLOAD_TIMEOUT_MS. Returns the payload size or -errno.
  */
 static int vu_recv(int sock, struct vhost_user_hdr *hdr, void *payload, size_t cap,
 		   int *fds, unsigned *nfds, unsigned maxfds, int timeout_ms)
@@ -267,16 +314,17 @@ static int vu_recv(int sock, struct vhost_user_hdr *hdr, void *payload, size_t c
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = cm.buf,
 			      .msg_controllen = sizeof(cm.buf) };
-	char drain[256];
 	unsigned got = 0;
+	long long deadline;
 	ssize_t n;
 	int ret;
 
 	ret = wait_readable(sock, timeout_ms);
 	if (ret)
 		return ret;
+	/* The fds come with the first byte; the header's rest may trail. */
 	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == ECONNRESET ? -ENOTCONN : -errno;
@@ -302,34 +350,24 @@ static int vu_recv(int sock, struct vhost_user_hdr *hdr, void *payload, size_t c
 	}
 	if (nfds)
 		*nfds = got;
-	if ((size_t)n != sizeof(*hdr)) {
-		ret = -EIO;
+	deadline = now_ms() + VU_PAYLOAD_TIMEOUT_MS;
+	ret = recv_exact(sock, (char *)hdr + n, sizeof(*hdr) - (size_t)n,
+			 deadline);
+	if (ret)
 		goto fail;
-	}
 	if (hdr->size > cap) {
-		size_t left = hdr->size;
-
-		while (left) {
-			n = recv(sock, drain, left < sizeof(drain) ? left :
-				 sizeof(drain), MSG_WAITALL);
-			if (n <= 0)
-				break;
-			left -= n;
-		}
-		ret = -EMSGSIZE;
+		ret = recv_exact(sock, NULL, hdr->size, deadline);
+		if (ret == 0)
+			ret = -EMSGSIZE;
 		goto fail;
 	}
-	if (hdr->size) {
-		do
-			n = recv(sock, payload, hdr->size, MSG_WAITALL);
-		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)hdr->size) {
-			ret = n == 0 ? -ENOTCONN : -EIO;
-			goto fail;
-		}
-	}
+	ret = recv_exact(sock, payload, hdr->size, deadline);
+	if (ret)
+		goto fail;
 	return (int)hdr->size;
 fail:
+	if (ret == -ETIMEDOUT)
+		ret = -EIO; /* a message cut short, not a slow peer */
 	for (unsigned i = 0; i < got; i++)
 		close(fds[i]);
 	if (nfds)
@@ -1155,6 +1193,11 @@ void vdx_dev_close(struct vdx_dev *d)
 	vdx_dev_kill(d);
 	if (d->stopfd >= 0 && write(d->stopfd, &one, sizeof(one)) < 0)
 		VLOG_WARN("vdax: stop: %s", strerror(errno));
+	/* Wake a thread blocked on a backend that stopped mid-message. */
+	if (d->backend_fd >= 0)
+		shutdown(d->backend_fd, SHUT_RDWR);
+	if (d->sock >= 0)
+		shutdown(d->sock, SHUT_RDWR);
 	if (d->io_started)
 		pthread_join(d->io_thread, NULL);
 	if (d->be_started)

@@ -130,7 +130,20 @@ static inline int dx_open(struct dx *d, const char *options)
 			       .options = options,
 			       .timeout_ms = 30000 };
 
-	return vdax_open_session(&o, &d->vd);
+	int ret;
+
+	/*
+	 * The socket file exists from bind(); until listen() a connect is
+	 * refused. A probing connect would use up virtiofsd's one connection,
+	 * so retry the open itself for a moment instead.
+	 */
+	for (int i = 0; i < 200; i++) {
+		ret = vdax_open_session(&o, &d->vd);
+		if (ret != -ECONNREFUSED)
+			break;
+		dx_sleep_ms(10);
+	}
+	return ret;
 }
 
 static inline void dx_stop(struct dx *d)
