@@ -40,7 +40,7 @@ else
 	echo "asan build failed"; rc=1
 fi
 
-if [ -n "$(meson introspect --tests build 2>/dev/null | grep -o '"tsan"' | head -1)" ]; then
+if meson introspect --tests build 2>/dev/null | grep -q ':tsan"'; then
 	if setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dguest_tests=false; then
 		TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --num-processes "$J" --suite tsan \
 			--print-errorlogs >build-tsan.test.log 2>&1
