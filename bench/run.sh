@@ -1,25 +1,30 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# `make bench`: measure, then write BENCHMARKS.md.
+# `make bench`: measure, plot, then write BENCHMARKS.md.
 #
-#   bench/run.sh [BUILD_DIR] [--no-guest] [VDAX-BENCH OPTION]...
+#   bench/run.sh [BUILD_DIR] [--no-guest] [--quick] [VDAX-BENCH OPTION]...
 #
-# 1. BUILD_DIR/bench/vdax-bench: local syscalls vs libvdax on vdaxd vs
-#    libvdax on QEMU's virtiofsd, same directory, interleaved; raw numbers
-#    in bench/results/<date>.json (options such as --reps, --duration,
-#    --quick are passed on).
-# 2. bench/guest/run.sh BUILD_DIR, if it is there and executable (a Linux
-#    guest under QEMU on vdaxd vs virtiofsd); --no-guest or
-#    VDAX_BENCH_GUEST=0 skips it, VDAX_BENCH_GUEST_ARGS adds its options.
-# 3. BENCHMARKS.md: the report of 1, the table of 2, and the hand-written
-#    analysis in bench/notes.md.
-# Needs root (virtiofsd and the guest run do). Not part of `make check`.
+# 1. bench/guest/run.sh BUILD_DIR --raw: a Linux guest under QEMU (TCG) on
+#    vdaxd and on QEMU's virtiofsd (skipped with --no-guest or
+#    VDAX_BENCH_GUEST=0; VDAX_BENCH_GUEST_ARGS adds its options).
+# 2. BUILD_DIR/bench/vdax-bench: local syscalls, libvdax with and without
+#    DAX on vdaxd, libvdax on QEMU's virtiofsd, `vdax mount` with and
+#    without DAX, on the same directory, interleaved; the guest's figures
+#    merged in as two more columns. Options such as --reps, --duration,
+#    --quick are passed on.
+# 3. gnuplot: bench/results/STAMP-workloads.png and STAMP-wsratio.png.
+# 4. BENCHMARKS.md: the report, the plots, the guest table and the
+#    hand-written analysis in bench/notes.md. Raw numbers in
+#    bench/results/STAMP.json (STAMP = UTC date and time).
+# Needs root (virtiofsd, FUSE mounts and the guest run do). Not part of
+# `make check`. About 12 minutes; --quick (one short run) about 2.
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 build=build
 guest=${VDAX_BENCH_GUEST:-1}
+quick=0
 if [ $# -gt 0 ]; then
 	case $1 in -*) ;; *) build=$1; shift ;; esac
 fi
@@ -27,6 +32,7 @@ pass=""
 for a in "$@"; do
 	case $a in
 	--no-guest) guest=0 ;;
+	--quick) quick=1; pass="$pass $a" ;;
 	-h|--help) sed -n '3,/^set -u/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
 	*) pass="$pass $a" ;;
 	esac
@@ -39,33 +45,56 @@ die() {
 }
 exe=$build/bench/vdax-bench
 [ -x "$exe" ] || die "$exe not built (ninja -C $build; is subdir('bench') in meson.build?)"
-[ "$(id -u)" -eq 0 ] || die "run as root (QEMU's virtiofsd needs it)"
+[ "$(id -u)" -eq 0 ] || die "run as root (QEMU's virtiofsd and FUSE mounts need it)"
 
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/vdax-bench-run.XXXXXX") || die "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-date=$(date -u +%Y-%m-%d)
-mkdir -p "$repo/bench/results"
-json=$repo/bench/results/$date.json
-echo "bench: vdax-bench (about 2 minutes)" >&2
-# shellcheck disable=SC2086
-"$exe" --vdaxd="$build/src/daemon/vdaxd" --json="$json" --md="$tmp/libvdax.md" $pass ||
-	die "vdax-bench failed"
-cat "$tmp/libvdax.md"
+stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+results=$repo/bench/results
+mkdir -p "$results"
+json=$results/$stamp.json
+start=$(date +%s)
 
+guest_args=""
 guest_md=""
 if [ "$guest" != 0 ] && [ -x "$repo/bench/guest/run.sh" ]; then
-	echo "bench: bench/guest/run.sh (a Linux guest under QEMU)" >&2
+	greps=5
+	[ "$quick" = 1 ] && greps=1
+	echo "bench: [1/3] bench/guest/run.sh: a Linux guest under QEMU TCG, $greps repetitions per backend (about 3 minutes)" >&2
 	# shellcheck disable=SC2086
-	if "$repo/bench/guest/run.sh" "$build" --out "$tmp/guest.md" ${VDAX_BENCH_GUEST_ARGS:-} >&2; then
+	if "$repo/bench/guest/run.sh" "$build" --reps "$greps" --out "$tmp/guest.md" \
+		--raw "$tmp/guest.raw" ${VDAX_BENCH_GUEST_ARGS:-} >&2; then
 		guest_md=$tmp/guest.md
+		guest_args="--guest=$tmp/guest.raw"
 	else
 		echo "bench: the guest benchmark failed; BENCHMARKS.md says so" >&2
 		echo "The guest benchmark (bench/guest/run.sh) failed in this run." >"$tmp/guest.md"
 		guest_md=$tmp/guest.md
 	fi
+fi
+
+echo "bench: [2/3] vdax-bench: 6 host columns x 14 rows x 1 and 4 threads (about 8 minutes; --quick: 1)" >&2
+# shellcheck disable=SC2086
+"$exe" --vdaxd="$build/src/daemon/vdaxd" --vdax="$build/tools/vdax/vdax" \
+	--json="$json" --md="$tmp/libvdax.md" --plots="$tmp/plots" $guest_args $pass ||
+	die "vdax-bench failed"
+
+echo "bench: [3/3] plots" >&2
+plots=""
+if command -v gnuplot >/dev/null 2>&1; then
+	if gnuplot "$tmp/plots/plots.gp" 2>"$tmp/gnuplot.err"; then
+		cp "$tmp/plots/workloads.png" "$results/$stamp-workloads.png"
+		cp "$tmp/plots/wsratio.png" "$results/$stamp-wsratio.png"
+		plots=1
+	else
+		cat "$tmp/gnuplot.err" >&2
+		echo "bench: gnuplot failed; no plots" >&2
+	fi
+else
+	echo "bench: gnuplot not installed (scripts/deps.sh installs gnuplot-nox); no plots" >&2
 fi
 
 out=$repo/BENCHMARKS.md
@@ -76,26 +105,65 @@ out=$repo/BENCHMARKS.md
 Written by `make bench` (`bench/run.sh`); the analysis at the end is
 `bench/notes.md`. Raw numbers of every run are in `bench/results/`.
 
-## libvdax on vdaxd vs libvdax on QEMU's virtiofsd (host, user space)
+## The columns, in one run
 
-`bench/vdax-bench` drives the same directory through three columns in one
-run: local syscalls (the limit: no virtio-fs at all), libvdax speaking
-vhost-user to vdaxd, and libvdax speaking vhost-user to QEMU's C virtiofsd.
-Every cell is measured for a fixed time, the columns interleaved (their
-order rotating each repetition) so that the load of a shared machine falls
-on all of them alike: compare the ratios, not the absolute figures.
-Target: vdaxd/virtiofsd >= 1 on every row.
+`bench/vdax-bench` drives one directory (on the host's file system, files
+in the host page cache) through every column in the same run:
+
+- **local**: plain system calls on the directory: the limit, no virtio-fs.
+- **dax**: libvdax with DAX (`dax=always`) on vdaxd `--cache-size`: file data
+  is `memcpy` to and from the daemon's mapping of the file (the DAX window)
+  once a 2 MiB range is set up; no request per read or write.
+- **vdaxd**: libvdax without DAX on vdaxd: every read and write is a
+  FUSE_READ/FUSE_WRITE request through the virtqueues.
+- **virtiofsd**: libvdax on QEMU's C virtiofsd (no DAX window there).
+- **mnt-dax**, **mnt**: `vdax mount` (libvdax behind a FUSE mount in the host
+  kernel) with and without DAX; the workload uses ordinary system calls on
+  the mount, so every operation crosses the host kernel's FUSE and the
+  `vdax mount` process, then libvdax.
+- **guest-vdaxd**, **guest-virtiofsd**: a real Linux guest (QEMU TCG, one
+  vCPU) on vdaxd and on virtiofsd, from `bench/guest/run.sh`, merged into
+  the rows they have an equivalent for (cold caches, one thread; see the
+  guest section).
+
+Host cells are measured for a fixed time, the columns interleaved in
+slices (order rotating) so that the load of a shared machine falls on all
+of them alike: **compare the ratios, not the absolute figures**.
+
+**The machine.** 2 vCPUs shared with other engineers' builds and tests;
+every column's client, daemon and (for the mounts) FUSE server run on the
+same 2 cores, so a request-per-operation column pays two or three context
+switches per operation, and 4 client threads plus the daemon's queue
+threads oversubscribe the CPUs: the 4-thread figures mostly measure
+scheduling. The guest is emulated (TCG: no KVM), so its kernel runs maybe
+10-50x slower than native and its absolute times say little about a real
+VM; the guest-vdaxd/guest-virtiofsd ratio still compares the two daemons
+under the same driver. DAX in a guest needs a VMM that maps the window
+(QEMU's vhost-user-fs has no cache region upstream), so the guest has no
+DAX column.
 
 EOF
 	cat "$tmp/libvdax.md"
 	echo
-	echo "Raw numbers: \`bench/results/$date.json\`."
+	echo "Raw numbers: \`bench/results/$stamp.json\` (every repetition, the DAX counters per row)."
+	if [ -n "$plots" ]; then
+		echo
+		echo "### Plots"
+		echo
+		echo "![throughput per workload](bench/results/$stamp-workloads.png)"
+		echo
+		echo "![random reads vs working set / window](bench/results/$stamp-wsratio.png)"
+	fi
 	if [ -n "$guest_md" ]; then
 		echo
-		echo "## A Linux guest under QEMU on vdaxd vs virtiofsd"
+		echo "## The Linux guest under QEMU on vdaxd vs virtiofsd"
 		echo
 		echo "\`bench/guest/run.sh\`: a real guest kernel's virtio-fs driver (QEMU TCG, so"
 		echo "absolute times are slow; the ratio is what counts, < 1: vdaxd faster)."
+		echo "Rows merged above: meta = create+stat+unlink of the files (the stat"
+		echo "after dropping the guest's caches), walk = the cold stat phase, readdir"
+		echo "= listing the 1000-file directory cold, seq/rand/mmap reads of a file"
+		echo "just written, the guest's page cache dropped (the host's is warm)."
 		echo
 		cat "$guest_md"
 	fi
@@ -104,4 +172,4 @@ EOF
 		cat "$repo/bench/notes.md"
 	fi
 } >"$out.tmp" && mv "$out.tmp" "$out"
-echo "bench: wrote $out and $json" >&2
+echo "bench: wrote $out and $json in $(( $(date +%s) - start )) s" >&2

@@ -33,6 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/types.h>
@@ -45,6 +48,9 @@
 
 #ifndef VDAX_BENCH_VDAXD
 #define VDAX_BENCH_VDAXD ""
+#endif
+#ifndef VDAX_BENCH_VDAX
+#define VDAX_BENCH_VDAX ""
 #endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -70,6 +76,13 @@ static struct params {
 	const char *md;		  /* Markdown output path (NULL: stdout) */
 	const char *only;	  /* comma list of backends, NULL: all */
 	const char *workloads;	  /* comma list of workloads, NULL: all */
+	const char *vdax_tool;	  /* the vdax command (vdax mount) */
+	const char *guest;	  /* guest results to merge (bench/guest) */
+	const char *plots;	  /* directory for gnuplot data + script */
+	size_t window;		  /* DAX window of the DAX columns */
+	size_t ws_window;	  /* DAX window of the working-set rows */
+	unsigned tree_files;	  /* files in the walk tree */
+	unsigned entries;	  /* libvdax entries= (0: unbounded) */
 } P = {
 	.duration = 0.5,
 	.reps = 5,
@@ -78,7 +91,14 @@ static struct params {
 	.file_size = 64 * MIB,
 	.dir_entries = 10000,
 	.queues = 4,
+	.window = 256 * MIB,
+	.ws_window = 32 * MIB,
+	.tree_files = 20000,
 };
+
+/* The walk tree: TREE_TOP dirs of TREE_MID dirs of files. */
+#define TREE_TOP 20
+#define TREE_MID 10
 
 static char workdir[PATH_MAX];	 /* sockets, logs (and the share if no --dir) */
 static char sharedir[PATH_MAX];	 /* the directory every backend serves */
@@ -152,8 +172,17 @@ struct bops {
 		      struct bfile *f);
 	int (*stat)(struct backend *be, const char *path, struct stat *st);
 	int (*unlink)(struct backend *be, const char *path);
-	/* opendir, read every entry, closedir; *entries = entries seen */
-	int (*readdir)(struct backend *be, const char *path, uint64_t *entries);
+	int (*lstat)(struct backend *be, const char *path, struct stat *st);
+	/*
+	 * opendir, read every entry, closedir; *entries = entries seen. With
+	 * @cb, call it for every entry but "." and ".." (non-zero stops).
+	 */
+	int (*readdir)(struct backend *be, const char *path, uint64_t *entries,
+		       int (*cb)(void *arg, const char *name), void *arg);
+	/* MAP_SHARED mapping of the whole open file @f; NULL: impossible */
+	int (*mmap)(struct backend *be, struct bfile *f, size_t len, int prot,
+		    void **addr);
+	int (*munmap)(void *addr, size_t len);
 };
 
 /* One column. */
@@ -176,6 +205,23 @@ struct backend {
 	unsigned queues;	/* request queues asked for */
 	size_t max_write;
 	char version[128];
+
+	bool external;		/* results come from elsewhere (the guest) */
+	bool sweep;		/* also measured on the working-set sweep */
+	bool dax;		/* the session has a DAX window */
+	/* the working-set rows' session (window P.ws_window), "ws*" files */
+	struct vdax *vd2;
+	pid_t pid2;
+	char sock2[PATH_MAX];
+	char log2[PATH_MAX];
+	/* vdax mount columns */
+	pid_t fuse_pid;
+	char mnt[PATH_MAX];
+	char fuse_log[PATH_MAX];
+	const char *mount_opts;
+	size_t cache_size;	/* vdaxd --cache-size, 0 = none */
+	const char *vdax_options; /* libvdax session options */
+	const char *notes;	/* for the report: what a reader must know */
 };
 
 /* ---- local syscalls, relative to the shared directory ---- */
@@ -226,7 +272,30 @@ static int lo_unlink(struct backend *be, const char *path)
 	return unlinkat(be->dirfd, path, 0) ? -errno : 0;
 }
 
-static int lo_readdir(struct backend *be, const char *path, uint64_t *entries)
+static int lo_lstat(struct backend *be, const char *path, struct stat *st)
+{
+	return fstatat(be->dirfd, path, st, AT_SYMLINK_NOFOLLOW) ? -errno : 0;
+}
+
+static int lo_mmap(struct backend *be, struct bfile *f, size_t len, int prot,
+		   void **addr)
+{
+	void *p = mmap(NULL, len, prot, MAP_SHARED, f->fd, 0);
+
+	(void)be;
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
+}
+
+static int lo_munmap(void *addr, size_t len)
+{
+	return munmap(addr, len) ? -errno : 0;
+}
+
+static int lo_readdir(struct backend *be, const char *path, uint64_t *entries,
+		      int (*cb)(void *arg, const char *name), void *arg)
 {
 	int fd = openat(be->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
@@ -243,9 +312,15 @@ static int lo_readdir(struct backend *be, const char *path, uint64_t *entries)
 	}
 	*entries = 0;
 	errno = 0;
-	while ((de = readdir(d)))
+	while ((de = readdir(d))) {
 		(*entries)++;
-	if (errno)
+		if (!cb || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		ret = cb(arg, de->d_name);
+		if (ret)
+			break;
+	}
+	if (!ret && errno)
 		ret = -errno;
 	closedir(d);
 	return ret;
@@ -259,15 +334,37 @@ static const struct bops local_ops = {
 	.create = lo_create,
 	.stat = lo_stat,
 	.unlink = lo_unlink,
+	.lstat = lo_lstat,
 	.readdir = lo_readdir,
+	.mmap = lo_mmap,
+	.munmap = lo_munmap,
 };
 
 /* ---- libvdax ---- */
 
+/* The working-set rows ("ws*" files) use the small-window session. */
+static struct vdax *vx_session(struct backend *be, const char *path)
+{
+	return be->vd2 && !strncmp(path, "ws", 2) ? be->vd2 : be->vd;
+}
+
 static int vx_open(struct backend *be, const char *path, int flags,
 		   mode_t mode, struct bfile *f)
 {
-	return vdax_open(be->vd, path, flags, mode, &f->vf);
+	return vdax_open(vx_session(be, path), path, flags, mode, &f->vf);
+}
+
+static int vx_lstat(struct backend *be, const char *path, struct stat *st)
+{
+	return vdax_lstat(be->vd, path, st);
+}
+
+static int vx_mmap(struct backend *be, struct bfile *f, size_t len, int prot,
+		   void **addr)
+{
+	if (!be->dax)
+		return -ENODEV;
+	return vdax_mmap(f->vf, len, prot, MAP_SHARED, 0, addr);
 }
 
 static int vx_close(struct bfile *f)
@@ -306,7 +403,8 @@ static int vx_unlink(struct backend *be, const char *path)
 	return vdax_unlink(be->vd, path);
 }
 
-static int vx_readdir(struct backend *be, const char *path, uint64_t *entries)
+static int vx_readdir(struct backend *be, const char *path, uint64_t *entries,
+		      int (*cb)(void *arg, const char *name), void *arg)
 {
 	struct vdax_dirent ent;
 	struct vdax_dir *d;
@@ -316,8 +414,14 @@ static int vx_readdir(struct backend *be, const char *path, uint64_t *entries)
 	if (ret)
 		return ret;
 	*entries = 0;
-	while ((ret = vdax_readdir(d, &ent)) == 1)
+	while ((ret = vdax_readdir(d, &ent)) == 1) {
 		(*entries)++;
+		if (!cb || !strcmp(ent.name, ".") || !strcmp(ent.name, ".."))
+			continue;
+		ret = cb(arg, ent.name);
+		if (ret)
+			break;
+	}
 	vdax_closedir(d);
 	return ret;
 }
@@ -330,7 +434,10 @@ static const struct bops vdax_ops = {
 	.create = vx_create,
 	.stat = vx_stat,
 	.unlink = vx_unlink,
+	.lstat = vx_lstat,
 	.readdir = vx_readdir,
+	.mmap = vx_mmap,
+	.munmap = vdax_munmap,
 };
 
 /* ---- setup and teardown ---- */
@@ -370,30 +477,30 @@ static void exe_version(const char *exe, char *out, size_t size)
 	pclose(p);
 }
 
-static void stop_daemon(struct backend *be)
+static void stop_pid(pid_t *pidp)
 {
 	int status;
 
-	if (be->pid <= 0)
+	if (*pidp <= 0)
 		return;
-	kill(be->pid, SIGTERM);
-	for (int i = 0; i < 50; i++) {
-		if (waitpid(be->pid, &status, WNOHANG) == be->pid) {
-			be->pid = -1;
+	kill(*pidp, SIGTERM);
+	for (int i = 0; i < 100; i++) {
+		if (waitpid(*pidp, &status, WNOHANG) == *pidp) {
+			*pidp = -1;
 			return;
 		}
 		usleep(20000);
 	}
-	kill(be->pid, SIGKILL);
-	waitpid(be->pid, &status, 0);
-	be->pid = -1;
+	kill(*pidp, SIGKILL);
+	waitpid(*pidp, &status, 0);
+	*pidp = -1;
 }
 
-static void log_tail(struct backend *be)
+static void log_tail(struct backend *be, const char *log)
 {
 	char line[256];
 	size_t len = strlen(be->why);
-	FILE *f = fopen(be->log, "r");
+	FILE *f = fopen(log, "r");
 
 	if (!f)
 		return;
@@ -407,33 +514,13 @@ static void log_tail(struct backend *be)
 	fclose(f);
 }
 
-/*
- * Start a daemon (argv[0] is the executable), wait for its socket, open a
- * libvdax session on it with @queues request queues.
- */
-static int daemon_session(struct backend *be, char *const argv[],
-			  unsigned queues, const char *vdax_options)
+/* fork + exec @argv with stdout/stderr to @log; the pid or -1. */
+static pid_t spawn(char *const argv[], const char *log)
 {
-	struct vdax_opts o = { 0 };
-	struct stat st;
-	int ret, status;
-	pid_t pid;
+	pid_t pid = fork();
 
-	if (!argv[0] || !*argv[0] || access(argv[0], X_OK)) {
-		fmt(be->why, sizeof(be->why), "%s: not found",
-			 argv[0] && *argv[0] ? argv[0] : "executable");
-		return -1;
-	}
-	exe_version(argv[0], be->version, sizeof(be->version));
-	fmt_path(be->log, sizeof(be->log), "%s/%s.log", workdir, be->name);
-	unlink(be->sock);
-	pid = fork();
-	if (pid < 0) {
-		fmt(be->why, sizeof(be->why), "fork: %s", strerror(errno));
-		return -1;
-	}
 	if (pid == 0) {
-		int fd = open(be->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
@@ -442,59 +529,134 @@ static int daemon_session(struct backend *be, char *const argv[],
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	be->pid = pid;
+	return pid;
+}
+
+/*
+ * Start a daemon (argv[0] is the executable) that will listen on @sock,
+ * logging to @log; wait for the socket. 0 or -1 with be->why set.
+ */
+static int daemon_start(struct backend *be, char *const argv[],
+			const char *sock, const char *log, pid_t *pidp)
+{
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (!argv[0] || !*argv[0] || access(argv[0], X_OK)) {
+		fmt(be->why, sizeof(be->why), "%s: not found",
+			 argv[0] && *argv[0] ? argv[0] : "executable");
+		return -1;
+	}
+	if (!be->version[0])
+		exe_version(argv[0], be->version, sizeof(be->version));
+	unlink(sock);
+	pid = spawn(argv, log);
+	if (pid < 0) {
+		fmt(be->why, sizeof(be->why), "fork: %s", strerror(errno));
+		return -1;
+	}
+	*pidp = pid;
 	for (int i = 0;; i++) {
-		if (!stat(be->sock, &st) && S_ISSOCK(st.st_mode))
-			break;
+		if (!stat(sock, &st) && S_ISSOCK(st.st_mode))
+			return 0;
 		if (waitpid(pid, &status, WNOHANG) == pid || i >= 500) {
-			be->pid = (i >= 500) ? pid : -1;
-			stop_daemon(be);
-			fmt(be->why, sizeof(be->why),
-				 "%s did not start", argv[0]);
-			log_tail(be);
+			*pidp = (i >= 500) ? pid : -1;
+			stop_pid(pidp);
+			fmt(be->why, sizeof(be->why), "%s did not start",
+			    argv[0]);
+			log_tail(be, log);
 			return -1;
 		}
 		usleep(10000);
 	}
-	o.socket_path = be->sock;
+}
+
+static int session_open(struct backend *be, const char *sock, const char *log,
+			unsigned queues, const char *options,
+			struct vdax **out)
+{
+	struct vdax_opts o = { 0 };
+	int ret;
+
+	o.socket_path = sock;
 	o.num_queues = queues;
-	o.options = vdax_options;
-	ret = vdax_open_session(&o, &be->vd);
+	o.options = options;
+	ret = vdax_open_session(&o, out);
 	if (ret) {
-		stop_daemon(be);
-		fmt(be->why, sizeof(be->why), "vdax_open_session: %s",
-			 strerror(-ret));
-		log_tail(be);
-		be->vd = NULL;
+		fmt(be->why, sizeof(be->why), "vdax_open_session(%s): %s",
+		    options ? options : "", strerror(-ret));
+		log_tail(be, log);
+		*out = NULL;
 		return -1;
 	}
-	be->queues = queues;
-	be->max_write = vdax_max_write(be->vd);
 	return 0;
+}
+
+/* vdaxd serving the share on @sock, with a DAX window of @cache bytes. */
+static int vdaxd_start(struct backend *be, const char *sock, const char *log,
+		       unsigned queues, size_t cache, pid_t *pidp)
+{
+	char src[PATH_MAX + 32], sockopt[PATH_MAX + 16], nq[48], cs[48];
+	char *argv[] = { (char *)P.vdaxd, sockopt, nq, "-o", src, NULL, NULL };
+
+	snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", sock);
+	snprintf(nq, sizeof(nq), "--num-request-queues=%u", queues);
+	snprintf(src, sizeof(src), "source=%s,cache=auto", sharedir);
+	if (cache) {
+		snprintf(cs, sizeof(cs), "--cache-size=%zuM", cache / MIB);
+		argv[5] = cs;
+	}
+	return daemon_start(be, argv, sock, log, pidp);
 }
 
 static int vdaxd_setup(struct backend *be)
 {
-	char src[PATH_MAX + 32], sockopt[PATH_MAX + 16], nq[48];
-	char *argv[] = { (char *)P.vdaxd, sockopt, nq, "-o", src, NULL };
+	static char opts[128], opts2[128], eopts[64];
+	char ent[48] = "";
 
 	fmt_path(be->sock, sizeof(be->sock), "%s/%s.sock", workdir, be->name);
-	snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", be->sock);
-	snprintf(nq, sizeof(nq), "--num-request-queues=%u", P.queues);
-	snprintf(src, sizeof(src), "source=%s,cache=auto", sharedir);
-	return daemon_session(be, argv, P.queues, NULL);
-}
-
-/* vdaxd with a single request queue, like virtiofsd (--only vdaxd-1q) */
-static int vdaxd_1q_setup(struct backend *be)
-{
-	char src[PATH_MAX + 32], sockopt[PATH_MAX + 16];
-	char *argv[] = { (char *)P.vdaxd, sockopt, "-o", src, NULL };
-
-	fmt_path(be->sock, sizeof(be->sock), "%s/%s.sock", workdir, be->name);
-	snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", be->sock);
-	snprintf(src, sizeof(src), "source=%s,cache=auto", sharedir);
-	return daemon_session(be, argv, 1, NULL);
+	fmt_path(be->log, sizeof(be->log), "%s/%s.log", workdir, be->name);
+	if (vdaxd_start(be, be->sock, be->log, be->queues, be->cache_size,
+			&be->pid))
+		return -1;
+	if (P.entries)
+		snprintf(ent, sizeof(ent), ",entries=%u", P.entries);
+	if (be->cache_size) {
+		snprintf(opts, sizeof(opts), "dax=always,cache_size=%zuM%s",
+			 be->cache_size / MIB, ent);
+		be->vdax_options = opts;
+	} else if (P.entries) {
+		snprintf(eopts, sizeof(eopts), "%s", ent + 1);
+		be->vdax_options = eopts;
+	}
+	if (session_open(be, be->sock, be->log, be->queues, be->vdax_options,
+			 &be->vd)) {
+		stop_pid(&be->pid);
+		return -1;
+	}
+	be->max_write = vdax_max_write(be->vd);
+	if (!be->cache_size)
+		return 0;
+	be->dax = true;
+	/* the working-set rows: a second session with the small window */
+	fmt_path(be->sock2, sizeof(be->sock2), "%s/%s-ws.sock", workdir,
+		 be->name);
+	fmt_path(be->log2, sizeof(be->log2), "%s/%s-ws.log", workdir,
+		 be->name);
+	snprintf(opts2, sizeof(opts2), "dax=always,cache_size=%zuM%s",
+		 P.ws_window / MIB, ent);
+	if (vdaxd_start(be, be->sock2, be->log2, be->queues, P.ws_window,
+			&be->pid2) ||
+	    session_open(be, be->sock2, be->log2, be->queues, opts2,
+			 &be->vd2)) {
+		vdax_close(be->vd);
+		be->vd = NULL;
+		stop_pid(&be->pid2);
+		stop_pid(&be->pid);
+		return -1;
+	}
+	return 0;
 }
 
 static int virtiofsd_setup(struct backend *be)
@@ -504,38 +666,195 @@ static int virtiofsd_setup(struct backend *be)
 			 "-o", "cache=auto", "-o", "sandbox=chroot", NULL };
 
 	fmt_path(be->sock, sizeof(be->sock), "%s/%s.sock", workdir, be->name);
+	fmt_path(be->log, sizeof(be->log), "%s/%s.log", workdir, be->name);
 	snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", be->sock);
 	snprintf(src, sizeof(src), "source=%s", sharedir);
+	if (daemon_start(be, argv, be->sock, be->log, &be->pid))
+		return -1;
 	/* one request queue: that is all QEMU's C virtiofsd offers */
-	return daemon_session(be, argv, 1, NULL);
+	be->queues = 1;
+	if (P.entries) {
+		static char eopts[64];
+
+		snprintf(eopts, sizeof(eopts), "entries=%u", P.entries);
+		be->vdax_options = eopts;
+	}
+	if (session_open(be, be->sock, be->log, 1, be->vdax_options, &be->vd)) {
+		stop_pid(&be->pid);
+		return -1;
+	}
+	be->max_write = vdax_max_write(be->vd);
+	return 0;
 }
 
 static void vdax_teardown(struct backend *be)
 {
 	vdax_close(be->vd);
 	be->vd = NULL;
-	stop_daemon(be);
+	vdax_close(be->vd2);
+	be->vd2 = NULL;
+	stop_pid(&be->pid);
+	stop_pid(&be->pid2);
 }
 
+static bool is_mounted(const char *mnt)
+{
+	char parent[PATH_MAX + 4];
+	struct stat a, b;
+
+	fmt(parent, sizeof(parent), "%s/..", mnt);
+	return !stat(mnt, &a) && !stat(parent, &b) && a.st_dev != b.st_dev;
+}
+
+static void mount_teardown(struct backend *be)
+{
+	if (be->dirfd >= 0)
+		close(be->dirfd);
+	be->dirfd = -1;
+	if (be->mnt[0] && is_mounted(be->mnt) && umount2(be->mnt, 0))
+		umount2(be->mnt, MNT_DETACH);
+	if (be->fuse_pid > 0) {
+		int status;
+
+		/* the server leaves its loop once the mount is gone */
+		for (int i = 0; i < 100; i++) {
+			if (waitpid(be->fuse_pid, &status, WNOHANG) ==
+			    be->fuse_pid) {
+				be->fuse_pid = -1;
+				break;
+			}
+			usleep(20000);
+		}
+		stop_pid(&be->fuse_pid);
+	}
+	stop_pid(&be->pid);
+}
+
+/* vdaxd + `vdax mount -f` on a new mount point; local syscalls on it. */
+static int mount_setup(struct backend *be)
+{
+	char opts[256];
+	char *argv[] = { (char *)P.vdax_tool, "mount", "--socket", be->sock,
+			 "-o", opts, "-f", be->mnt, NULL };
+	int status;
+
+	fmt_path(be->sock, sizeof(be->sock), "%s/%s.sock", workdir, be->name);
+	fmt_path(be->log, sizeof(be->log), "%s/%s.log", workdir, be->name);
+	fmt_path(be->fuse_log, sizeof(be->fuse_log), "%s/%s-fuse.log",
+		 workdir, be->name);
+	fmt_path(be->mnt, sizeof(be->mnt), "%s/mnt-%s", workdir, be->name);
+	if (!P.vdax_tool || !*P.vdax_tool || access(P.vdax_tool, X_OK)) {
+		fmt(be->why, sizeof(be->why), "the vdax command (%s) not found",
+		    P.vdax_tool && *P.vdax_tool ? P.vdax_tool : "--vdax");
+		return -1;
+	}
+	if (mkdir(be->mnt, 0755) && errno != EEXIST) {
+		fmt(be->why, sizeof(be->why), "mkdir %s: %s", be->mnt,
+		    strerror(errno));
+		return -1;
+	}
+	if (vdaxd_start(be, be->sock, be->log, be->queues, be->cache_size,
+			&be->pid))
+		return -1;
+	if (be->cache_size)
+		snprintf(opts, sizeof(opts), "%s,cache_size=%zuM,queues=%u",
+			 be->mount_opts, be->cache_size / MIB, be->queues);
+	else
+		snprintf(opts, sizeof(opts), "%s,queues=%u", be->mount_opts,
+			 be->queues);
+	be->fuse_pid = spawn(argv, be->fuse_log);
+	if (be->fuse_pid < 0) {
+		fmt(be->why, sizeof(be->why), "fork: %s", strerror(errno));
+		stop_pid(&be->pid);
+		return -1;
+	}
+	for (int i = 0; !is_mounted(be->mnt); i++) {
+		if (waitpid(be->fuse_pid, &status, WNOHANG) == be->fuse_pid ||
+		    i >= 500) {
+			if (i < 500)
+				be->fuse_pid = -1;
+			fmt(be->why, sizeof(be->why), "vdax mount -o %s failed",
+			    opts);
+			log_tail(be, be->fuse_log);
+			mount_teardown(be);
+			return -1;
+		}
+		usleep(10000);
+	}
+	be->vdax_options = strdup(opts);
+	be->dirfd = open(be->mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (be->dirfd < 0) {
+		fmt(be->why, sizeof(be->why), "open %s: %s", be->mnt,
+		    strerror(errno));
+		mount_teardown(be);
+		return -1;
+	}
+	{
+		size_t l = strlen(be->version);
+
+		snprintf(be->version + l, sizeof(be->version) - l,
+			 " + vdax mount");
+	}
+	return 0;
+}
+
+/* The guest columns are measured by bench/guest/run.sh (--guest=FILE). */
+static int guest_setup(struct backend *be)
+{
+	fmt(be->why, sizeof(be->why), "no guest results (--guest=FILE)");
+	return -1;
+}
+
+static void no_teardown(struct backend *be)
+{
+	(void)be;
+}
+
+#define Q4 .queues = 4 /* replaced by --queues at start */
 static struct backend backends[] = {
 	{ "local", "local syscalls on the host directory (the limit)",
-	  &local_ops, local_setup, local_teardown },
-	{ "vdaxd", "libvdax on vdaxd (default sandbox, cache=auto, "
-		   "one request queue per thread)",
-	  &vdax_ops, vdaxd_setup, vdax_teardown },
+	  &local_ops, local_setup, local_teardown, .sweep = true },
+	{ "dax", "libvdax with DAX (dax=always) on vdaxd --cache-size: file "
+		 "data by memcpy through the shared window; the "
+		 "working-set rows use a second session with a smaller window",
+	  &vdax_ops, vdaxd_setup, vdax_teardown, .sweep = true, Q4,
+	  .cache_size = 1 /* P.window */ },
+	{ "vdaxd", "libvdax without DAX on vdaxd (FUSE_READ/FUSE_WRITE "
+		   "through the virtqueues)",
+	  &vdax_ops, vdaxd_setup, vdax_teardown, .sweep = true, Q4 },
 	{ "virtiofsd", "libvdax on QEMU's C virtiofsd (sandbox=chroot, "
-		       "cache=auto, its single request queue)",
+		       "cache=auto, its single request queue; it has no DAX "
+		       "window)",
 	  &vdax_ops, virtiofsd_setup, vdax_teardown },
+	{ "mnt-dax", "`vdax mount -o dax=always` (FUSE in the host kernel, "
+		     "libvdax with DAX behind it) on vdaxd --cache-size; "
+		     "programs use ordinary syscalls on the mount",
+	  &local_ops, mount_setup, mount_teardown, Q4, .cache_size = 1,
+	  .mount_opts = "dax=always" },
+	{ "mnt", "`vdax mount -o dax=never` (FUSE in the host kernel, "
+		 "libvdax without DAX behind it) on vdaxd",
+	  &local_ops, mount_setup, mount_teardown, Q4,
+	  .mount_opts = "dax=never" },
+	{ "guest-vdaxd", "a Linux guest (QEMU TCG, 1 vCPU) on vdaxd, "
+			 "bench/guest/run.sh; its own workloads, see below",
+	  &local_ops, guest_setup, no_teardown, .external = true },
+	{ "guest-virtiofsd", "the same guest on QEMU's virtiofsd",
+	  &local_ops, guest_setup, no_teardown, .external = true },
 	{ "vdaxd-1q", "libvdax on vdaxd with one request queue",
-	  &vdax_ops, vdaxd_1q_setup, vdax_teardown, .optional = true },
+	  &vdax_ops, vdaxd_setup, vdax_teardown, .optional = true,
+	  .queues = 1 },
 };
 
-/* Ratio columns besides "X/local": numerator, denominator, and the target. */
+/* Ratio columns: numerator, denominator, and the target (0: none). */
 static const struct {
 	const char *num, *den;
 	double target;
 } pairs[] = {
 	{ "vdaxd", "virtiofsd", 1.0 },
+	{ "dax", "virtiofsd", 1.0 },
+	{ "dax", "vdaxd", 0 },
+	{ "mnt-dax", "mnt", 0 },
+	{ "guest-vdaxd", "guest-virtiofsd", 1.0 },
 };
 
 static struct backend *backend_by_name(const char *name)
@@ -549,7 +868,7 @@ static struct backend *backend_by_name(const char *name)
 /* ---------------- workloads ---------------- */
 
 enum wl_kind { WL_RANDREAD, WL_RANDWRITE, WL_SEQREAD, WL_SEQWRITE,
-	       WL_META, WL_READDIR };
+	       WL_META, WL_READDIR, WL_MMAPREAD, WL_MMAPWRITE, WL_WALK };
 
 struct workload {
 	const char *id;
@@ -558,6 +877,8 @@ struct workload {
 	const char *what;	/* what it measures, for the report */
 	enum wl_kind kind;
 	size_t bs;
+	double ws;		/* working set / P.ws_window; 0: not a ws row */
+	bool sweep_only;	/* only on the columns with .sweep */
 };
 
 static const struct workload workloads[] = {
@@ -567,7 +888,8 @@ static const struct workload workloads[] = {
 	  WL_RANDREAD, 4 * KIB },
 	{ "randwrite", "4 KiB random write", "IOPS",
 	  "pwrite of 4 KiB at a random 4 KiB-aligned offset of a 64 MiB "
-	  "preallocated file (a file per column; no fsync)",
+	  "preallocated file (a file per column, opened O_RDWR so that DAX "
+	  "may map it writable; no fsync)",
 	  WL_RANDWRITE, 4 * KIB },
 	{ "seqread", "1 MiB sequential read", "MiB/s",
 	  "pread of 1 MiB, in order, wrapping; each thread reads its own "
@@ -575,8 +897,20 @@ static const struct workload workloads[] = {
 	  WL_SEQREAD, MIB },
 	{ "seqwrite", "1 MiB sequential write", "MiB/s",
 	  "pwrite of 1 MiB, in order, over a preallocated 64 MiB file "
-	  "(a file per column, each thread its own slice; no fsync)",
+	  "(a file per column, each thread its own slice, O_RDWR; no fsync)",
 	  WL_SEQWRITE, MIB },
+	{ "mmapread", "mmap 4 KiB random read", "IOPS",
+	  "memcpy of 4 KiB from a random 4 KiB-aligned offset of a "
+	  "MAP_SHARED PROT_READ mapping of the 64 MiB read file (vdax_mmap for "
+	  "libvdax with DAX, mmap(2) for local and the mounts); the mapping "
+	  "is made once per thread and kept, so the figure is the steady "
+	  "state after the first touches",
+	  WL_MMAPREAD, 4 * KIB },
+	{ "mmapwrite", "mmap 1 MiB sequential write", "MiB/s",
+	  "memcpy of 1 MiB, in order, into a MAP_SHARED PROT_READ|PROT_WRITE "
+	  "mapping of the column's 64 MiB write file (each thread its own "
+	  "slice; no msync); mapping kept as above",
+	  WL_MMAPWRITE, MIB },
 	{ "meta", "create+stat+unlink", "files/s",
 	  "one op = open(O_CREAT|O_EXCL) + close + stat + unlink of an "
 	  "empty file, in a directory per thread",
@@ -585,7 +919,37 @@ static const struct workload workloads[] = {
 	  "opendir + read every entry + closedir of a directory of 10 000 "
 	  "files (every thread the same directory)",
 	  WL_READDIR, 0 },
+	{ "walk", "stat walk of 20 000 files", "stats/s",
+	  "`git status`-like: read every directory of a tree of 20 000 empty "
+	  "files (20 x 10 directories of 100) and lstat every entry by its "
+	  "path; every thread walks the whole tree",
+	  WL_WALK, 0 },
+	{ "ws8x", "4 KiB random read, working set 8x window", "IOPS",
+	  "as 4 KiB random read, over the first 256 MiB of a file: 8x the "
+	  "32 MiB window of the dax column's second session (its other "
+	  "rows have 256 MiB); the mnt-dax column keeps its 256 MiB window",
+	  WL_RANDREAD, 4 * KIB, 8 },
+	{ "ws0.5x", "4 KiB random read, working set 0.5x window", "IOPS",
+	  "the sweep: as above over the first 16 MiB", WL_RANDREAD, 4 * KIB,
+	  0.5, true },
+	{ "ws1x", "4 KiB random read, working set 1x window", "IOPS",
+	  "the sweep: over the first 32 MiB", WL_RANDREAD, 4 * KIB, 1, true },
+	{ "ws2x", "4 KiB random read, working set 2x window", "IOPS",
+	  "the sweep: over the first 64 MiB", WL_RANDREAD, 4 * KIB, 2, true },
+	{ "ws4x", "4 KiB random read, working set 4x window", "IOPS",
+	  "the sweep: over the first 128 MiB", WL_RANDREAD, 4 * KIB, 4, true },
 };
+
+/* Kept mappings of the mmap rows, per workload, column and thread. */
+static struct pmap {
+	void *addr;
+	size_t len;
+} maps[ARRAY_SIZE(workloads)][16][MAX_THREADS];
+
+/* DAX counters of the dax column, summed over a cell's measured runs. */
+static struct vdax_stats daxdelta[ARRAY_SIZE(workloads)][4];
+
+static unsigned meta_gen;	/* measurements so far (main thread) */
 
 /* One thread of one measurement. */
 struct job {
@@ -596,6 +960,7 @@ struct job {
 	const int *stop;
 	struct bfile f;
 	char *buf;
+	char *map;
 	uint64_t seed;
 	uint64_t ops, units;	/* ops done; units of the figure */
 	int err;
@@ -617,9 +982,34 @@ static bool stopped(const struct job *j)
 	return __atomic_load_n(j->stop, __ATOMIC_RELAXED);
 }
 
+static bool wl_writes(const struct workload *wl)
+{
+	return wl->kind == WL_RANDWRITE || wl->kind == WL_SEQWRITE ||
+	       wl->kind == WL_MMAPWRITE;
+}
+
+static bool wl_mmap(const struct workload *wl)
+{
+	return wl->kind == WL_MMAPREAD || wl->kind == WL_MMAPWRITE;
+}
+
+static bool wl_io(const struct workload *wl)
+{
+	return wl->kind != WL_META && wl->kind != WL_READDIR &&
+	       wl->kind != WL_WALK;
+}
+
+/* Bytes of the file a row uses. */
+static size_t wl_span(const struct workload *wl)
+{
+	return wl->ws > 0 ? (size_t)(wl->ws * P.ws_window) : P.file_size;
+}
+
 static void data_path(const struct job *j, char *p, size_t n)
 {
-	if (j->wl->kind == WL_RANDREAD || j->wl->kind == WL_SEQREAD)
+	if (j->wl->ws > 0)
+		snprintf(p, n, "ws.bin");
+	else if (!wl_writes(j->wl))
 		snprintf(p, n, "data.bin");
 	else
 		snprintf(p, n, "w-%s.bin", j->be->name);
@@ -628,12 +1018,13 @@ static void data_path(const struct job *j, char *p, size_t n)
 static int job_io(struct job *j)
 {
 	const struct bops *ops = j->be->ops;
-	bool write = j->wl->kind == WL_RANDWRITE || j->wl->kind == WL_SEQWRITE;
-	bool rnd = j->wl->kind == WL_RANDREAD || j->wl->kind == WL_RANDWRITE;
-	size_t bs = j->wl->bs;
-	off_t slice = P.file_size / j->nthreads / bs * bs;
+	bool write = wl_writes(j->wl);
+	bool rnd = j->wl->kind == WL_RANDREAD || j->wl->kind == WL_RANDWRITE ||
+		   j->wl->kind == WL_MMAPREAD;
+	size_t bs = j->wl->bs, span = wl_span(j->wl);
+	off_t slice = span / j->nthreads / bs * bs;
 	off_t base = slice * j->tid, pos = 0;
-	uint64_t nblocks = P.file_size / bs;
+	uint64_t nblocks = span / bs;
 
 	while (!stopped(j)) {
 		off_t off;
@@ -647,8 +1038,19 @@ static int job_io(struct job *j)
 			off = base + pos;
 			pos += bs;
 		}
-		n = write ? ops->pwrite(&j->f, j->buf, bs, off)
-			  : ops->pread(&j->f, j->buf, bs, off);
+		if (j->map) {
+			if (write)
+				memcpy(j->map + off, j->buf, bs);
+			else
+				memcpy(j->buf, j->map + off, bs);
+			/* keep the copy */
+			__asm__ volatile("" : : "r"(j->buf), "r"(j->map)
+					 : "memory");
+			n = bs;
+		} else {
+			n = write ? ops->pwrite(&j->f, j->buf, bs, off)
+				  : ops->pread(&j->f, j->buf, bs, off);
+		}
 		if (n != (ssize_t)bs) {
 			snprintf(j->errwhat, sizeof(j->errwhat), "%s at %lld",
 				 write ? "pwrite" : "pread", (long long)off);
@@ -705,7 +1107,7 @@ static int job_readdir(struct job *j)
 	int ret;
 
 	while (!stopped(j)) {
-		ret = j->be->ops->readdir(j->be, "rd", &n);
+		ret = j->be->ops->readdir(j->be, "rd", &n, NULL, NULL);
 		if (ret) {
 			snprintf(j->errwhat, sizeof(j->errwhat), "readdir");
 			return ret;
@@ -722,6 +1124,66 @@ static int job_readdir(struct job *j)
 	return 0;
 }
 
+struct walk {
+	struct job *j;
+	int depth;
+	char path[256];
+};
+
+/* lstat every entry; read the directories above the leaves. */
+static int walk_cb(void *arg, const char *name)
+{
+	struct walk *w = arg;
+	struct job *j = w->j;
+	size_t len = strlen(w->path);
+	struct stat st;
+	uint64_t n;
+	int ret;
+
+	if (stopped(j))
+		return 1;
+	if (len + strlen(name) + 2 > sizeof(w->path))
+		return -ENAMETOOLONG;
+	snprintf(w->path + len, sizeof(w->path) - len, "/%s", name);
+	ret = j->be->ops->lstat(j->be, w->path, &st);
+	if (ret) {
+		snprintf(j->errwhat, sizeof(j->errwhat), "lstat");
+	} else {
+		j->units++;
+		if (w->depth < 2) {
+			w->depth++;
+			ret = j->be->ops->readdir(j->be, w->path, &n, walk_cb,
+						  w);
+			if (ret < 0)
+				snprintf(j->errwhat, sizeof(j->errwhat),
+					 "readdir");
+			w->depth--;
+		}
+	}
+	w->path[len] = 0;
+	return ret;
+}
+
+static int job_walk(struct job *j)
+{
+	struct walk w = { .j = j, .path = "tree" };
+	uint64_t n;
+	int ret;
+
+	while (!stopped(j)) {
+		ret = j->be->ops->readdir(j->be, w.path, &n, walk_cb, &w);
+		if (ret < 0) {
+			if (!j->errwhat[0])
+				snprintf(j->errwhat, sizeof(j->errwhat),
+					 "readdir tree");
+			return ret;
+		}
+		if (!ret)
+			j->ops++;
+	}
+	return 0;
+}
+
 static void *job_main(void *arg)
 {
 	struct job *j = arg;
@@ -732,7 +1194,12 @@ static void *job_main(void *arg)
 	case WL_RANDWRITE:
 	case WL_SEQREAD:
 	case WL_SEQWRITE:
+	case WL_MMAPREAD:
+	case WL_MMAPWRITE:
 		j->err = job_io(j);
+		break;
+	case WL_WALK:
+		j->err = job_walk(j);
 		break;
 	case WL_META:
 		j->err = job_meta(j);
@@ -756,13 +1223,15 @@ static int measure(struct backend *be, const struct workload *wl,
 	struct job jobs[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
 	pthread_barrier_t start;
-	bool io = wl->kind != WL_META && wl->kind != WL_READDIR;
+	bool io = wl_io(wl), mm = wl_mmap(wl);
+	size_t w = wl - workloads, b = be - backends;
 	int stop = 0, err = 0, started = 0;
 	uint64_t units = 0;
 	double t0 = 0, t1 = 0;
 	char path[128];
 
 	memset(jobs, 0, sizeof(jobs));
+	meta_gen++;
 	for (int i = 0; i < nthreads; i++) {
 		struct job *j = &jobs[i];
 
@@ -774,19 +1243,21 @@ static int measure(struct backend *be, const struct workload *wl,
 		j->start = &start;
 		j->f.fd = -1;
 		j->seed = 0x9e3779b97f4a7c15ull * (i + 1) ^ (uint64_t)rand();
+		/* fresh names every measurement: a name left behind by a
+		 * failed unlink must not fail the next slice */
 		if (wl->kind == WL_META)
-			j->seed = 0;
+			j->seed = (uint64_t)meta_gen << 32;
 		if (!io)
 			continue;
 		if (posix_memalign((void **)&j->buf, 4096, wl->bs))
 			die("out of memory");
 		memset(j->buf, 0x5a + i, wl->bs);
 		data_path(j, path, sizeof(path));
-		err = be->ops->open(be, path,
-				    wl->kind == WL_RANDREAD ||
-						    wl->kind == WL_SEQREAD
-					    ? O_RDONLY
-					    : O_WRONLY,
+		if (mm && maps[w][b][i].addr) {
+			j->map = maps[w][b][i].addr;
+			continue;
+		}
+		err = be->ops->open(be, path, wl_writes(wl) ? O_RDWR : O_RDONLY,
 				    0, &j->f);
 		if (err) {
 			snprintf(what, wsize, "open %s: %s", path,
@@ -794,6 +1265,24 @@ static int measure(struct backend *be, const struct workload *wl,
 			nthreads = i;
 			goto out;
 		}
+		if (!mm)
+			continue;
+		err = be->ops->mmap(be, &j->f, P.file_size,
+				    wl_writes(wl) ? PROT_READ | PROT_WRITE
+						  : PROT_READ,
+				    (void **)&j->map);
+		/* the mapping holds the file */
+		be->ops->close(&j->f);
+		j->f.fd = -1;
+		j->f.vf = NULL;
+		if (err) {
+			snprintf(what, wsize, "mmap %s: %s", path,
+				 strerror(-err));
+			nthreads = i;
+			goto out;
+		}
+		maps[w][b][i].addr = j->map;
+		maps[w][b][i].len = P.file_size;
 	}
 	pthread_barrier_init(&start, NULL, nthreads + 1);
 	for (; started < nthreads; started++)
@@ -818,7 +1307,7 @@ static int measure(struct backend *be, const struct workload *wl,
 	}
 out:
 	for (int i = 0; i < nthreads; i++)
-		if (io)
+		if (io && !mm)
 			be->ops->close(&jobs[i].f);
 	for (int i = 0; i < MAX_THREADS; i++)
 		free(jobs[i].buf);
@@ -887,8 +1376,9 @@ static void prepare(void)
 		die("open %s: %s", sharedir, strerror(errno));
 	fprintf(stderr, "vdax-bench: preparing %s\n", sharedir);
 	write_file(dirfd, "data.bin", P.file_size);
+	write_file(dirfd, "ws.bin", 8 * P.ws_window);
 	for (size_t b = 0; b < ARRAY_SIZE(backends); b++) {
-		if (!backends[b].enabled)
+		if (!backends[b].enabled || backends[b].external)
 			continue;
 		snprintf(name, sizeof(name), "w-%s.bin", backends[b].name);
 		write_file(dirfd, name, P.file_size);
@@ -910,8 +1400,30 @@ static void prepare(void)
 			die("create %s: %s", name, strerror(errno));
 		close(fd);
 	}
+	mkdir_p(dirfd, "tree");
+	for (unsigned i = 0; i < P.tree_files; i++) {
+		unsigned per_leaf = (P.tree_files + TREE_TOP * TREE_MID - 1) /
+				    (TREE_TOP * TREE_MID);
+		unsigned leaf = i / per_leaf;
+		int fd;
+
+		snprintf(name, sizeof(name), "tree/d%02u", leaf / TREE_MID);
+		if (leaf % TREE_MID == 0 && i % per_leaf == 0)
+			mkdir_p(dirfd, name);
+		snprintf(name, sizeof(name), "tree/d%02u/s%02u", leaf / TREE_MID,
+			 leaf % TREE_MID);
+		if (i % per_leaf == 0)
+			mkdir_p(dirfd, name);
+		snprintf(name, sizeof(name), "tree/d%02u/s%02u/file-%05u.c",
+			 leaf / TREE_MID, leaf % TREE_MID, i);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			die("create %s: %s", name, strerror(errno));
+		close(fd);
+	}
 	syncfs(dirfd);
 	warm_file(dirfd, "data.bin");
+	warm_file(dirfd, "ws.bin");
 	close(dirfd);
 }
 
@@ -1115,10 +1627,45 @@ static void json_stats(FILE *f, struct stats s)
 	fprintf(f, ", \"n\": %d}", s.n);
 }
 
+static const char *cell_na(const struct backend *be,
+			   const struct workload *wl);
+
+/* Is the cell (w, t, b) to be reported? */
+static bool cell_shown(size_t w, int t, size_t b)
+{
+	const struct backend *be = &backends[b];
+
+	if (!be->up || !wl_enabled(&workloads[w]))
+		return false;
+	if (be->external)
+		return t == 0 && stats_of(results[w][t][b], P.reps).n > 0;
+	return !cell_na(be, &workloads[w]) || *cell_na(be, &workloads[w]);
+}
+
+static void json_ratio(FILE *f, bool *first, size_t w, int t,
+		       struct backend *a, struct backend *c, double target)
+{
+	struct stats s = ratio_of(w, t, a - backends, c - backends);
+
+	if (!s.n)
+		return;
+	fprintf(f, "%s    {\"workload\": \"%s\", \"threads\": %d, "
+		   "\"ratio\": \"%s/%s\", ",
+		*first ? "" : ",\n", workloads[w].id, P.threads[t], a->name,
+		c->name);
+	if (target > 0)
+		fprintf(f, "\"target\": %g, ", target);
+	fputs("\"stats\": ", f);
+	json_stats(f, s);
+	fputs("}", f);
+	*first = false;
+}
+
 static void write_json(const char *path)
 {
 	int nt = nthreads_count();
 	FILE *f = fopen(path, "w");
+	struct backend *lo = backend_by_name("local");
 	bool first = true;
 
 	if (!f)
@@ -1139,9 +1686,10 @@ static void write_json(const char *path)
 		M.load_end[0], M.load_end[1], M.load_end[2]);
 	fprintf(f, "  \"params\": {\"duration_s\": %g, \"reps\": %d, "
 		   "\"slices\": %d, \"file_size\": %zu, \"dir_entries\": %u, "
-		   "\"queues\": %u, \"dir\": ",
+		   "\"tree_files\": %u, \"queues\": %u, \"window\": %zu, "
+		   "\"ws_window\": %zu, \"dir\": ",
 		P.duration, P.reps, P.slices, P.file_size, P.dir_entries,
-		P.queues);
+		P.tree_files, P.queues, P.window, P.ws_window);
 	json_str(f, sharedir);
 	fprintf(f, "},\n  \"backends\": [\n");
 	for (size_t b = 0; b < ARRAY_SIZE(backends); b++) {
@@ -1158,17 +1706,35 @@ static void write_json(const char *path)
 		json_str(f, be->why);
 		fprintf(f, ", \"version\": ");
 		json_str(f, be->version);
-		fprintf(f, ", \"queues\": %u, \"max_write\": %zu}", be->queues,
-			be->max_write);
+		fprintf(f, ", \"options\": ");
+		json_str(f, be->vdax_options ? be->vdax_options : "");
+		fprintf(f, ", \"queues\": %u, \"max_write\": %zu, "
+			   "\"cache_size\": %zu}",
+			be->queues, be->max_write, be->cache_size);
 	}
-	fprintf(f, "\n  ],\n  \"results\": [\n");
+	fprintf(f, "\n  ],\n  \"workloads\": [\n");
 	first = true;
 	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
 		if (!wl_enabled(&workloads[w]))
 			continue;
+		fprintf(f, "%s    {\"id\": \"%s\", \"title\": ", first ? "" : ",\n",
+			workloads[w].id);
+		first = false;
+		json_str(f, workloads[w].title);
+		fprintf(f, ", \"unit\": \"%s\", \"ws_ratio\": %g, \"what\": ",
+			workloads[w].unit, workloads[w].ws);
+		json_str(f, workloads[w].what);
+		fputs("}", f);
+	}
+	fprintf(f, "\n  ],\n  \"results\": [\n");
+	first = true;
+	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
 		for (int t = 0; t < nt; t++) {
 			for (size_t b = 0; b < ARRAY_SIZE(backends); b++) {
-				if (!backends[b].up)
+				const char *na = cell_na(&backends[b],
+							 &workloads[w]);
+
+				if (!cell_shown(w, t, b))
 					continue;
 				fprintf(f, "%s    {\"workload\": \"%s\", "
 					   "\"threads\": %d, \"backend\": ",
@@ -1176,8 +1742,15 @@ static void write_json(const char *path)
 					P.threads[t]);
 				first = false;
 				json_str(f, backends[b].name);
-				fprintf(f, ", \"unit\": \"%s\", \"runs\": [",
+				fprintf(f, ", \"unit\": \"%s\", ",
 					workloads[w].unit);
+				if (na && !backends[b].external) {
+					fputs("\"na\": ", f);
+					json_str(f, na);
+					fputs("}", f);
+					continue;
+				}
+				fputs("\"runs\": [", f);
 				for (int r = 0; r < P.reps; r++) {
 					fputs(r ? ", " : "", f);
 					json_num(f, results[w][t][b][r]);
@@ -1198,38 +1771,46 @@ static void write_json(const char *path)
 			continue;
 		for (int t = 0; t < nt; t++) {
 			for (size_t b = 0; b < ARRAY_SIZE(backends); b++) {
-				const char *num = backends[b].name;
-				struct backend *lo = backend_by_name("local");
-
-				if (!backends[b].up || !lo || !lo->up ||
-				    lo == &backends[b])
+				if (!lo || !lo->up || lo == &backends[b] ||
+				    backends[b].external || !backends[b].up)
 					continue;
-				fprintf(f, "%s    {\"workload\": \"%s\", "
-					   "\"threads\": %d, \"ratio\": \"%s/local\", "
-					   "\"stats\": ",
-					first ? "" : ",\n", workloads[w].id,
-					P.threads[t], num);
-				first = false;
-				json_stats(f, ratio_of(w, t, b, lo - backends));
-				fputs("}", f);
+				json_ratio(f, &first, w, t, &backends[b], lo, 0);
 			}
 			for (size_t p = 0; p < ARRAY_SIZE(pairs); p++) {
 				struct backend *a = backend_by_name(pairs[p].num);
 				struct backend *c = backend_by_name(pairs[p].den);
 
-				if (!a || !c || !a->up || !c->up)
-					continue;
-				fprintf(f, "%s    {\"workload\": \"%s\", "
-					   "\"threads\": %d, \"ratio\": \"%s/%s\", "
-					   "\"target\": %g, \"stats\": ",
-					first ? "" : ",\n", workloads[w].id,
-					P.threads[t], a->name, c->name,
-					pairs[p].target);
-				first = false;
-				json_stats(f, ratio_of(w, t, a - backends,
-						       c - backends));
-				fputs("}", f);
+				if (a && c && a->up && c->up)
+					json_ratio(f, &first, w, t, a, c,
+						   pairs[p].target);
 			}
+		}
+	}
+	fprintf(f, "\n  ],\n  \"dax_counters\": [\n");
+	first = true;
+	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
+		for (int t = 0; t < nt; t++) {
+			const struct vdax_stats *d = &daxdelta[w][t];
+
+			if (!d->window_size)
+				continue;
+			fprintf(f, "%s    {\"workload\": \"%s\", \"threads\": %d, "
+				   "\"window_size\": %" PRIu64 ", "
+				   "\"setup_mappings\": %" PRIu64 ", "
+				   "\"remove_mappings\": %" PRIu64 ", "
+				   "\"remove_requests\": %" PRIu64 ", "
+				   "\"upgrades\": %" PRIu64 ", "
+				   "\"bg_reclaims\": %" PRIu64 ", "
+				   "\"direct_reclaims\": %" PRIu64 ", "
+				   "\"waits\": %" PRIu64 ", \"hits\": %" PRIu64
+				   ", \"misses\": %" PRIu64 ", \"faults\": %"
+				   PRIu64 "}",
+				first ? "" : ",\n", workloads[w].id,
+				P.threads[t], d->window_size, d->setup_mappings,
+				d->remove_mappings, d->remove_requests,
+				d->upgrades, d->bg_reclaims, d->direct_reclaims,
+				d->waits, d->hits, d->misses, d->faults);
+			first = false;
 		}
 	}
 	fprintf(f, "\n  ]\n}\n");
@@ -1237,24 +1818,93 @@ static void write_json(const char *path)
 		die("write %s: %s", path, strerror(errno));
 }
 
+/* " 1.23 [0.9–1.4] |" or " n/a |"; returns the stats. */
+static struct stats md_ratio(FILE *f, size_t w, int t, const char *num,
+			     const char *den, double target)
+{
+	struct backend *x = backend_by_name(num), *y = backend_by_name(den);
+	struct stats s = { 0, NAN, NAN, NAN };
+
+	if (x && y && x->up && y->up && cell_shown(w, t, x - backends) &&
+	    cell_shown(w, t, y - backends))
+		s = ratio_of(w, t, x - backends, y - backends);
+	if (!s.n) {
+		fprintf(f, " |");
+		return s;
+	}
+	if (target > 0 && s.med < target)
+		fprintf(f, " **%.2f** [%.2f–%.2f] |", s.med, s.min, s.max);
+	else
+		fprintf(f, " %.2f [%.2f–%.2f] |", s.med, s.min, s.max);
+	return s;
+}
+
+static int find_wl(const char *id)
+{
+	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++)
+		if (!strcmp(workloads[w].id, id) && wl_enabled(&workloads[w]))
+			return w;
+	return -1;
+}
+
+/* Per-repetition ratio of two cells of one column (rows wa, wb). */
+static struct stats row_ratio(int wa, int wb, int t, int b)
+{
+	double r[MAX_REPS];
+
+	for (int i = 0; i < P.reps; i++) {
+		double x = results[wa][t][b][i], y = results[wb][t][b][i];
+
+		r[i] = (isnan(x) || isnan(y) || y <= 0) ? NAN : x / y;
+	}
+	return stats_of(r, P.reps);
+}
+
+static void md_target(FILE *f, const char *what, struct stats s,
+		      double target, bool at_most)
+{
+	const char *verdict;
+
+	if (!s.n)
+		verdict = "not measured";
+	else if (at_most ? s.med <= target : s.med >= target)
+		verdict = (at_most ? s.max <= target : s.min >= target)
+				  ? "**met**"
+				  : "met (median; not in every run)";
+	else
+		verdict = (at_most ? s.min <= target : s.max >= target)
+				  ? "**missed** (median; some runs reach it)"
+				  : "**missed**";
+	if (s.n)
+		fprintf(f, "| %s | %.2f [%.2f–%.2f] | %s%.2g | %s |\n", what,
+			s.med, s.min, s.max, at_most ? "≤ " : "≥ ", target,
+			verdict);
+	else
+		fprintf(f, "| %s | n/a | %s%.2g | %s |\n", what,
+			at_most ? "≤ " : "≥ ", target, verdict);
+}
+
 static void write_markdown(FILE *f)
 {
 	int nt = nthreads_count();
 	struct backend *lo = backend_by_name("local");
-	bool have_lo = lo && lo->up;
+	size_t nb = ARRAY_SIZE(backends);
 	char a[32], b[32], c[32];
-	int met = 0, missed = 0, noise = 0;
+	int vmet = 0, vmissed = 0, vnoise = 0;
 
 	fprintf(f, "Run of %s (UTC) on %s: %s, %ld cores, %s; the directory "
 		   "is on %s. Load average %.2f at the start, %.2f at the end.\n\n",
 		M.start_iso, M.host, M.cpu, M.cores, M.kernel, M.fs,
 		M.load_start[0], M.load_end[0]);
-	fprintf(f, "Each figure: median of %d runs of %.2f s, [min–max]; a "
-		   "run is %d slices, the columns alternating slice by slice. "
-		   "Ratios: median of the per-run ratios, [min–max].\n\n",
-		P.reps, P.duration, P.slices);
+	fprintf(f, "Each host figure: median of %d runs of %.2f s, [min–max]; "
+		   "a run is %d slices, the columns alternating slice by slice "
+		   "(order rotating). Ratios: median of the per-run ratios, "
+		   "[min–max]. DAX windows: %zu MiB (dax, mnt-dax), %zu MiB "
+		   "(the working-set rows of dax). %u request queues for vdaxd.\n\n",
+		P.reps, P.duration, P.slices, P.window / MIB, P.ws_window / MIB,
+		P.queues);
 	fprintf(f, "Columns:\n\n");
-	for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+	for (size_t i = 0; i < nb; i++) {
 		struct backend *be = &backends[i];
 
 		if (!be->enabled)
@@ -1265,101 +1915,352 @@ static void write_markdown(FILE *f)
 		else
 			fprintf(f, "- **%s**: not measured: %s", be->name,
 				be->why);
+		if (be->up && be->vdax_options)
+			fprintf(f, "; options `%s`", be->vdax_options);
 		if (be->up && be->vd)
 			fprintf(f, "; %u request queue(s), max_write %zu KiB",
 				be->queues, be->max_write / KIB);
 		fprintf(f, "\n");
 	}
-	fprintf(f, "\nRows (each with 1 and with several threads; the "
-		   "data files are filled before the run and the read file is "
-		   "in the host page cache):\n\n");
+	fprintf(f, "\nRows (host columns: 1 and 4 threads; the data files are "
+		   "filled before the run and sit in the host page cache):\n\n");
 	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++)
-		if (wl_enabled(&workloads[w]))
+		if (wl_enabled(&workloads[w]) && !workloads[w].sweep_only)
 			fprintf(f, "- **%s** (%s): %s\n", workloads[w].title,
 				workloads[w].unit, workloads[w].what);
-	fprintf(f, "\n| workload | thr | unit |");
-	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+
+	/* 1. absolute figures */
+	fprintf(f, "\n### Throughput (median [min–max])\n\n| workload | thr | unit |");
+	for (size_t i = 0; i < nb; i++)
 		if (backends[i].up)
 			fprintf(f, " %s |", backends[i].name);
-	for (size_t p = 0; p < ARRAY_SIZE(pairs); p++)
-		fprintf(f, " %s/%s |", pairs[p].num, pairs[p].den);
-	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
-		if (backends[i].up && have_lo && &backends[i] != lo)
-			fprintf(f, " %s/local |", backends[i].name);
 	fprintf(f, "\n|---|---:|---|");
-	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+	for (size_t i = 0; i < nb; i++)
 		if (backends[i].up)
-			fprintf(f, "---:|");
-	for (size_t p = 0; p < ARRAY_SIZE(pairs); p++)
-		fprintf(f, "---:|");
-	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
-		if (backends[i].up && have_lo && &backends[i] != lo)
 			fprintf(f, "---:|");
 	fprintf(f, "\n");
 	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
-		if (!wl_enabled(&workloads[w]))
+		if (!wl_enabled(&workloads[w]) || workloads[w].sweep_only)
 			continue;
 		for (int t = 0; t < nt; t++) {
 			fprintf(f, "| %s | %d | %s |", workloads[w].title,
 				P.threads[t], workloads[w].unit);
-			for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+			for (size_t i = 0; i < nb; i++) {
+				const char *na = cell_na(&backends[i], &workloads[w]);
 				struct stats s;
 
 				if (!backends[i].up)
 					continue;
 				s = stats_of(results[w][t][i], P.reps);
-				if (failures[w][t][i][0] && s.n < P.reps)
+				if (backends[i].external && (t || !s.n))
+					fprintf(f, " – |");
+				else if (na && !backends[i].external)
+					fprintf(f, " n/a |");
+				else if (failures[w][t][i][0] && s.n < P.reps)
 					fprintf(f, " failed: %s |",
 						failures[w][t][i]);
+				else if (backends[i].external)
+					fprintf(f, " %s [%s–%s] |",
+						human(s.med, a, sizeof(a)),
+						human(s.min, b, sizeof(b)),
+						human(s.max, c, sizeof(c)));
 				else
 					fprintf(f, " %s [%s–%s] |",
 						human(s.med, a, sizeof(a)),
 						human(s.min, b, sizeof(b)),
 						human(s.max, c, sizeof(c)));
 			}
-			for (size_t p = 0; p < ARRAY_SIZE(pairs); p++) {
-				struct backend *x = backend_by_name(pairs[p].num);
-				struct backend *y = backend_by_name(pairs[p].den);
-				struct stats s = { 0, NAN, NAN, NAN };
+			fprintf(f, "\n");
+		}
+	}
+	fprintf(f, "\nn/a: the mmap rows on libvdax without DAX (vdaxd, "
+		   "virtiofsd): libvdax maps files only through a DAX window. "
+		   "–: the guest columns have one vCPU and their own workloads "
+		   "(see the guest section).\n");
 
-				if (x && y && x->up && y->up)
-					s = ratio_of(w, t, x - backends,
-						     y - backends);
-				if (!s.n) {
-					fprintf(f, " n/a |");
+	/* 2. ratios */
+	fprintf(f, "\n### Ratios vs the local limit and vs QEMU's virtiofsd "
+		   "(median [min–max] of per-run ratios; bold: below the "
+		   "target 1)\n\n| workload | thr |");
+	for (size_t i = 0; i < nb; i++)
+		if (backends[i].up && !backends[i].external && lo && lo->up &&
+		    &backends[i] != lo)
+			fprintf(f, " %s/local |", backends[i].name);
+	for (size_t p = 0; p < ARRAY_SIZE(pairs); p++)
+		fprintf(f, " %s/%s |", pairs[p].num, pairs[p].den);
+	fprintf(f, "\n|---|---:|");
+	for (size_t i = 0; i < nb; i++)
+		if (backends[i].up && !backends[i].external && lo && lo->up &&
+		    &backends[i] != lo)
+			fprintf(f, "---:|");
+	for (size_t p = 0; p < ARRAY_SIZE(pairs); p++)
+		fprintf(f, "---:|");
+	fprintf(f, "\n");
+	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
+		if (!wl_enabled(&workloads[w]) || workloads[w].sweep_only)
+			continue;
+		for (int t = 0; t < nt; t++) {
+			fprintf(f, "| %s | %d |", workloads[w].title,
+				P.threads[t]);
+			for (size_t i = 0; i < nb; i++) {
+				if (!backends[i].up || backends[i].external ||
+				    !lo || !lo->up || &backends[i] == lo)
 					continue;
-				}
-				fprintf(f, " %s%.2f%s [%.2f–%.2f] |",
-					s.med < pairs[p].target ? "**" : "",
-					s.med,
-					s.med < pairs[p].target ? "**" : "",
-					s.min, s.max);
-				if (s.med >= pairs[p].target)
-					met++;
-				else if (s.max >= pairs[p].target)
-					noise++;
-				else
-					missed++;
+				md_ratio(f, w, t, backends[i].name, "local", 0);
 			}
-			for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
-				struct stats s;
+			for (size_t p = 0; p < ARRAY_SIZE(pairs); p++) {
+				struct stats s = md_ratio(f, w, t, pairs[p].num,
+							  pairs[p].den,
+							  pairs[p].target);
 
-				if (!backends[i].up || !have_lo ||
-				    &backends[i] == lo)
+				if (strcmp(pairs[p].num, "vdaxd") || !s.n)
 					continue;
-				s = ratio_of(w, t, i, lo - backends);
-				if (s.n)
-					fprintf(f, " %.3f |", s.med);
+				if (s.med >= 1)
+					vmet++;
+				else if (s.max >= 1)
+					vnoise++;
 				else
-					fprintf(f, " n/a |");
+					vmissed++;
 			}
 			fprintf(f, "\n");
 		}
 	}
-	fprintf(f, "\nTarget vdaxd/virtiofsd >= 1 (bold: below): met on %d "
-		   "rows; below on %d rows where some run reached it (noise "
-		   "can explain it); below on %d rows in every run.\n",
-		met, noise, missed);
+	fprintf(f, "\nvdaxd/virtiofsd >= 1 (libvdax without DAX on both): met "
+		   "on %d rows; below on %d rows where some run reached it; "
+		   "below in every run on %d rows.\n", vmet, vnoise, vmissed);
+
+	/* 3. the working-set sweep */
+	fprintf(f, "\n### 4 KiB random reads vs working set / DAX window "
+		   "(window %zu MiB for dax)\n\n| working set | thr |",
+		P.ws_window / MIB);
+	for (size_t i = 0; i < nb; i++)
+		if (backends[i].up && backends[i].sweep)
+			fprintf(f, " %s IOPS |", backends[i].name);
+	fprintf(f, " dax/local | dax/vdaxd | dax misses per 1000 reads |\n|---|---:|");
+	for (size_t i = 0; i < nb; i++)
+		if (backends[i].up && backends[i].sweep)
+			fprintf(f, "---:|");
+	fprintf(f, "---:|---:|---:|\n");
+	for (int t = 0; t < nt; t++) {
+		static const char *const ids[] = { "ws0.5x", "ws1x", "ws2x",
+						   "ws4x", "ws8x" };
+
+		for (size_t k = 0; k < ARRAY_SIZE(ids); k++) {
+			int w = find_wl(ids[k]);
+			struct backend *dx = backend_by_name("dax");
+			double reads;
+
+			if (w < 0)
+				continue;
+			fprintf(f, "| %g x (%zu MiB) | %d |", workloads[w].ws,
+				wl_span(&workloads[w]) / MIB, P.threads[t]);
+			for (size_t i = 0; i < nb; i++) {
+				struct stats s;
+
+				if (!backends[i].up || !backends[i].sweep)
+					continue;
+				s = stats_of(results[w][t][i], P.reps);
+				fprintf(f, " %s [%s–%s] |",
+					human(s.med, a, sizeof(a)),
+					human(s.min, b, sizeof(b)),
+					human(s.max, c, sizeof(c)));
+			}
+			md_ratio(f, w, t, "dax", "local", 0);
+			md_ratio(f, w, t, "dax", "vdaxd", 0);
+			reads = daxdelta[w][t].hits + daxdelta[w][t].misses;
+			if (dx && dx->up && reads > 0)
+				fprintf(f, " %.1f |\n",
+					1000.0 * daxdelta[w][t].misses / reads);
+			else
+				fprintf(f, " |\n");
+		}
+	}
+
+	/* 4. targets */
+	fprintf(f, "\n### Targets\n\n| target | measured | goal | verdict |\n"
+		   "|---|---:|---:|---|\n");
+	for (int t = 0; t < nt; t++) {
+		char what[160];
+		int w;
+		struct backend *dx = backend_by_name("dax");
+		struct backend *vd = backend_by_name("vdaxd");
+		struct stats none = { 0, NAN, NAN, NAN };
+
+		if ((w = find_wl("randread")) >= 0) {
+			fmt(what, sizeof(what), "DAX 4 KiB random read / local pread, %d thr", P.threads[t]);
+			md_target(f, what, dx && lo && dx->up && lo->up ? ratio_of(w, t, dx - backends, lo - backends) : none, 1, false);
+			fmt(what, sizeof(what), "DAX 4 KiB random read / non-DAX, %d thr", P.threads[t]);
+			md_target(f, what, dx && vd && dx->up && vd->up ? ratio_of(w, t, dx - backends, vd - backends) : none, 10, false);
+		}
+		if ((w = find_wl("seqread")) >= 0) {
+			fmt(what, sizeof(what), "DAX 1 MiB sequential read / non-DAX, %d thr", P.threads[t]);
+			md_target(f, what, dx && vd && dx->up && vd->up ? ratio_of(w, t, dx - backends, vd - backends) : none, 3, false);
+		}
+		{
+			int w8 = find_wl("ws8x"), w05 = find_wl("ws0.5x");
+
+			if (w8 >= 0 && w05 >= 0 && dx && dx->up) {
+				fmt(what, sizeof(what), "DAX in-window (0.5x) / 8x-window random read throughput, %d thr", P.threads[t]);
+				md_target(f, what, row_ratio(w05, w8, t, dx - backends), 3, true);
+			}
+		}
+	}
+	fprintf(f, "| vdaxd ≥ virtiofsd on every row | %d of %d rows (median) | all | %s |\n",
+		vmet, vmet + vnoise + vmissed,
+		vmet == vmet + vnoise + vmissed ? "**met**" : "**missed** on some rows, see the ratio table");
+}
+
+static void plot_val(FILE *f, double v)
+{
+	if (isnan(v))
+		fputs(" NaN", f);
+	else
+		fprintf(f, " %.6g", v);
+}
+
+/*
+ * gnuplot input: DIR/workloads.dat (one line per row and thread count,
+ * one column per backend, medians), DIR/ws.dat (the sweep) and
+ * DIR/plots.gp, which writes DIR/workloads.png and DIR/wsratio.png.
+ */
+static void write_plots(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	int nt = nthreads_count();
+	size_t nb = ARRAY_SIZE(backends);
+	int ncol = 0, nrow = 0;
+	FILE *f;
+
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		die("mkdir %s: %s", dir, strerror(errno));
+	fmt_path(path, sizeof(path), "%s/workloads.dat", dir);
+	f = fopen(path, "w");
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	/* one block per row, separated by two blank lines */
+	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
+		if (!wl_enabled(&workloads[w]) || workloads[w].sweep_only)
+			continue;
+		fprintf(f, "# %s (%s)\n", workloads[w].title, workloads[w].unit);
+		for (int t = 0; t < nt; t++) {
+			fprintf(f, "\"%d thr\"", P.threads[t]);
+			for (size_t i = 0; i < nb; i++)
+				if (backends[i].up)
+					plot_val(f, cell_shown(w, t, i) && !(cell_na(&backends[i], &workloads[w]) && !backends[i].external)
+						    ? stats_of(results[w][t][i], P.reps).med : NAN);
+			fputc('\n', f);
+		}
+		fputs("\n\n", f);
+		nrow++;
+	}
+	fclose(f);
+
+	fmt_path(path, sizeof(path), "%s/ws.dat", dir);
+	f = fopen(path, "w");
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	for (int t = 0; t < nt; t++) {
+		static const char *const ids[] = { "ws0.5x", "ws1x", "ws2x",
+						   "ws4x", "ws8x" };
+
+		fprintf(f, "# %d threads: ratio", P.threads[t]);
+		for (size_t i = 0; i < nb; i++)
+			if (backends[i].up && backends[i].sweep)
+				fprintf(f, " %s", backends[i].name);
+		fputc('\n', f);
+		for (size_t k = 0; k < ARRAY_SIZE(ids); k++) {
+			int w = find_wl(ids[k]);
+
+			if (w < 0)
+				continue;
+			fprintf(f, "%g", workloads[w].ws);
+			for (size_t i = 0; i < nb; i++)
+				if (backends[i].up && backends[i].sweep)
+					plot_val(f, stats_of(results[w][t][i], P.reps).med);
+			fputc('\n', f);
+		}
+		fputs("\n\n", f);
+	}
+	fclose(f);
+
+	fmt_path(path, sizeof(path), "%s/plots.gp", dir);
+	f = fopen(path, "w");
+	if (!f)
+		die("cannot write %s: %s", path, strerror(errno));
+	for (size_t i = 0; i < nb; i++)
+		ncol += backends[i].up;
+	fprintf(f, "# written by vdax-bench --plots\n"
+		   "set terminal pngcairo size 1600,%d font 'sans,10'\n"
+		   "set output '%s/workloads.png'\n"
+		   "set multiplot layout %d,2 title 'vdax-bench %s: throughput per workload "
+		   "(median; log scale; higher is better)' font 'sans,14'\n"
+		   "set style data histogram\n"
+		   "set style histogram clustered gap 1\n"
+		   "set style fill solid 0.9 border -1\n"
+		   "set boxwidth 0.9\n"
+		   "set logscale y\n"
+		   "set grid ytics\n"
+		   "set key outside right top vertical font 'sans,9'\n"
+		   "set datafile missing 'NaN'\n",
+		   260 * ((nrow + 1) / 2) + 60, dir, (nrow + 1) / 2, M.start_iso);
+	{
+		int k = 0;
+
+		for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
+			int col = 2;
+			bool firstc = true;
+
+			if (!wl_enabled(&workloads[w]) || workloads[w].sweep_only)
+				continue;
+			fprintf(f, "set title '%s' font 'sans,11'\n"
+				   "set ylabel '%s'\n",
+				workloads[w].title, workloads[w].unit);
+			fprintf(f, "plot ");
+			for (size_t i = 0; i < nb; i++) {
+				if (!backends[i].up)
+					continue;
+				fprintf(f, "%s'%s/workloads.dat' index %d using %d:xtic(1) title '%s' lc %zu",
+					firstc ? "" : ", \\\n     ", dir, k, col,
+					backends[i].name, i + 1);
+				firstc = false;
+				col++;
+			}
+			fprintf(f, "\n");
+			k++;
+		}
+	}
+	fprintf(f, "unset multiplot\n"
+		   "reset\n"
+		   "set terminal pngcairo size 1000,600 font 'sans,11'\n"
+		   "set output '%s/wsratio.png'\n"
+		   "set title 'vdax-bench %s: 4 KiB random reads vs working set / DAX window (%zu MiB)'\n"
+		   "set xlabel 'working set / DAX window'\n"
+		   "set ylabel 'IOPS (log)'\n"
+		   "set logscale x 2\nset logscale y\nset grid\n"
+		   "set key outside right\n"
+		   "set datafile missing 'NaN'\n"
+		   "plot ", dir, M.start_iso, P.ws_window / MIB);
+	{
+		bool firstc = true;
+
+		for (int t = 0; t < nt; t++) {
+			int col = 2;
+
+			for (size_t i = 0; i < nb; i++) {
+				if (!backends[i].up || !backends[i].sweep)
+					continue;
+				fprintf(f, "%s'%s/ws.dat' index %d using 1:%d with linespoints lw 2 pt %d dt %d lc %zu title '%s, %d thr'",
+					firstc ? "" : ", \\\n     ", dir, t, col,
+					t ? 7 : 5, t ? 2 : 1, i + 1, backends[i].name,
+					P.threads[t]);
+				firstc = false;
+				col++;
+			}
+		}
+	}
+	fprintf(f, "\n");
+	fclose(f);
+	fprintf(stderr, "vdax-bench: gnuplot script in %s/plots.gp\n", dir);
 }
 
 /* ---------------- main ---------------- */
@@ -1380,11 +2281,18 @@ static void usage(FILE *f)
 		"                      alternating slice by slice [5]\n"
 		"  --threads=N[,N]     thread counts [1,4]\n"
 		"  --queues=N          request queues for vdaxd [4]\n"
-		"  --only=A,B          columns [local,vdaxd,virtiofsd]; also vdaxd-1q\n"
-		"  --workloads=A,B     randread,randwrite,seqread,seqwrite,meta,readdir\n"
+		"  --only=A,B          columns [local,dax,vdaxd,virtiofsd,mnt-dax,mnt];\n"
+		"                      also vdaxd-1q\n"
+		"  --workloads=A,B     randread,randwrite,seqread,seqwrite,mmapread,\n"
+		"                      mmapwrite,meta,readdir,walk,ws8x,ws0.5x,...\n"
 		"  --json=FILE         raw results [bench/results/DATE.json in cwd]\n"
 		"  --md=FILE           Markdown report [stdout]\n"
 		"  --quick             1 run of 0.2 s (a smoke test)\n"
+		"  --vdax=PATH         the vdax command, for the mount columns\n"
+		"  --window=MIB        DAX window of the dax columns [256]\n"
+		"  --ws-window=MIB     DAX window of the working-set rows [32]\n"
+		"  --guest=FILE        merge bench/guest/run.sh --raw results\n"
+		"  --plots=DIR         write gnuplot data and DIR/plots.gp\n"
 		"  -h, --help\n",
 		*VDAX_BENCH_VDAXD ? VDAX_BENCH_VDAXD : "none built");
 }
@@ -1419,12 +2327,18 @@ static void parse_args(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "md", required_argument, NULL, 'm' },
 		{ "quick", no_argument, NULL, 'k' },
+		{ "vdax", required_argument, NULL, 'X' },
+		{ "guest", required_argument, NULL, 'G' },
+		{ "plots", required_argument, NULL, 'P' },
+		{ "window", required_argument, NULL, 'W' },
+		{ "ws-window", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
 	P.vdaxd = VDAX_BENCH_VDAXD;
+	P.vdax_tool = VDAX_BENCH_VDAX;
 	P.virtiofsd = "/usr/lib/qemu/virtiofsd";
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		char *end;
@@ -1476,6 +2390,22 @@ static void parse_args(int argc, char **argv)
 		case 'j': P.json = optarg; break;
 		case 'm': P.md = optarg; break;
 		case 'k': P.reps = 1; P.duration = 0.2; P.slices = 2; break;
+		case 'X': P.vdax_tool = optarg; break;
+		case 'G': P.guest = optarg; break;
+		case 'P': P.plots = optarg; break;
+		case 'W':
+		case 'S': {
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (end == optarg || (*end && strcmp(end, "M")) || !v ||
+			    v % 2 || v > 4096)
+				die("--window/--ws-window: MiB, even, <= 4096");
+			if (c == 'W')
+				P.window = v * MIB;
+			else
+				P.ws_window = v * MIB;
+			break;
+		}
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -1509,6 +2439,10 @@ static void cleanup_share(void)
 	rm_rf(p);
 	fmt(p, sizeof(p), "%s/data.bin", sharedir);
 	rm_rf(p);
+	fmt(p, sizeof(p), "%s/ws.bin", sharedir);
+	rm_rf(p);
+	fmt(p, sizeof(p), "%s/tree", sharedir);
+	rm_rf(p);
 	for (size_t b = 0; b < ARRAY_SIZE(backends); b++) {
 		if (!backends[b].enabled)
 			continue;
@@ -1526,6 +2460,83 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
+/*
+ * Why a cell is not measured: NULL if it is; "" if the row does not belong
+ * to the column at all (the sweep on columns outside it).
+ */
+static const char *cell_na(const struct backend *be, const struct workload *wl)
+{
+	if (wl->sweep_only && !be->sweep)
+		return "";
+	if (be->external)
+		return "";
+	if (wl_mmap(wl) && be->ops == &vdax_ops && !be->dax)
+		return "libvdax maps files only through a DAX window "
+		       "(vdax_mmap is -ENODEV without one)";
+	return NULL;
+}
+
+static void stats_add(struct vdax_stats *acc, const struct vdax_stats *a,
+		      const struct vdax_stats *b)
+{
+#define D(f) acc->f += b->f - a->f
+	D(setup_mappings); D(remove_mappings); D(remove_requests);
+	D(upgrades); D(bg_reclaims); D(direct_reclaims); D(waits); D(hits);
+	D(misses); D(faults);
+#undef D
+	acc->window_size = b->window_size;
+	acc->ranges_total = b->ranges_total;
+}
+
+/*
+ * Guest results (bench/guest/run.sh --raw): "COLUMN WORKLOAD REP VALUE"
+ * lines, one thread, VALUE in the row's unit.
+ */
+static void load_guest(const char *path)
+{
+	char col[64], wid[64];
+	double v;
+	int rep;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, "vdax-bench: %s: %s (no guest columns)\n", path,
+			strerror(errno));
+		return;
+	}
+	while (fscanf(f, "%63s %63s %d %lf", col, wid, &rep, &v) == 4) {
+		struct backend *be = backend_by_name(col);
+
+		if (!be || !be->external || rep < 1 || rep > P.reps)
+			continue;
+		for (size_t w = 0; w < ARRAY_SIZE(workloads); w++) {
+			if (strcmp(workloads[w].id, wid))
+				continue;
+			results[w][0][be - backends][rep - 1] = v;
+			be->up = true;
+		}
+	}
+	fclose(f);
+	for (size_t b = 0; b < ARRAY_SIZE(backends); b++)
+		if (backends[b].external && backends[b].up)
+			snprintf(backends[b].version,
+				 sizeof(backends[b].version),
+				 "bench/guest/run.sh");
+}
+
+static void unmap_all(void)
+{
+	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++)
+		for (size_t b = 0; b < ARRAY_SIZE(backends); b++)
+			for (int t = 0; t < MAX_THREADS; t++) {
+				struct pmap *m = &maps[w][b][t];
+
+				if (m->addr)
+					backends[b].ops->munmap(m->addr, m->len);
+				m->addr = NULL;
+			}
+}
+
 int main(int argc, char **argv)
 {
 	const size_t nb = ARRAY_SIZE(backends);
@@ -1535,7 +2546,32 @@ int main(int argc, char **argv)
 	int nt, cells = 0, nup = 0;
 	double t_start, work = 0, done = 0;
 
+	_Static_assert(ARRAY_SIZE(backends) <= 16, "maps[] too small");
 	parse_args(argc, argv);
+	/*
+	 * The daemons keep an O_PATH descriptor per inode the client holds;
+	 * libvdax's dentry cache is unbounded, so the walk and readdir trees
+	 * (30 000 files) need more than a default 20 000 (as root: raise).
+	 */
+	{
+		struct rlimit rl;
+
+		if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_max < 262144) {
+			struct rlimit want = { 262144, 262144 };
+
+			if (setrlimit(RLIMIT_NOFILE, &want)) {
+				/* bound libvdax's cache below the limit */
+				P.entries = rl.rlim_max > 8192
+						    ? rl.rlim_max - 4096
+						    : 4096;
+				fprintf(stderr, "vdax-bench: cannot raise "
+					"RLIMIT_NOFILE above %lu (%s): libvdax "
+					"sessions keep at most %u dentries\n",
+					(unsigned long)rl.rlim_max,
+					strerror(errno), P.entries);
+			}
+		}
+	}
 	nt = nthreads_count();
 	srand(12345);
 	sigaction(SIGINT, &sa, NULL);
@@ -1555,18 +2591,31 @@ int main(int argc, char **argv)
 			die("mkdir %s: %s", sharedir, strerror(errno));
 	}
 	for (size_t b = 0; b < nb; b++) {
-		backends[b].enabled = P.only ? in_list(P.only, backends[b].name)
-					     : !backends[b].optional;
-		backends[b].dirfd = -1;
-		backends[b].pid = -1;
+		struct backend *be = &backends[b];
+
+		be->enabled = P.only ? in_list(P.only, be->name)
+				     : !be->optional;
+		if (be->external && !P.guest)
+			be->enabled = false;
+		be->dirfd = -1;
+		be->pid = be->pid2 = be->fuse_pid = -1;
+		if (be->queues == 4)
+			be->queues = P.queues;
+		if (be->cache_size == 1)
+			be->cache_size = P.window;
 	}
+	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++)
+		for (int t = 0; t < 4; t++)
+			for (size_t b = 0; b < nb; b++)
+				for (int r = 0; r < MAX_REPS; r++)
+					results[w][t][b][r] = NAN;
 	machine_facts();
 	prepare();
 
 	for (size_t b = 0; b < nb; b++) {
 		struct backend *be = &backends[b];
 
-		if (!be->enabled)
+		if (!be->enabled || be->external)
 			continue;
 		be->up = be->setup(be) == 0;
 		fprintf(stderr, "vdax-bench: %s: %s%s\n", be->name,
@@ -1576,12 +2625,9 @@ int main(int argc, char **argv)
 	}
 	if (!nup)
 		die("no backend could be set up");
+	if (P.guest)
+		load_guest(P.guest);
 
-	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++)
-		for (int t = 0; t < 4; t++)
-			for (size_t b = 0; b < nb; b++)
-				for (int r = 0; r < MAX_REPS; r++)
-					results[w][t][b][r] = NAN;
 	for (size_t w = 0; w < ARRAY_SIZE(workloads); w++)
 		if (wl_enabled(&workloads[w]))
 			cells += nt;
@@ -1608,7 +2654,7 @@ int main(int argc, char **argv)
 				double units[ARRAY_SIZE(backends)] = { 0 };
 				double secs[ARRAY_SIZE(backends)] = { 0 };
 				bool failed[ARRAY_SIZE(backends)] = { 0 };
-				char line[512], num[32];
+				char line[768], num[32];
 				int len, left;
 				double el;
 
@@ -1616,10 +2662,15 @@ int main(int argc, char **argv)
 					for (size_t k = 0; k < nb; k++) {
 						size_t b = (k + rep + sl) % nb;
 						struct backend *be = &backends[b];
+						struct vdax *sv = wl->ws > 0 && be->vd2 ? be->vd2 : be->vd;
+						struct vdax_stats s0, s1;
 						char what[160] = "";
 
-						if (!be->up || failed[b])
+						if (!be->up || failed[b] ||
+						    cell_na(be, wl))
 							continue;
+						if (be->dax)
+							vdax_get_stats(sv, &s0);
 						if (measure(be, wl, P.threads[t], dur,
 							    &units[b], &secs[b], what,
 							    sizeof(what)) < 0) {
@@ -1628,6 +2679,9 @@ int main(int argc, char **argv)
 							    "%s", what);
 							failed[b] = true;
 						}
+						if (be->dax && rep &&
+						    !vdax_get_stats(sv, &s1))
+							stats_add(&daxdelta[w][t], &s0, &s1);
 					}
 				}
 				len = snprintf(line, sizeof(line),
@@ -1639,7 +2693,7 @@ int main(int argc, char **argv)
 							   ? NAN
 							   : units[b] / secs[b];
 
-					if (!backends[b].up)
+					if (!backends[b].up || cell_na(&backends[b], wl))
 						continue;
 					if (rep)
 						results[w][t][b][rep - 1] = v;
@@ -1661,6 +2715,7 @@ int main(int argc, char **argv)
 	}
 	read_load(M.load_end);
 
+	unmap_all();
 	for (size_t b = 0; b < nb; b++)
 		if (backends[b].up)
 			backends[b].teardown(&backends[b]);
@@ -1680,6 +2735,8 @@ int main(int argc, char **argv)
 	}
 	write_json(jsonpath);
 	fprintf(stderr, "vdax-bench: raw results in %s\n", jsonpath);
+	if (P.plots)
+		write_plots(P.plots);
 	if (P.md) {
 		FILE *f = fopen(P.md, "w");
 

@@ -8,12 +8,17 @@
 #
 #   bench/guest/run.sh [BUILD_DIR] [--reps N] [--files N] [--randreads N]
 #                      [--mib N] [--only vdaxd|virtiofsd] [--out FILE]
+#                      [--raw FILE]
 #
 # Workload, per repetition, in the guest on the mounted backend:
-#   create/stat/unlink N empty files (bench/guest/vdax-bench.c)
+#   create/stat/readdir/unlink N empty files (bench/guest/vdax-bench.c;
+#   caches dropped before the stat and before the listing)
 #   sequential write of a MiB-sized file with dd (bs=1M, conv=fsync)
 #   sequential read of it with dd after dropping the guest's caches
 #   N random 4 KiB preads of it after dropping the guest's caches
+#   N random 4 KiB copies from a MAP_SHARED mapping of it, caches dropped
+# --raw FILE: the repetitions as "guest-BACKEND ROW REP VALUE" lines in
+# vdax-bench's rows and units (vdax-bench --guest=FILE merges them).
 # Absolute numbers under TCG are slow and noisy; compare the ratio.
 # Needs root. Environment: VDAXD_ARGS, VIRTIOFSD_ARGS (extra daemon args),
 # VIRTIOFSD (default /usr/lib/qemu/virtiofsd), CC (default cc).
@@ -27,6 +32,7 @@ nrand=4000
 mib=64
 only=""
 out=""
+raw=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--reps) reps=$2; shift 2 ;;
@@ -35,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--mib) mib=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--raw) raw=$2; shift 2 ;;
 	-h|--help) sed -n '3,/^set -u/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
 	-*) echo "bench: unknown option $1" >&2; exit 2 ;;
 	*) build=$1; shift ;;
@@ -104,6 +111,8 @@ while [ $i -le $reps ]; do
 	echo "B:seqread:$i:$((t1 - t0))"
 	drop
 	vdax-bench randread seq.bin $nrand $i | while read -r k v; do echo "B:$k:$i:$v"; done
+	drop
+	vdax-bench mmapread seq.bin $nrand $i | while read -r k v; do echo "B:$k:$i:$v"; done
 	rm -rf bench.d seq.bin
 	echo "rep $i done" >&2
 	i=$((i + 1))
@@ -145,7 +154,7 @@ for be in $backends; do
 	sed -n "s/^B:/$be:/p" "$work/$be.out" >>"$work/results"
 done
 
-table=$(awk -F: -v order="create stat unlink seqwrite seqread randread" \
+table=$(awk -F: -v order="create stat readdir unlink seqwrite seqread randread mmapread" \
 	-v nfiles="$nfiles" -v mib="$mib" -v nrand="$nrand" -v reps="$reps" '
 	{ v[$1, $2, ++n[$1, $2]] = $4; seen[$1] = 1 }
 	function median(be, m,    k, i, j, t, a) {
@@ -160,6 +169,8 @@ table=$(awk -F: -v order="create stat unlink seqwrite seqread randread" \
 		desc["create"] = "create " nfiles " files"
 		desc["stat"] = "stat " nfiles " files"
 		desc["unlink"] = "unlink " nfiles " files"
+		desc["readdir"] = "list the " nfiles "-file directory (cold)"
+		desc["mmapread"] = nrand " random 4 KiB mmap reads (cold)"
 		desc["seqwrite"] = "write " mib " MiB (dd bs=1M, fsync)"
 		desc["seqread"] = "read " mib " MiB (dd bs=1M, cold)"
 		desc["randread"] = nrand " random 4 KiB reads (cold)"
@@ -172,6 +183,25 @@ table=$(awk -F: -v order="create stat unlink seqwrite seqread randread" \
 			printf "| %s | %s | %s | %s |\n", desc[o[i]], fmt(a), fmt(b), r
 		}
 	}' "$work/results")
+
+if [ -n "$raw" ]; then
+	# rates in vdax-bench's units, per repetition
+	awk -F: -v nfiles="$nfiles" -v mib="$mib" -v nrand="$nrand" '
+	{ v[$1, $2, $3] = $4; if ($3 > maxr) maxr = $3; be[$1] = 1 }
+	function out(b, row, r, x) { if (x > 0) printf "guest-%s %s %d %.6g\n", b, row, r, x }
+	END {
+		for (b in be) for (r = 1; r <= maxr; r++) {
+			c = v[b, "create", r]; s = v[b, "stat", r]; u = v[b, "unlink", r]
+			if (c > 0 && s > 0 && u > 0) out(b, "meta", r, nfiles / ((c + s + u) / 1e6))
+			if (s > 0) out(b, "walk", r, nfiles / (s / 1e6))
+			if (v[b, "readdir", r] > 0) out(b, "readdir", r, nfiles / (v[b, "readdir", r] / 1e6))
+			if (v[b, "seqwrite", r] > 0) out(b, "seqwrite", r, mib / (v[b, "seqwrite", r] / 1e6))
+			if (v[b, "seqread", r] > 0) out(b, "seqread", r, mib / (v[b, "seqread", r] / 1e6))
+			if (v[b, "randread", r] > 0) out(b, "randread", r, nrand / (v[b, "randread", r] / 1e6))
+			if (v[b, "mmapread", r] > 0) out(b, "mmapread", r, nrand / (v[b, "mmapread", r] / 1e6))
+		}
+	}' "$work/results" >"$raw"
+fi
 
 echo
 kver=$(basename "$(dirname "$("$repo/scripts/guest-kernel.sh" | sed -n 1p)")")
