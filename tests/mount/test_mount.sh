@@ -171,6 +171,8 @@ if [ "$DAX" = never ]; then
 		test "$(stat_of dax.window_size)" = 0
 	check "vdax stats: no DAX lookups (misses $(stat_of dax.misses))" \
 		test "$(stat_of dax.misses)" = 0
+	check "vdax stats: no READ from a window (window_reads $(stat_of window_reads))" \
+		test "$(stat_of window_reads)" = 0
 else
 	bytes=$(numfmt --from=iec "$CACHE")
 	check "vdax stats: window_size $(stat_of dax.window_size) = $CACHE" \
@@ -192,6 +194,9 @@ else
 	"$VDAX" stats "$mnt" >"$dir/stats" 2>&1
 	check "vdax stats: misses went up by reading it ($before -> $(stat_of dax.misses))" \
 		test "$(stat_of dax.misses)" -gt "$before"
+	# READs answered from the window pages (vdax_pread_window), no bounce
+	check "vdax stats: READs answered from the window (window_reads $(stat_of window_reads))" \
+		test "$(stat_of window_reads)" != none -a "$(stat_of window_reads)" != 0
 fi
 
 # ---- unmount with a file open ----
@@ -204,7 +209,7 @@ check "the mount point is gone" sh -c "! awk -v m='$mnt' '\$5 == m { f = 1 } END
 check "the open file is still readable" sh -c 'read -r l <&3 && [ "$l" = "still here" ]'
 exec 3<&-
 mount_status
-check "vdax mount exits 0 once the last file closes" test "$st" = 0
+check "vdax mount exits 0 once the last file closes (status $st)" test "$st" = 0
 mpid=
 stop_backend
 

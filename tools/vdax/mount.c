@@ -90,6 +90,7 @@ struct vm_counters {
 	atomic_ullong calls[VM_NR_OPS];
 	atomic_ullong errors[VM_NR_OPS];
 	atomic_ullong bytes_read, bytes_written;
+	atomic_ullong window_reads; /* READs answered from the DAX window */
 	atomic_ullong enotconn; /* replies that said the backend is gone */
 };
 
@@ -169,6 +170,7 @@ struct vm {
 	struct fuse_session *se;
 	double attr_timeout, entry_timeout;
 	bool direct_io;
+	bool no_window_read;	/* -o no_window_read: always copy (vdax_pread) */
 	char dax_mode[16];	/* as given with -o dax= (default never) */
 	uid_t uid;
 	gid_t gid;
@@ -1123,6 +1125,59 @@ static void vm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 }
 
+/* The one reply to a READ, sent from inside vdax_pread_window(). */
+struct vm_window_reply {
+	fuse_req_t req;
+	bool replied;
+};
+
+/*
+ * The kernel copies straight from the window pages into the reader's:
+ * /dev/fuse's own copy is the only one. fuse_reply_iov() consumes the
+ * request even when it fails, so from here on nobody else may reply.
+ */
+static int window_reply(const struct iovec *iov, int cnt, void *arg)
+{
+	struct vm_window_reply *wr = arg;
+
+	wr->replied = true;
+	if (!cnt)
+		return fuse_reply_buf(wr->req, NULL, 0); /* end of file */
+	return fuse_reply_iov(wr->req, iov, cnt);
+}
+
+/*
+ * A READ of a DAX file, answered from the window. Returns true if the
+ * request was answered (successfully or not), false if the caller should
+ * use vdax_pread(): not a DAX file, or a span the window cannot pin at once.
+ */
+static bool read_window(struct vm *vm, fuse_req_t req, struct vm_file *f,
+			size_t size, off_t off)
+{
+	struct vm_window_reply wr = { .req = req };
+	ssize_t n;
+
+	if (vm->no_window_read)
+		return false;
+	n = vdax_pread_window(f->vf, size, off, window_reply, &wr);
+	if (!wr.replied) {
+		if (n == -EOPNOTSUPP || n == -E2BIG || n >= 0)
+			return false;
+		reply_err(req, VM_READ, (int)n);
+		return true;
+	}
+	/* An error here is the reply's own (the reader is gone). */
+	count(vm, VM_READ, n < 0 ? (int)n : 0);
+	if (n > 0) {
+		atomic_fetch_add_explicit(&vm->cnt.bytes_read,
+					  (unsigned long long)n,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&vm->cnt.window_reads, 1,
+					  memory_order_relaxed);
+	}
+	return true;
+}
+
 static void vm_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -1133,6 +1188,8 @@ static void vm_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 	if (!f || !f->vf)
 		return reply_err(req, VM_READ, -EBADF);
+	if (read_window(vm, req, f, size, off))
+		return;
 	buf = malloc(size ? size : 1);
 	if (!buf)
 		return reply_err(req, VM_READ, -ENOMEM);
@@ -1745,6 +1802,7 @@ static int stats_text(struct vm *vm, char *buf, size_t size)
 	OUT("backend_gone %llu\n", atomic_load(&vm->cnt.enotconn));
 	OUT("bytes_read %llu\n", atomic_load(&vm->cnt.bytes_read));
 	OUT("bytes_written %llu\n", atomic_load(&vm->cnt.bytes_written));
+	OUT("window_reads %llu\n", atomic_load(&vm->cnt.window_reads));
 	OUT("dax %s\n", vm->dax_mode);
 	if (!vdax_get_stats(vm->vd, &dax)) {
 		const struct {
@@ -1816,6 +1874,7 @@ struct mount_args {
 	char fuse_opts[2048];	/* for libfuse */
 	double attr_timeout, entry_timeout;
 	bool direct_io;
+	bool no_window_read;
 	bool have_perm_opt;
 };
 
@@ -1879,6 +1938,8 @@ static int split_opts(struct mount_args *a, const char *list)
 			a->direct_io = true;
 		} else if (len == 12 && !strncmp(p, "kernel_cache", 12)) {
 			a->direct_io = false;
+		} else if (len == 14 && !strncmp(p, "no_window_read", 14)) {
+			a->no_window_read = true;
 		} else if (len == 22 && !strncmp(p, "no_default_permissions", 22)) {
 			a->have_perm_opt = true;
 		} else if (len) {
@@ -1906,7 +1967,8 @@ static void mount_usage(FILE *out)
 		"                      window, a multiple of 2M), entries=N (dentries\n"
 		"                      cached), mem=, queues=, queue_size=, timeout=\n"
 		"                      go to libvdax; attr_timeout=S, entry_timeout=S,\n"
-		"                      direct_io, no_default_permissions to vdax mount;\n"
+		"                      direct_io, no_default_permissions,\n"
+		"                      no_window_read to vdax mount;\n"
 		"                      the rest (allow_other, ro, fsname=...) to FUSE\n"
 		"  -f                  stay in the foreground\n"
 		"  -d                  FUSE debug output (implies -f)\n");
@@ -2125,6 +2187,7 @@ int vmnt_main(int argc, char **argv, const char *socket, const char *opts)
 	vm.attr_timeout = a.attr_timeout;
 	vm.entry_timeout = a.entry_timeout;
 	vm.direct_io = a.direct_io;
+	vm.no_window_read = a.no_window_read;
 	snprintf(vm.dax_mode, sizeof(vm.dax_mode), "%s",
 		 a.dax_mode[0] ? a.dax_mode : "never");
 	vm.uid = geteuid();
@@ -2188,6 +2251,14 @@ int vmnt_main(int argc, char **argv, const char *socket, const char *opts)
 		ret = fuse_session_loop_mt(vm.se, &lc);
 	}
 	fuse_session_unmount(vm.se);
+	/*
+	 * The kernel ends the connection when the mount goes (umount, or the
+	 * last file of a lazy umount closing): a blocked /dev/fuse read then
+	 * sees ENODEV or, depending on timing, ECONNABORTED. Both are the
+	 * normal end of the mount, not a failure.
+	 */
+	if (ret == -ECONNABORTED || ret == ECONNABORTED)
+		ret = 0;
 	rc = ret ? EX_SOFTWARE : 0;
 out_signals:
 	fuse_remove_signal_handlers(vm.se);
