@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <fcntl.h>
 
 #ifdef __cplusplus
@@ -114,6 +115,44 @@ ssize_t vdax_write(struct vdax_file *f, const void *buf, size_t len);
 ssize_t vdax_pread(struct vdax_file *f, void *buf, size_t len, off_t off);
 ssize_t vdax_pwrite(struct vdax_file *f, const void *buf, size_t len,
 		    off_t off);
+/*
+ * Zero-copy read of a DAX file: call @fn once with iovecs pointing into the
+ * DAX window for [@off, @off + @len) of @f, clamped at end of file, so that
+ * the caller can move the bytes to their destination (a socket, /dev/fuse,
+ * another buffer) with one copy. While @fn runs libvdax holds @f's inode
+ * lock shared (the size cannot change: truncation and hole punching wait)
+ * and a reference on each 2 MiB window range the span touches (reclaim
+ * passes them over). The ranges are set up read-only if needed, exactly as
+ * vdax_pread() would, and counted as its hits and misses are.
+ *
+ * @fn gets cnt >= 1 iovecs whose lengths add up to the clamped length, or
+ * cnt == 0 (iov may be NULL) when @off is at or past end of file or @len
+ * is 0. It returns 0 (any value >= 0 counts as 0) or a negative errno.
+ * The memory is valid only during the call, and read-only (writing to it
+ * faults). @fn must not call back into libvdax for this file (no open,
+ * I/O, truncate, release) nor touch a vdax_mmap() mapping of it, and
+ * should not block for long: writers of the file wait for it. @f itself
+ * is no longer used once @fn has been called, so another thread may
+ * vdax_release() it meanwhile (e.g. after @fn answered a request that
+ * kept the file open). As with any use of the window, a host that truncates
+ * the file behind the client's back can make a touch past the host's new
+ * end of file raise SIGBUS (see docs/dax.md).
+ *
+ * Returns the byte count given to @fn (0 at end of file), or @fn's negative
+ * return, or -errno before @fn was called (then it was not called):
+ *   -EOPNOTSUPP  @f does not go through the DAX window (dax=never, a
+ *                dax=inode file without FUSE_ATTR_DAX, no window); nothing
+ *                was done, use vdax_pread()
+ *   -E2BIG       the clamped span touches more window ranges than one call
+ *                may hold (half the window's ranges, at most 16; at least
+ *                1); use vdax_pread() or a shorter span
+ *   -EBADF (no @f, or not open for reading), -EISDIR, -EINVAL (@off < 0,
+ *   no @fn), -ENOTCONN, or the backend's error setting up a range.
+ */
+ssize_t vdax_pread_window(struct vdax_file *f, size_t len, off_t off,
+			  int (*fn)(const struct iovec *iov, int cnt,
+				    void *arg),
+			  void *arg);
 /* Flush data (and metadata unless @datasync) to stable storage. */
 int vdax_fsync(struct vdax_file *f, int datasync);
 int vdax_ftruncate(struct vdax_file *f, off_t len);

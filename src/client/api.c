@@ -1287,6 +1287,21 @@ VDAX_EXPORT ssize_t vdax_pread(struct vdax_file *f, void *buf, size_t len,
 	return rw(f, false, buf, len, (uint64_t)off);
 }
 
+VDAX_EXPORT ssize_t vdax_pread_window(struct vdax_file *f, size_t len,
+				      off_t off,
+				      int (*fn)(const struct iovec *iov,
+						int cnt, void *arg),
+				      void *arg)
+{
+	int ret = check_io(f, false, off);
+
+	if (ret)
+		return ret;
+	if (!fn)
+		return -EINVAL;
+	return fc_dax_read_window(f, len, (uint64_t)off, fn, arg);
+}
+
 static ssize_t do_write(struct vdax_file *f, const void *buf, size_t len,
 			off_t off)
 {

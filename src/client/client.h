@@ -77,6 +77,13 @@ struct vdax {
 	struct dax_conn *dax; /* NULL: no DAX */
 	uint64_t dax_faults;  /* atomic: program mmap faults served */
 	/*
+	 * vdax_pread_window(): most ranges one call may hold, and the lock
+	 * a call takes while it gathers more than one (constant / valid
+	 * while @dax is set). See fc_dax_read_window().
+	 */
+	unsigned window_pin_max;
+	pthread_mutex_t window_pin_lock;
+	/*
 	 * Bumped (release) by the backend channel after each window change,
 	 * read (acquire) when a SETUPMAPPING/REMOVEMAPPING reply arrives:
 	 * the daemon orders the two, but across a process, where thread
@@ -224,6 +231,14 @@ ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
 		    bool *used);
 ssize_t fc_dax_write(struct vdax_file *f, const void *buf, size_t len,
 		     uint64_t off, bool *used);
+/*
+ * vdax_pread_window() for a checked @f: -EOPNOTSUPP if @f's node is not a
+ * DAX file (nothing done).
+ */
+ssize_t fc_dax_read_window(struct vdax_file *f, size_t len, uint64_t off,
+			   int (*fn)(const struct iovec *iov, int cnt,
+				     void *arg),
+			   void *arg);
 /*
  * Around a request that truncates or punches [@start, @end) of @n: take
  * the inode lock and the mapping lock exclusively and remove the window

@@ -11,14 +11,16 @@
  *
  * Lock order (outermost first), per node:
  *   fc_node.io_lock (the kernel's inode lock)
- *     dax_inode mapping lock -> dax_inode dax_lock -> dax_conn lock (dax.c)
- *       mmap alias lock (mmap.c), a leaf
+ *     vdax.window_pin_lock (vdax_pread_window() gathering ranges)
+ *       dax_inode mapping lock -> dax_inode dax_lock -> dax_conn lock (dax.c)
+ *         mmap alias lock (mmap.c), a leaf
  * The backend-channel thread takes only the window's leaf lock: a setup
  * holds inode locks while it waits for the daemon, and the daemon waits for
  * that thread's ack.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +29,9 @@
 #include "client/client.h"
 #include "dax/dax.h"
 #include "vhost/vhost_user.h"
+
+/* Most window ranges one vdax_pread_window() call holds (32 MiB). */
+#define FC_WINDOW_PIN_MAX 16u
 
 /* ---- the backend's requests: SHMEM_MAP / SHMEM_UNMAP -------------- */
 
@@ -157,6 +162,12 @@ int fc_dax_setup(struct vdax *vd, const struct fc_opts *o)
 		dax_window_destroy(w);
 		return ret;
 	}
+	vd->window_pin_max = (unsigned)(size >> DAX_RANGE_SHIFT) / 2;
+	if (vd->window_pin_max > FC_WINDOW_PIN_MAX)
+		vd->window_pin_max = FC_WINDOW_PIN_MAX;
+	if (!vd->window_pin_max)
+		vd->window_pin_max = 1;
+	pthread_mutex_init(&vd->window_pin_lock, NULL);
 	__atomic_store_n(&vd->window, w, __ATOMIC_RELEASE);
 	VLOG_INFO("vdax: DAX window of %llu MiB (%s)",
 		  (unsigned long long)(size >> 20),
@@ -188,6 +199,9 @@ int fc_dax_init_reply(struct vdax *vd, const struct fuse_init_out *out)
 
 void fc_dax_conn_fini(struct vdax *vd)
 {
+	if (!vd->dax)
+		return;
+	pthread_mutex_destroy(&vd->window_pin_lock);
 	dax_conn_destroy(vd->dax);
 	vd->dax = NULL;
 }
@@ -279,6 +293,110 @@ ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
 	ret = file_size(f, &size);
 	if (!ret)
 		ret = dax_read(f->vd->dax, n->dax, f->fh, buf, len, off, size);
+	pthread_rwlock_unlock(&n->io_lock);
+	return ret;
+}
+
+/*
+ * Pin the ranges under [@off, +@len) (already clamped, non-empty) and fill
+ * @iov; returns the count or -errno (nothing left pinned). Caller holds
+ * the node's io_lock shared.
+ *
+ * A thread that holds a pinned range while it waits for a free one can
+ * deadlock with others doing the same once the window runs out. Everyone
+ * else (dax_read/dax_write, mmap faults, single-range calls here) holds at
+ * most one pin and never waits for a range while holding it; a call that
+ * needs several gathers them under window_pin_lock, so only one thread at
+ * a time holds pins while it waits, and at most half the window: the rest
+ * is freed by the reclaim worker as the single pins come back.
+ */
+static int pin_span(struct vdax_file *f, size_t len, uint64_t off,
+		    struct iovec *iov, struct dax_range **pins)
+{
+	struct vdax *vd = f->vd;
+	uint64_t pos = off, end = off + len, next;
+	unsigned cnt, i = 0;
+	void *addr;
+	int ret = 0;
+
+	cnt = (unsigned)(((end - 1) >> DAX_RANGE_SHIFT) -
+			 (off >> DAX_RANGE_SHIFT) + 1);
+	if (cnt > vd->window_pin_max)
+		return -E2BIG;
+	if (cnt > 1)
+		pthread_mutex_lock(&vd->window_pin_lock);
+	for (; i < cnt; i++, pos = next) {
+		next = (pos & ~DAX_RANGE_MASK) + DAX_RANGE_SIZE;
+		if (next > end)
+			next = end;
+		ret = dax_fault(vd->dax, f->node->dax, f->fh, pos, false, &addr,
+				&pins[i]);
+		if (ret)
+			break;
+		iov[i].iov_base = addr;
+		iov[i].iov_len = (size_t)(next - pos);
+	}
+	if (cnt > 1)
+		pthread_mutex_unlock(&vd->window_pin_lock);
+	if (!ret)
+		return (int)cnt;
+	while (i--)
+		dax_fault_done(vd->dax, pins[i]);
+	return ret;
+}
+
+ssize_t fc_dax_read_window(struct vdax_file *f, size_t len, uint64_t off,
+			   int (*fn)(const struct iovec *iov, int cnt,
+				     void *arg),
+			   void *arg)
+{
+	struct dax_range *pins[FC_WINDOW_PIN_MAX];
+	struct iovec iov[FC_WINDOW_PIN_MAX];
+	struct vdax *vd = f->vd;
+	struct fc_node *n = f->node;
+	uint64_t size;
+	ssize_t ret;
+	int cnt = 0;
+
+	if (!vd->dax)
+		return -EOPNOTSUPP;
+	pthread_rwlock_rdlock(&n->io_lock);
+	if (!n->dax) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	ret = file_size(f, &size);
+	if (ret)
+		goto out;
+	if (off >= size)
+		len = 0;
+	else if (len > size - off)
+		len = (size_t)(size - off);
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	if (len) {
+		cnt = pin_span(f, len, off, iov, pins);
+		if (cnt < 0) {
+			ret = cnt;
+			goto out;
+		}
+	}
+	/*
+	 * From here on @f is not touched: once @fn has answered whoever kept
+	 * the file open (a FUSE READ), another thread may release it. Our
+	 * own node reference keeps the node (and its io_lock) alive.
+	 */
+	fc_node_get(vd, n);
+	ret = fn(cnt ? iov : NULL, cnt, arg);
+	if (ret >= 0)
+		ret = (ssize_t)len;
+	while (cnt--)
+		dax_fault_done(vd->dax, pins[cnt]);
+	pthread_rwlock_unlock(&n->io_lock);
+	/* May evict (and remove mappings): no inode lock held. */
+	fc_node_put(vd, n);
+	return ret;
+out:
 	pthread_rwlock_unlock(&n->io_lock);
 	return ret;
 }
