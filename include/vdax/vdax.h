@@ -174,6 +174,38 @@ ssize_t vdax_copy_file_range(struct vdax_file *in, off_t *off_in,
 int vdax_stat(struct vdax *vd, const char *path, struct stat *st);
 int vdax_lstat(struct vdax *vd, const char *path, struct stat *st);
 int vdax_fstat(struct vdax_file *f, struct stat *st);
+
+/*
+ * How long the backend lets a client trust what it answered (FUSE
+ * entry_valid / attr_valid), exactly as it sent them: a name for the inode
+ * it resolved to (entry), and that inode's attributes (attr). A backend
+ * run with cache=auto sends 1 s, cache=none 0, cache=always a long time.
+ * libvdax's own cache honours them; a program that caches on top (such as
+ * `vdax mount` for the kernel) should too.
+ */
+struct vdax_ttl {
+	uint64_t entry_sec;
+	uint32_t entry_nsec;
+	uint64_t attr_sec;
+	uint32_t attr_nsec;
+};
+
+/*
+ * vdax_stat()/vdax_lstat()/vdax_fstat() that also report, in *@ttl (may be
+ * NULL), the lifetimes the backend granted with the most recent reply that
+ * named the final inode (LOOKUP or READDIRPLUS for the entry; these or
+ * GETATTR/SETATTR for the attributes). The answer may come from libvdax's
+ * cache: the lifetimes are the backend's values, not what is left of
+ * them. The root (and a file reached only through a handle) has no entry
+ * of its own until looked up: entry_sec and entry_nsec are then 0.
+ * Errors as vdax_stat().
+ */
+int vdax_stat_ttl(struct vdax *vd, const char *path, struct stat *st,
+		  struct vdax_ttl *ttl);
+int vdax_lstat_ttl(struct vdax *vd, const char *path, struct stat *st,
+		   struct vdax_ttl *ttl);
+int vdax_fstat_ttl(struct vdax_file *f, struct stat *st,
+		   struct vdax_ttl *ttl);
 int vdax_chmod(struct vdax *vd, const char *path, mode_t mode);
 /* (uid_t)-1 / (gid_t)-1 leave that id unchanged. */
 int vdax_chown(struct vdax *vd, const char *path, uid_t uid, gid_t gid);
@@ -209,6 +241,31 @@ struct vdax_dirent {
 int vdax_opendir(struct vdax *vd, const char *path, struct vdax_dir **out);
 /* Next entry into *ent: returns 1, 0 at the end, or -errno. */
 int vdax_readdir(struct vdax_dir *d, struct vdax_dirent *ent);
+/*
+ * A directory entry with the attributes the backend sent along with it
+ * (FUSE_READDIRPLUS, used whenever the backend offers it at FUSE_INIT).
+ */
+struct vdax_dirent_plus {
+	uint64_t ino;	    /* inode number as the backend reports it */
+	unsigned char type; /* DT_REG, DT_DIR, ... (DT_UNKNOWN if unknown) */
+	char name[256];	    /* NUL-terminated */
+	/*
+	 * 1: @st and @ttl are what the backend sent for this entry (and
+	 * the entry is now in libvdax's cache, as a lookup would have put
+	 * it). 0: the backend gave no attributes (plain READDIR, or "." and
+	 * "..", or an entry it chose not to look up); @st and @ttl are zero.
+	 */
+	int attr_valid;
+	struct stat st;
+	struct vdax_ttl ttl;
+};
+
+/*
+ * Next entry into *ent, with attributes when the backend gave them: 1, 0 at
+ * the end, or -errno (-EIO: a malformed reply). The same stream as
+ * vdax_readdir(); the two may be mixed on one struct vdax_dir.
+ */
+int vdax_readdir_plus(struct vdax_dir *d, struct vdax_dirent_plus *ent);
 /* NULL is accepted. */
 void vdax_closedir(struct vdax_dir *d);
 

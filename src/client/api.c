@@ -6,6 +6,7 @@
  * lock only guards the position; I/O runs outside it except for
  * vdax_read/vdax_write, which hold it to keep the position consistent.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -280,7 +281,7 @@ static int with_node(struct vdax *vd, const char *path, int wflags,
 }
 
 static int stat_common(struct vdax *vd, const char *path, int wflags,
-		       struct stat *st)
+		       struct stat *st, struct vdax_ttl *ttl)
 {
 	struct fuse_attr a;
 	struct fc_node *n;
@@ -289,23 +290,39 @@ static int stat_common(struct vdax *vd, const char *path, int wflags,
 	if (ret)
 		return ret;
 	ret = getattr_node(vd, n, NULL, &a);
-	if (!ret)
+	if (!ret) {
 		attr_to_stat(&a, st);
+		if (ttl)
+			fc_node_ttl(vd, n, ttl);
+	}
 	fc_node_put(vd, n);
 	return ret;
 }
 
 VDAX_EXPORT int vdax_stat(struct vdax *vd, const char *path, struct stat *st)
 {
-	return stat_common(vd, path, FC_WALK_FOLLOW, st);
+	return stat_common(vd, path, FC_WALK_FOLLOW, st, NULL);
 }
 
 VDAX_EXPORT int vdax_lstat(struct vdax *vd, const char *path, struct stat *st)
 {
-	return stat_common(vd, path, 0, st);
+	return stat_common(vd, path, 0, st, NULL);
 }
 
-VDAX_EXPORT int vdax_fstat(struct vdax_file *f, struct stat *st)
+VDAX_EXPORT int vdax_stat_ttl(struct vdax *vd, const char *path,
+			      struct stat *st, struct vdax_ttl *ttl)
+{
+	return stat_common(vd, path, FC_WALK_FOLLOW, st, ttl);
+}
+
+VDAX_EXPORT int vdax_lstat_ttl(struct vdax *vd, const char *path,
+			       struct stat *st, struct vdax_ttl *ttl)
+{
+	return stat_common(vd, path, 0, st, ttl);
+}
+
+VDAX_EXPORT int vdax_fstat_ttl(struct vdax_file *f, struct stat *st,
+			       struct vdax_ttl *ttl)
 {
 	struct fuse_attr a;
 	int ret;
@@ -313,9 +330,17 @@ VDAX_EXPORT int vdax_fstat(struct vdax_file *f, struct stat *st)
 	if (!f)
 		return -EBADF;
 	ret = getattr_node(f->vd, f->node, f, &a);
-	if (!ret)
+	if (!ret) {
 		attr_to_stat(&a, st);
+		if (ttl)
+			fc_node_ttl(f->vd, f->node, ttl);
+	}
 	return ret;
+}
+
+VDAX_EXPORT int vdax_fstat(struct vdax_file *f, struct stat *st)
+{
+	return vdax_fstat_ttl(f, st, NULL);
 }
 
 static int setattr_path(struct vdax *vd, const char *path, int wflags,
@@ -1650,70 +1675,98 @@ static int dir_fill(struct vdax_dir *d)
 	return 0;
 }
 
+/*
+ * The next entry of @d into *@ent; with READDIRPLUS also the lookup the
+ * backend counted, which goes into the cache (as a lookup would) and, when
+ * it does, into ent->st/ttl with attr_valid set.
+ */
+static int dir_next(struct vdax_dir *d, struct vdax_dirent_plus *ent)
+{
+	struct vdax *vd = d->f->vd;
+	size_t hdr = vd->readdirplus ? FUSE_NAME_OFFSET_DIRENTPLUS :
+				       FUSE_NAME_OFFSET;
+	struct fuse_entry_out e;
+	struct fuse_dirent de;
+	struct fc_node *n;
+	const char *name;
+	size_t rec;
+	int ret;
+
+	if (d->pos >= d->len) {
+		if (d->eof)
+			return 0;
+		ret = dir_fill(d);
+		if (ret)
+			return ret;
+		if (d->eof)
+			return 0;
+	}
+	if (d->len - d->pos < hdr)
+		return -EIO;
+	if (vd->readdirplus) {
+		memcpy(&e, d->buf + d->pos, sizeof(e));
+		memcpy(&de,
+		       d->buf + d->pos + offsetof(struct fuse_direntplus, dirent),
+		       sizeof(de));
+	} else {
+		memcpy(&de, d->buf + d->pos, sizeof(de));
+	}
+	if (de.namelen == 0 || de.namelen > FC_NAME_MAX)
+		return -EIO;
+	rec = FUSE_DIRENT_ALIGN(hdr + de.namelen);
+	if (rec > d->len - d->pos && hdr + de.namelen > d->len - d->pos)
+		return -EIO;
+	name = d->buf + d->pos + hdr;
+	if (memchr(name, '/', de.namelen) || memchr(name, '\0', de.namelen))
+		return -EIO;
+	d->pos += rec < d->len - d->pos ? rec : d->len - d->pos;
+	d->off = de.off;
+	memset(ent, 0, sizeof(*ent));
+	memcpy(ent->name, name, de.namelen);
+	ent->name[de.namelen] = '\0';
+	ent->ino = de.ino;
+	ent->type = (unsigned char)de.type;
+	/* "." and "..": the kernel takes no lookup from them either. */
+	if (!vd->readdirplus || !e.nodeid || !strcmp(ent->name, ".") ||
+	    !strcmp(ent->name, ".."))
+		return 1;
+	/* The backend counted a lookup: keep it in the cache. */
+	if (fc_cache_enter(vd, d->f->node, ent->name, de.namelen, &e, true, &n))
+		return 1;
+	fc_node_put(vd, n);
+	if (((e.attr.mode >> 12) & 017) != ent->type && ent->type != DT_UNKNOWN)
+		return 1; /* inconsistent: let the caller look it up */
+	ent->attr_valid = 1;
+	attr_to_stat(&e.attr, &ent->st);
+	ent->ttl = (struct vdax_ttl){ .entry_sec = e.entry_valid,
+				      .entry_nsec = e.entry_valid_nsec,
+				      .attr_sec = e.attr_valid,
+				      .attr_nsec = e.attr_valid_nsec };
+	return 1;
+}
+
+VDAX_EXPORT int vdax_readdir_plus(struct vdax_dir *d,
+				  struct vdax_dirent_plus *ent)
+{
+	if (!d || !ent)
+		return -EINVAL;
+	return dir_next(d, ent);
+}
+
 VDAX_EXPORT int vdax_readdir(struct vdax_dir *d, struct vdax_dirent *ent)
 {
-	struct vdax *vd;
+	struct vdax_dirent_plus p;
 	int ret;
 
 	if (!d || !ent)
 		return -EINVAL;
-	vd = d->f->vd;
-	for (;;) {
-		const struct fuse_entry_out *eo = NULL;
-		struct fuse_dirent de;
-		size_t hdr = vd->readdirplus ? FUSE_NAME_OFFSET_DIRENTPLUS :
-					       FUSE_NAME_OFFSET;
-		size_t rec;
-		const char *name;
-
-		if (d->pos >= d->len) {
-			if (d->eof)
-				return 0;
-			ret = dir_fill(d);
-			if (ret)
-				return ret;
-			if (d->eof)
-				return 0;
-		}
-		if (d->len - d->pos < hdr)
-			return -EIO;
-		if (vd->readdirplus) {
-			eo = (const void *)(d->buf + d->pos);
-			memcpy(&de, d->buf + d->pos +
-					    offsetof(struct fuse_direntplus,
-						     dirent),
-			       sizeof(de));
-		} else {
-			memcpy(&de, d->buf + d->pos, sizeof(de));
-		}
-		if (de.namelen == 0 || de.namelen > FC_NAME_MAX)
-			return -EIO;
-		rec = FUSE_DIRENT_ALIGN(hdr + de.namelen);
-		if (rec > d->len - d->pos && hdr + de.namelen > d->len - d->pos)
-			return -EIO;
-		name = d->buf + d->pos + hdr;
-		if (memchr(name, '/', de.namelen) ||
-		    memchr(name, '\0', de.namelen))
-			return -EIO;
-		d->pos += rec < d->len - d->pos ? rec : d->len - d->pos;
-		d->off = de.off;
-		memcpy(ent->name, name, de.namelen);
-		ent->name[de.namelen] = '\0';
-		ent->ino = de.ino;
-		ent->type = (unsigned char)de.type;
-		if (eo && eo->nodeid && strcmp(ent->name, ".") &&
-		    strcmp(ent->name, "..")) {
-			struct fuse_entry_out e;
-			struct fc_node *n;
-
-			memcpy(&e, eo, sizeof(e));
-			/* The backend counted a lookup: keep it in the cache. */
-			if (!fc_cache_enter(vd, d->f->node, ent->name,
-					    de.namelen, &e, true, &n))
-				fc_node_put(vd, n);
-		}
-		return 1;
+	ret = dir_next(d, &p);
+	if (ret > 0) {
+		ent->ino = p.ino;
+		ent->type = p.type;
+		memcpy(ent->name, p.name, sizeof(ent->name));
 	}
+	return ret;
 }
 
 VDAX_EXPORT void vdax_closedir(struct vdax_dir *d)

@@ -389,6 +389,8 @@ int fc_cache_enter(struct vdax *vd, struct fc_node *parent, const char *name,
 	n->refs++; /* caller's, taken before any unhash can free it */
 	n->attr = e->attr;
 	n->attr_expire = deadline(e->attr_valid, e->attr_valid_nsec);
+	n->ttl.attr_sec = e->attr_valid;
+	n->ttl.attr_nsec = e->attr_valid_nsec;
 	old = d_find_locked(vd, parent, name, namelen);
 	if (old && old != n) {
 		if (weak)
@@ -413,6 +415,8 @@ int fc_cache_enter(struct vdax *vd, struct fc_node *parent, const char *name,
 		vd->ndentries++;
 	}
 	n->entry_expire = deadline(e->entry_valid, e->entry_valid_nsec);
+	n->ttl.entry_sec = e->entry_valid;
+	n->ttl.entry_nsec = e->entry_valid_nsec;
 	shrink_locked(vd);
 done:
 	pthread_mutex_unlock(&vd->cache_lock);
@@ -440,6 +444,8 @@ void fc_attr_update(struct vdax *vd, struct fc_node *n,
 	pthread_mutex_lock(&vd->cache_lock);
 	n->attr = ao->attr;
 	n->attr_expire = deadline(ao->attr_valid, ao->attr_valid_nsec);
+	n->ttl.attr_sec = ao->attr_valid;
+	n->ttl.attr_nsec = ao->attr_valid_nsec;
 	pthread_mutex_unlock(&vd->cache_lock);
 }
 
@@ -468,6 +474,13 @@ bool fc_attr_cached(struct vdax *vd, struct fc_node *n, struct fuse_attr *a)
 		*a = n->attr;
 	pthread_mutex_unlock(&vd->cache_lock);
 	return ok;
+}
+
+void fc_node_ttl(struct vdax *vd, struct fc_node *n, struct vdax_ttl *t)
+{
+	pthread_mutex_lock(&vd->cache_lock);
+	*t = n->ttl;
+	pthread_mutex_unlock(&vd->cache_lock);
 }
 
 uint32_t fc_node_mode(struct vdax *vd, struct fc_node *n)

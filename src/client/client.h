@@ -51,6 +51,8 @@ struct fc_node {
 	uint64_t entry_expire;	/* CLOCK_MONOTONIC ns */
 	uint64_t attr_expire;
 	struct fuse_attr attr;
+	/* The lifetimes the backend last granted, as sent (vdax_ttl). */
+	struct vdax_ttl ttl;
 };
 
 struct fc_forget {
@@ -170,6 +172,8 @@ void fc_attr_update(struct vdax *vd, struct fc_node *n,
 void fc_attr_invalidate(struct vdax *vd, struct fc_node *n);
 /* Snapshot of a node's attributes if still valid: true if copied. */
 bool fc_attr_cached(struct vdax *vd, struct fc_node *n, struct fuse_attr *a);
+/* The lifetimes the backend last granted for @n's entry and attributes. */
+void fc_node_ttl(struct vdax *vd, struct fc_node *n, struct vdax_ttl *t);
 uint32_t fc_node_mode(struct vdax *vd, struct fc_node *n);
 void fc_flush_forgets(struct vdax *vd);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,106 @@ static void test_files(struct vdax *vd)
 	}
 }
 
+/* A cache=auto backend (vdaxd, virtiofsd) grants 1 s for both. */
+static bool ttl_is_1s(const struct vdax_ttl *t, bool entry)
+{
+	return t->attr_sec == 1 && t->attr_nsec == 0 &&
+	       (!entry || (t->entry_sec == 1 && t->entry_nsec == 0));
+}
+
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_mode == b->st_mode &&
+	       a->st_nlink == b->st_nlink && a->st_uid == b->st_uid &&
+	       a->st_gid == b->st_gid && a->st_size == b->st_size &&
+	       a->st_blocks == b->st_blocks &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	       a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* /many (700 files): readdir-plus = readdir, with lstat's attributes. */
+static void test_readdir_plus(struct vdax *vd)
+{
+	static unsigned char seen[700], seen_plus[700];
+	int dots = 0, dots_valid = 0, valid = 0, same = 0, ttl_ok = 0;
+	int other = 0, ret, i;
+	struct vdax_dirent_plus p;
+	struct vdax_dirent e;
+	struct vdax_ttl t;
+	struct vdax_file *f;
+	struct vdax_dir *d;
+	struct stat st;
+	char path[300];
+
+	memset(seen, 0, sizeof(seen));
+	memset(seen_plus, 0, sizeof(seen_plus));
+	is_int(vdax_opendir(vd, "/many", &d), 0, "opendir many (plain)");
+	while ((ret = vdax_readdir(d, &e)) > 0)
+		if (sscanf(e.name, "entry-with-a-long-name-%d", &i) == 1 &&
+		    i >= 0 && i < 700)
+			seen[i]++;
+	vdax_closedir(d);
+	is_int(vdax_opendir(vd, "/many", &d), 0, "opendir many (plus)");
+	while ((ret = vdax_readdir_plus(d, &p)) > 0) {
+		if (!strcmp(p.name, ".") || !strcmp(p.name, "..")) {
+			dots++;
+			dots_valid += p.attr_valid;
+			continue;
+		}
+		if (sscanf(p.name, "entry-with-a-long-name-%d", &i) != 1 ||
+		    i < 0 || i >= 700) {
+			other++;
+			continue;
+		}
+		seen_plus[i]++;
+		if (!p.attr_valid)
+			continue;
+		valid++;
+		snprintf(path, sizeof(path), "/many/%s", p.name);
+		if (vdax_lstat(vd, path, &st) == 0 && same_stat(&st, &p.st) &&
+		    p.ino == (uint64_t)st.st_ino && p.type == DT_REG)
+			same++;
+		if (ttl_is_1s(&p.ttl, true))
+			ttl_ok++;
+	}
+	is_int(ret, 0, "readdir_plus ends with 0");
+	vdax_closedir(d);
+	ok(!memcmp(seen, seen_plus, sizeof(seen)) && !other,
+	   "readdir_plus names = readdir names (%d others)", other);
+	for (i = 0; i < 700 && seen[i] == 1; i++)
+		;
+	is_int(i, 700, "readdir saw each of the 700 names once");
+	is_int(dots, 2, "readdir_plus: . and ..");
+	is_int(dots_valid, 0, ". and .. carry no attributes");
+	is_int(valid, 700, "readdir_plus: every file has attributes");
+	is_int(same, 700, "readdir_plus attributes = vdax_lstat");
+	is_int(ttl_ok, 700, "readdir_plus entry/attr ttl = 1 s (cache=auto)");
+	is_int(vdax_readdir_plus(NULL, &p), -EINVAL, "readdir_plus NULL");
+
+	memset(&t, 0xff, sizeof(t));
+	is_int(vdax_lstat_ttl(vd, "/many/entry-with-a-long-name-0007", &st,
+			      &t), 0, "lstat_ttl");
+	ok(ttl_is_1s(&t, true), "lstat_ttl: entry %llu.%09u attr %llu.%09u",
+	   (unsigned long long)t.entry_sec, t.entry_nsec,
+	   (unsigned long long)t.attr_sec, t.attr_nsec);
+	memset(&t, 0xff, sizeof(t));
+	is_int(vdax_stat_ttl(vd, "/", &st, &t), 0, "stat_ttl of the root");
+	ok(ttl_is_1s(&t, false) && t.entry_sec == 0 && t.entry_nsec == 0,
+	   "root: attr 1 s, no entry (%llu.%09u)",
+	   (unsigned long long)t.entry_sec, t.entry_nsec);
+	is_int(vdax_stat_ttl(vd, "/many/nope", &st, &t), -ENOENT,
+	       "stat_ttl missing -> ENOENT");
+	is_int(vdax_open(vd, "/many/entry-with-a-long-name-0001", O_RDONLY, 0,
+			 &f), 0, "open for fstat_ttl");
+	memset(&t, 0xff, sizeof(t));
+	is_int(vdax_fstat_ttl(f, &st, &t), 0, "fstat_ttl");
+	ok(ttl_is_1s(&t, false), "fstat_ttl: attr %llu.%09u",
+	   (unsigned long long)t.attr_sec, t.attr_nsec);
+	vdax_release(f);
+}
+
 static void test_names(struct vdax *vd)
 {
 	struct stat st;
@@ -272,6 +373,7 @@ static void test_names(struct vdax *vd)
 			cnt++;
 		vdax_closedir(d);
 		is_int(cnt, 702, "700 entries + dots");
+		test_readdir_plus(vd);
 	}
 	is_int(vdax_rmdir(vd, "/d/"), -ENOTEMPTY, "rmdir with slash");
 	is_int(vdax_unlink(vd, "/d/f1"), 0, "unlink f1");

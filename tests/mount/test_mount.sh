@@ -200,6 +200,24 @@ else
 		test "$(stat_of window_reads)" != none -a "$(stat_of window_reads)" != 0
 fi
 
+# ---- ls -l of a big directory: READDIRPLUS, not a LOOKUP per entry ----
+mkdir "$share/big"
+(cd "$share/big" && i=0 && while [ $i -lt 2000 ]; do : >"f$i"; i=$((i + 1)); done)
+"$VDAX" stats "$mnt" >"$dir/stats" 2>&1
+op_of() { awk -v k="op.$1" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$dir/stats"; }
+rdp0=$(op_of readdirplus); lk0=$(op_of lookup)
+lines=$(ls -l "$mnt/big" | grep -c ' f[0-9]*$')
+"$VDAX" stats "$mnt" >"$dir/stats" 2>&1
+rdp=$(($(op_of readdirplus) - rdp0)); lk=$(($(op_of lookup) - lk0))
+check "ls -l lists the 2000 entries ($lines)" test "$lines" = 2000
+check "ls -l of 2000 entries: READDIRPLUS served ($rdp) and few LOOKUPs ($lk)" \
+	test "$rdp" -gt 0 -a "$lk" -lt 200
+# attributes given with the entries are right
+chmod 0600 "$share/big/f7"
+sleep 1.2 # the backend's attr/entry timeout (cache=auto: 1 s)
+m=$(ls -l "$mnt/big" | awk '$NF == "f7" { print $1 }')
+check "ls -l after a host chmod and the timeout shows it ($m)" test "$m" = "-rw-------"
+
 # ---- unmount with a file open ----
 printf 'still here\n' >"$mnt/open.txt"
 exec 3<"$mnt/open.txt"

@@ -60,7 +60,7 @@ enum vm_op {
 	VM_LOOKUP, VM_FORGET, VM_GETATTR, VM_SETATTR, VM_READLINK, VM_MKNOD,
 	VM_MKDIR, VM_UNLINK, VM_RMDIR, VM_SYMLINK, VM_RENAME, VM_LINK, VM_OPEN,
 	VM_CREATE, VM_READ, VM_WRITE, VM_FLUSH, VM_RELEASE, VM_FSYNC,
-	VM_OPENDIR, VM_READDIR, VM_RELEASEDIR, VM_STATFS, VM_SETXATTR,
+	VM_OPENDIR, VM_READDIR, VM_READDIRPLUS, VM_RELEASEDIR, VM_STATFS, VM_SETXATTR,
 	VM_GETXATTR, VM_LISTXATTR, VM_REMOVEXATTR, VM_ACCESS, VM_GETLK,
 	VM_SETLK, VM_FLOCK, VM_FALLOCATE, VM_LSEEK, VM_COPY_FILE_RANGE,
 	VM_NR_OPS
@@ -77,7 +77,8 @@ static const char *const vm_op_names[VM_NR_OPS] = {
 	[VM_READ] = "read",		[VM_WRITE] = "write",
 	[VM_FLUSH] = "flush",		[VM_RELEASE] = "release",
 	[VM_FSYNC] = "fsync",		[VM_OPENDIR] = "opendir",
-	[VM_READDIR] = "readdir",	[VM_RELEASEDIR] = "releasedir",
+	[VM_READDIR] = "readdir",	[VM_READDIRPLUS] = "readdirplus",
+	[VM_RELEASEDIR] = "releasedir",
 	[VM_STATFS] = "statfs",		[VM_SETXATTR] = "setxattr",
 	[VM_GETXATTR] = "getxattr",	[VM_LISTXATTR] = "listxattr",
 	[VM_REMOVEXATTR] = "removexattr", [VM_ACCESS] = "access",
@@ -168,6 +169,7 @@ struct vm_table {
 struct vm {
 	struct vdax *vd;
 	struct fuse_session *se;
+	/* -o attr_timeout=/entry_timeout=; < 0: the backend's, per reply */
 	double attr_timeout, entry_timeout;
 	bool direct_io;
 	bool no_window_read;	/* -o no_window_read: always copy (vdax_pread) */
@@ -528,24 +530,51 @@ static void reply_err(fuse_req_t req, enum vm_op op, int err)
 	fuse_reply_err(req, -err);
 }
 
+static double ttl_seconds(uint64_t sec, uint32_t nsec)
+{
+	return (double)sec + (double)nsec / 1e9;
+}
+
+/* The kernel may keep what the backend let libvdax keep, unless -o says. */
+static double attr_timeout(const struct vm *vm, const struct vdax_ttl *t)
+{
+	if (vm->attr_timeout >= 0)
+		return vm->attr_timeout;
+	return ttl_seconds(t->attr_sec, t->attr_nsec);
+}
+
+static double entry_timeout(const struct vm *vm, const struct vdax_ttl *t)
+{
+	if (vm->entry_timeout >= 0)
+		return vm->entry_timeout;
+	return ttl_seconds(t->entry_sec, t->entry_nsec);
+}
+
+static void set_timeouts(const struct vm *vm, struct fuse_entry_param *e,
+			 const struct vdax_ttl *t)
+{
+	e->attr_timeout = attr_timeout(vm, t);
+	e->entry_timeout = entry_timeout(vm, t);
+}
+
 static int do_lookup(struct vm *vm, fuse_ino_t parent, const char *name,
 		     struct fuse_entry_param *e)
 {
 	char path[VM_PATH_MAX];
+	struct vdax_ttl ttl;
 	int ret = path_of(vm, parent, name, path);
 
 	if (ret)
 		return ret;
 	memset(e, 0, sizeof(*e));
-	ret = vdax_lstat(vm->vd, path, &e->attr);
+	ret = vdax_lstat_ttl(vm->vd, path, &e->attr, &ttl);
 	if (ret)
 		return ret;
 	ret = node_enter(vm, parent, name, &e->attr, &e->ino);
 	if (ret)
 		return ret;
 	e->generation = e->ino >> 32;
-	e->attr_timeout = vm->attr_timeout;
-	e->entry_timeout = vm->entry_timeout;
+	set_timeouts(vm, e, &ttl);
 	return 0;
 }
 
@@ -596,6 +625,15 @@ static void vm_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want &= ~FUSE_CAP_EXPORT_SUPPORT;
 	/* libvdax splits large transfers itself; no need to go smaller. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * Always READDIRPLUS, not only for the first batch (the "auto"
+	 * heuristic): libvdax has the attributes already (its own
+	 * READDIRPLUS to the backend), so they cost nothing, and `ls -l` of
+	 * a large directory needs no LOOKUP per entry.
+	 */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 }
 
 static void vm_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -639,7 +677,7 @@ static struct vm_file *file_get(struct vm *vm, struct fuse_file_info *fi)
  * has no name any more (unlinked while open).
  */
 static int node_stat(struct vm *vm, fuse_ino_t id, struct vm_file *hint,
-		     struct stat *st)
+		     struct stat *st, struct vdax_ttl *ttl)
 {
 	char path[VM_PATH_MAX];
 	struct vm_file *f;
@@ -647,10 +685,10 @@ static int node_stat(struct vm *vm, fuse_ino_t id, struct vm_file *hint,
 	int ret;
 
 	if (hint && hint->vf)
-		return vdax_fstat(hint->vf, st);
+		return vdax_fstat_ttl(hint->vf, st, ttl);
 	ret = path_of(vm, id, NULL, path);
 	if (!ret) {
-		ret = vdax_lstat(vm->vd, path, st);
+		ret = vdax_lstat_ttl(vm->vd, path, st, ttl);
 		if (ret != -ENOENT)
 			return ret;
 	}
@@ -663,7 +701,7 @@ static int node_stat(struct vm *vm, fuse_ino_t id, struct vm_file *hint,
 	pthread_mutex_unlock(&vm->lock);
 	if (!f)
 		return ret ? ret : -ENOENT;
-	ret = vdax_fstat(f->vf, st);
+	ret = vdax_fstat_ttl(f->vf, st, ttl);
 	file_put(vm, f);
 	return ret;
 }
@@ -672,13 +710,14 @@ static void vm_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
 	struct vm *vm = vm_of(req);
+	struct vdax_ttl ttl;
 	struct stat st;
-	int ret = node_stat(vm, ino, file_get(vm, fi), &st);
+	int ret = node_stat(vm, ino, file_get(vm, fi), &st, &ttl);
 
 	if (ret)
 		return reply_err(req, VM_GETATTR, ret);
 	count(vm, VM_GETATTR, 0);
-	fuse_reply_attr(req, &st, vm->attr_timeout);
+	fuse_reply_attr(req, &st, attr_timeout(vm, &ttl));
 }
 
 static int node_type(struct vm *vm, fuse_ino_t id, mode_t *type)
@@ -754,15 +793,16 @@ static void vm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct vm *vm = vm_of(req);
 	struct vm_file *f = file_get(vm, fi);
+	struct vdax_ttl ttl;
 	struct stat st;
 	int ret = do_setattr(vm, ino, attr, to_set, f);
 
 	if (!ret)
-		ret = node_stat(vm, ino, f, &st);
+		ret = node_stat(vm, ino, f, &st, &ttl);
 	if (ret)
 		return reply_err(req, VM_SETATTR, ret);
 	count(vm, VM_SETATTR, 0);
-	fuse_reply_attr(req, &st, vm->attr_timeout);
+	fuse_reply_attr(req, &st, attr_timeout(vm, &ttl));
 }
 
 static void vm_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -1087,6 +1127,7 @@ static void vm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct vm *vm = vm_of(req);
 	char path[VM_PATH_MAX];
 	struct fuse_entry_param e;
+	struct vdax_ttl ttl;
 	struct vdax_file *vf;
 	struct vm_file *f;
 	int ret = path_of(vm, parent, name, path);
@@ -1099,8 +1140,9 @@ static void vm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return reply_err(req, VM_CREATE, ret);
 	ret = give_to_caller(vm, req, parent, path);
 	memset(&e, 0, sizeof(e));
+	/* the node's lifetimes: those of the CREATE reply */
 	if (!ret)
-		ret = vdax_fstat(vf, &e.attr);
+		ret = vdax_fstat_ttl(vf, &e.attr, &ttl);
 	if (!ret)
 		ret = node_enter(vm, parent, name, &e.attr, &e.ino);
 	if (ret) {
@@ -1114,8 +1156,7 @@ static void vm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return reply_err(req, VM_CREATE, ret);
 	}
 	e.generation = e.ino >> 32;
-	e.attr_timeout = vm->attr_timeout;
-	e.entry_timeout = vm->entry_timeout;
+	set_timeouts(vm, &e, &ttl);
 	fi->fh = f->fh;
 	set_open_flags(vm, f, fi);
 	count(vm, VM_CREATE, 0);
@@ -1402,42 +1443,130 @@ static int dir_load(struct vm *vm, fuse_ino_t ino, struct vm_file *f)
 	return 0;
 }
 
-static void vm_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		       struct fuse_file_info *fi)
+/* Node ids handed out in one READDIRPLUS reply, undone if it fails. */
+struct vm_given {
+	uint64_t *ids;
+	size_t n, cap;
+};
+
+static int given_add(struct vm_given *g, uint64_t id)
 {
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 32;
+		uint64_t *v = realloc(g->ids, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		g->ids = v;
+		g->cap = cap;
+	}
+	g->ids[g->n++] = id;
+	return 0;
+}
+
+/*
+ * One READDIRPLUS entry: the attributes and lifetimes libvdax has for the
+ * name (its cache holds them from its own READDIRPLUS to the backend, so
+ * usually no request is sent), and a node counted as looked up, exactly as
+ * vm_lookup() would. "." and "..", and a name gone since the snapshot, go
+ * without attributes (node id 0: the kernel takes no reference).
+ */
+static void plus_entry(struct vm *vm, fuse_ino_t dir,
+		       const struct vm_dirent *de, struct fuse_entry_param *e)
+{
+	char path[VM_PATH_MAX];
+	struct vdax_ttl ttl;
+
+	memset(e, 0, sizeof(*e));
+	if (strcmp(de->name, ".") && strcmp(de->name, "..") &&
+	    !path_of(vm, dir, de->name, path) &&
+	    !vdax_lstat_ttl(vm->vd, path, &e->attr, &ttl) &&
+	    !node_enter(vm, dir, de->name, &e->attr, &e->ino)) {
+		e->generation = e->ino >> 32;
+		set_timeouts(vm, e, &ttl);
+		return;
+	}
+	memset(e, 0, sizeof(*e));
+	e->attr.st_ino = de->ino;
+	e->attr.st_mode = (mode_t)de->type << 12;
+}
+
+static void dir_reply(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi, bool plus)
+{
+	enum vm_op op = plus ? VM_READDIRPLUS : VM_READDIR;
 	struct vm *vm = vm_of(req);
 	struct vm_file *f = file_get(vm, fi);
+	struct vm_given given = { 0 };
 	size_t used = 0;
 	char *buf;
 	int ret = 0;
 
 	if (!f || !f->is_dir)
-		return reply_err(req, VM_READDIR, -EBADF);
+		return reply_err(req, op, -EBADF);
+	if (off < 0)
+		return reply_err(req, op, -EINVAL);
 	buf = malloc(size);
 	if (!buf)
-		return reply_err(req, VM_READDIR, -ENOMEM);
+		return reply_err(req, op, -ENOMEM);
 	pthread_mutex_lock(&f->dlock);
 	if (off == 0 || !f->loaded)
 		ret = dir_load(vm, ino, f);
 	for (size_t i = off; !ret && i < f->nents; i++) {
-		struct stat st = { .st_ino = f->ents[i].ino,
-				   .st_mode = (mode_t)f->ents[i].type << 12 };
-		size_t len = fuse_add_direntry(req, buf + used, size - used,
-					       f->ents[i].name, &st,
-					       (off_t)i + 1);
+		const struct vm_dirent *de = &f->ents[i];
+		struct fuse_entry_param e;
+		size_t len;
 
-		if (len > size - used)
+		if (!plus) {
+			struct stat st = { .st_ino = de->ino,
+					   .st_mode = (mode_t)de->type << 12 };
+
+			len = fuse_add_direntry(req, buf + used, size - used,
+						de->name, &st, (off_t)i + 1);
+			if (len > size - used)
+				break;
+			used += len;
+			continue;
+		}
+		plus_entry(vm, ino, de, &e);
+		len = fuse_add_direntry_plus(req, buf + used, size - used,
+					     de->name, &e, (off_t)i + 1);
+		if (len > size - used || (e.ino && given_add(&given, e.ino))) {
+			/* not sent after all: the kernel holds no reference */
+			if (e.ino)
+				node_forget(vm, e.ino, 1);
+			if (len <= size - used && !used)
+				ret = -ENOMEM;
 			break;
+		}
 		used += len;
 	}
 	pthread_mutex_unlock(&f->dlock);
 	if (ret) {
 		free(buf);
-		return reply_err(req, VM_READDIR, ret);
+		free(given.ids);
+		return reply_err(req, op, ret);
 	}
-	count(vm, VM_READDIR, 0);
-	fuse_reply_buf(req, buf, used);
+	count(vm, op, 0);
+	if (fuse_reply_buf(req, buf, used) == -ENOENT) {
+		/* interrupted: the kernel never saw these lookups */
+		for (size_t i = 0; i < given.n; i++)
+			node_forget(vm, given.ids[i], 1);
+	}
 	free(buf);
+	free(given.ids);
+}
+
+static void vm_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	dir_reply(req, ino, size, off, fi, false);
+}
+
+static void vm_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	dir_reply(req, ino, size, off, fi, true);
 }
 
 static void vm_releasedir(fuse_req_t req, fuse_ino_t ino,
@@ -1603,7 +1732,7 @@ static void vm_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct stat st;
 	mode_t bits;
-	int ret = node_stat(vm, ino, NULL, &st);
+	int ret = node_stat(vm, ino, NULL, &st, NULL);
 
 	if (ret)
 		return reply_err(req, VM_ACCESS, ret);
@@ -1752,6 +1881,7 @@ static const struct fuse_lowlevel_ops vm_ops = {
 	.fsync = vm_fsync,
 	.opendir = vm_opendir,
 	.readdir = vm_readdir,
+	.readdirplus = vm_readdirplus,
 	.releasedir = vm_releasedir,
 	.statfs = vm_statfs,
 	.setxattr = vm_setxattr,
@@ -1872,10 +2002,11 @@ struct mount_args {
 	char vdax_opts[1024];	/* for libvdax */
 	char dax_mode[16];	/* the dax= value given, for vdax stats */
 	char fuse_opts[2048];	/* for libfuse */
-	double attr_timeout, entry_timeout;
+	double attr_timeout, entry_timeout; /* < 0: not given */
 	bool direct_io;
 	bool no_window_read;
 	bool have_perm_opt;
+	bool attr_timeout_set, entry_timeout_set;
 };
 
 static int append(char *dst, size_t size, const char *s, size_t len)
@@ -1932,8 +2063,10 @@ static int split_opts(struct mount_args *a, const char *list)
 		if (done) {
 		} else if (key_is(p, len, "attr_timeout") && len > 13) {
 			a->attr_timeout = strtod(p + 13, NULL);
+			a->attr_timeout_set = true;
 		} else if (key_is(p, len, "entry_timeout") && len > 14) {
 			a->entry_timeout = strtod(p + 14, NULL);
+			a->entry_timeout_set = true;
 		} else if (len == 9 && !strncmp(p, "direct_io", 9)) {
 			a->direct_io = true;
 		} else if (len == 12 && !strncmp(p, "kernel_cache", 12)) {
@@ -1966,7 +2099,8 @@ static void mount_usage(FILE *out)
 		"  -o OPTIONS          dax=never|always|inode, cache_size=BYTES (the DAX\n"
 		"                      window, a multiple of 2M), entries=N (dentries\n"
 		"                      cached), mem=, queues=, queue_size=, timeout=\n"
-		"                      go to libvdax; attr_timeout=S, entry_timeout=S,\n"
+		"                      go to libvdax; attr_timeout=S, entry_timeout=S\n"
+		"                      (default: what the backend grants),\n"
 		"                      direct_io, no_default_permissions,\n"
 		"                      no_window_read to vdax mount;\n"
 		"                      the rest (allow_other, ro, fsname=...) to FUSE\n"
@@ -1987,8 +2121,8 @@ static int parse_mount_args(struct mount_args *a, int argc, char **argv,
 	};
 	int c;
 
-	a->attr_timeout = 1.0;
-	a->entry_timeout = 1.0;
+	a->attr_timeout = -1; /* the backend's */
+	a->entry_timeout = -1;
 	if (opts && split_opts(a, opts))
 		return EX_USAGE;
 	optind = 1;
@@ -2025,7 +2159,8 @@ static int parse_mount_args(struct mount_args *a, int argc, char **argv,
 		return EX_USAGE;
 	}
 	a->mountpoint = argv[optind];
-	if (a->attr_timeout < 0 || a->entry_timeout < 0) {
+	if ((a->attr_timeout_set && !(a->attr_timeout >= 0)) ||
+	    (a->entry_timeout_set && !(a->entry_timeout >= 0))) {
 		fprintf(stderr, "vdax mount: negative timeout\n");
 		return EX_USAGE;
 	}
