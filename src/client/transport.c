@@ -81,7 +81,6 @@ struct vdx_dev {
 	struct vdx_pool pool;
 	int dead; /* atomic */
 	uint64_t next_unique; /* atomic */
-	unsigned rr;	      /* atomic round robin */
 	vdx_backend_req_fn backend_req;
 	void *backend_opaque;
 	pthread_t io_thread, be_thread;
@@ -616,9 +615,24 @@ size_t vdx_max_req(const struct vdx_dev *d)
 	return d->pool.npages / 2 * VDX_PAGE;
 }
 
+/*
+ * Each calling thread keeps one request queue: the first request of a
+ * thread takes the next slot of a process-wide round robin, and the
+ * thread's later requests (on any session) go to queue 1 + slot % nq. The
+ * daemon thread serving that queue then keeps being woken by the same
+ * client thread (warm, often already running) instead of a different,
+ * sleeping one per request; threads still spread over the queues, as the
+ * Linux driver's per-CPU queue mapping does.
+ */
+static unsigned vdx_next_slot;		  /* atomic */
+static __thread unsigned vdx_thread_slot; /* slot + 1; 0: not assigned yet */
+
 unsigned vdx_pick_queue(struct vdx_dev *d)
 {
-	return 1 + __atomic_fetch_add(&d->rr, 1, __ATOMIC_RELAXED) % d->nq;
+	if (!vdx_thread_slot)
+		vdx_thread_slot = 1 + __atomic_fetch_add(&vdx_next_slot, 1,
+							 __ATOMIC_RELAXED);
+	return 1 + (vdx_thread_slot - 1) % d->nq;
 }
 
 /* ---------------- requests ---------------- */
