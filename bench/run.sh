@@ -7,9 +7,10 @@
 #
 # 1. bench/guest/run.sh BUILD_DIR --raw: a Linux guest under QEMU (TCG) on
 #    vdaxd and on QEMU's virtiofsd (skipped with --no-guest or
-#    VDAX_BENCH_GUEST=0; VDAX_BENCH_GUEST_ARGS adds its options).
+#    VDAX_BENCH_GUEST=0; VDAX_BENCH_GUEST_ARGS adds its options); the
+#    backends are interleaved, one guest boot per backend per repetition.
 # 2. BUILD_DIR/bench/vdax-bench: local syscalls, libvdax with and without
-#    DAX on vdaxd, libvdax on QEMU's virtiofsd, `vdax mount` with and
+#    DAX on vdaxd (one request queue per online CPU, at most 4), libvdax on QEMU's virtiofsd, `vdax mount` with and
 #    without DAX, on the same directory, interleaved; the guest's figures
 #    merged in as two more columns. Options such as --reps, --duration,
 #    --quick are passed on.
@@ -63,7 +64,7 @@ guest_md=""
 if [ "$guest" != 0 ] && [ -x "$repo/bench/guest/run.sh" ]; then
 	greps=5
 	[ "$quick" = 1 ] && greps=1
-	echo "bench: [1/3] bench/guest/run.sh: a Linux guest under QEMU TCG, $greps repetitions per backend (about 3 minutes)" >&2
+	echo "bench: [1/3] bench/guest/run.sh: a Linux guest under QEMU TCG, $greps repetitions, one boot per backend each, alternating (about 2 minutes)" >&2
 	# shellcheck disable=SC2086
 	if "$repo/bench/guest/run.sh" "$build" --reps "$greps" --out "$tmp/guest.md" \
 		--raw "$tmp/guest.raw" ${VDAX_BENCH_GUEST_ARGS:-} >&2; then
@@ -160,6 +161,8 @@ EOF
 		echo
 		echo "\`bench/guest/run.sh\`: a real guest kernel's virtio-fs driver (QEMU TCG, so"
 		echo "absolute times are slow; the ratio is what counts, < 1: vdaxd faster)."
+		echo "The backends are interleaved: one guest boot per backend per repetition,"
+		echo "alternating which goes first, so a changing load falls on both alike."
 		echo "Rows merged above: meta = create+stat+unlink of the files (the stat"
 		echo "after dropping the guest's caches), walk = the cold stat phase, readdir"
 		echo "= listing the 1000-file directory cold, seq/rand/mmap reads of a file"

@@ -90,7 +90,7 @@ static struct params {
 	.threads = { 1, 4, 0 },
 	.file_size = 64 * MIB,
 	.dir_entries = 10000,
-	.queues = 4,
+	.queues = 0, /* 0: one per online CPU, at most 4 (see main()) */
 	.window = 256 * MIB,
 	.ws_window = 32 * MIB,
 	.tree_files = 20000,
@@ -2280,7 +2280,7 @@ static void usage(FILE *f)
 		"  --slices=N          a run of a column is N slices, the columns\n"
 		"                      alternating slice by slice [5]\n"
 		"  --threads=N[,N]     thread counts [1,4]\n"
-		"  --queues=N          request queues for vdaxd [4]\n"
+		"  --queues=N          request queues for vdaxd [online CPUs, max 4]\n"
 		"  --only=A,B          columns [local,dax,vdaxd,virtiofsd,mnt-dax,mnt];\n"
 		"                      also vdaxd-1q\n"
 		"  --workloads=A,B     randread,randwrite,seqread,seqwrite,mmapread,\n"
@@ -2412,6 +2412,16 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind < argc)
 		die("unexpected argument %s", argv[optind]);
+	if (!P.queues) {
+		/*
+		 * What a user should run: a request queue per CPU that can
+		 * serve one (as the Linux driver maps queues to CPUs), never
+		 * more queue threads than cores to run them; at most 4.
+		 */
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		P.queues = n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+	}
 }
 
 static int rm_one(const char *path, const struct stat *st, int type,

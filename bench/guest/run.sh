@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Guest benchmark: the same workload in a Linux guest under QEMU (TCG) on
-# vdaxd and on QEMU's virtiofsd, in one run, several repetitions each;
+# vdaxd and on QEMU's virtiofsd, in one run, several repetitions each,
+# interleaved (one boot per backend per repetition, alternating order);
 # prints a Markdown table of the median times and the ratio
 # vdaxd/virtiofsd (< 1: vdaxd faster).
 #
@@ -92,15 +93,17 @@ trap 'exit 143' TERM HUP
 ${CC:-cc} -O2 -static -std=gnu11 -Wall -Wextra -o "$work/vdax-bench" "$repo/bench/guest/vdax-bench.c" ||
 	die "cannot build bench/guest/vdax-bench.c statically (libc6-dev has libc.a)"
 
-# One boot per backend runs every repetition; lines "B:<metric>:<rep>:<us>".
-cat >"$work/guest.sh" <<EOF
-reps=$reps; nfiles=$nfiles; nrand=$nrand; mib=$mib
+# One boot per backend per repetition, the backends alternating (and the
+# one that goes first alternating too), so that a load that changes during
+# the run falls on both alike; lines "B:<metric>:<rep>:<us>". The guest
+# script's first line (which repetition) is written per boot.
+cat >"$work/guest.body" <<EOF
+nfiles=$nfiles; nrand=$nrand; mib=$mib
 EOF
-cat >>"$work/guest.sh" <<'EOF'
+cat >>"$work/guest.body" <<'EOF'
 t() { vdax-bench now; }
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-i=1
-while [ $i -le $reps ]; do
+while [ $i -le $last ]; do
 	rm -rf bench.d && mkdir bench.d || exit 1
 	vdax-bench files bench.d $nfiles | while read -r k v; do echo "B:$k:$i:$v"; done
 	drop
@@ -119,17 +122,21 @@ while [ $i -le $reps ]; do
 done
 EOF
 
-for be in $backends; do
+# run_one BACKEND REP: start the daemon, boot the guest for repetition REP.
+run_one() {
+	be=$1
+	rep=$2
 	shared=$work/shared-$be
 	sock=$work/$be.sock
 	mkdir -p "$shared"
+	rm -f "$sock"
 	if [ "$be" = vdaxd ]; then
 		# shellcheck disable=SC2086
-		"$vdaxd" --socket-path="$sock" --shared-dir="$shared" ${VDAXD_ARGS:-} >"$work/$be.log" 2>&1 &
+		"$vdaxd" --socket-path="$sock" --shared-dir="$shared" ${VDAXD_ARGS:-} >>"$work/$be.log" 2>&1 &
 	else
 		# shellcheck disable=SC2086
 		"$virtiofsd" --socket-path="$sock" -o source="$shared" -o cache=auto ${VIRTIOFSD_ARGS:-} \
-			>"$work/$be.log" 2>&1 &
+			>>"$work/$be.log" 2>&1 &
 	fi
 	dpid=$!
 	i=0
@@ -141,7 +148,11 @@ for be in $backends; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	echo "bench: $be: $reps repetitions ($nfiles files, $mib MiB, $nrand random reads)" >&2
+	echo "bench: $be: repetition $rep of $reps ($nfiles files, $mib MiB, $nrand random reads)" >&2
+	{
+		echo "i=$rep; last=$rep"
+		cat "$work/guest.body"
+	} >"$work/guest.sh"
 	"$repo/tools/vm.sh" --socket "$sock" --timeout 3600 --add "$work/vdax-bench" \
 		--cmd "$(cat "$work/guest.sh")" >"$work/$be.out"
 	rc=$?
@@ -149,9 +160,24 @@ for be in $backends; do
 	if [ $rc -ne 0 ]; then
 		cat "$work/$be.out" >&2
 		tail -20 "$work/$be.log" >&2
-		die "the guest run on $be failed (status $rc)"
+		die "the guest run on $be (repetition $rep) failed (status $rc)"
 	fi
 	sed -n "s/^B:/$be:/p" "$work/$be.out" >>"$work/results"
+}
+
+: >"$work/results"
+r=1
+while [ "$r" -le "$reps" ]; do
+	# odd repetitions in the listed order, even ones in the reverse order
+	order=$backends
+	if [ $((r % 2)) -eq 0 ]; then
+		order=""
+		for be in $backends; do order="$be $order"; done
+	fi
+	for be in $order; do
+		run_one "$be" "$r"
+	done
+	r=$((r + 1))
 done
 
 table=$(awk -F: -v order="create stat readdir unlink seqwrite seqread randread mmapread" \
