@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/limits.h> /* XATTR_NAME_MAX */
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1780,6 +1781,13 @@ VDAX_EXPORT void vdax_closedir(struct vdax_dir *d)
 
 /* ---------------- xattrs ---------------- */
 
+
+/* An xattr name as the kernel takes it: 1 to XATTR_NAME_MAX bytes. */
+static int xattr_name_len(const char *name, size_t *nl)
+{
+	*nl = strlen(name);
+	return *nl == 0 || *nl > XATTR_NAME_MAX ? -ERANGE : 0;
+}
 static ssize_t xattr_get(struct vdax *vd, const char *path, uint32_t opcode,
 			 const char *name, void *value, size_t size)
 {
@@ -1793,9 +1801,9 @@ static ssize_t xattr_get(struct vdax *vd, const char *path, uint32_t opcode,
 	if (size > 65536)
 		size = in.size = 65536;
 	if (name) {
-		size_t nl = strlen(name);
+		size_t nl;
 
-		if (!nl || nl > 255)
+		if (xattr_name_len(name, &nl))
 			return -ERANGE;
 		c.nin = 2;
 		c.in[1] = (struct iovec){ (void *)name, nl + 1 };
@@ -1848,8 +1856,7 @@ VDAX_EXPORT int vdax_setxattr(struct vdax *vd, const char *path,
 
 	if (!name)
 		return -EFAULT;
-	nl = strlen(name);
-	if (!nl || nl > 255)
+	if (xattr_name_len(name, &nl))
 		return -ERANGE;
 	if (size > 65536)
 		return -E2BIG;
@@ -1882,8 +1889,7 @@ VDAX_EXPORT int vdax_removexattr(struct vdax *vd, const char *path,
 
 	if (!name)
 		return -EFAULT;
-	nl = strlen(name);
-	if (!nl || nl > 255)
+	if (xattr_name_len(name, &nl))
 		return -ERANGE;
 	ret = with_node(vd, path, FC_WALK_FOLLOW, &n);
 	if (ret)
