@@ -72,6 +72,7 @@ static void vdaxd_reset(void *opaque)
 {
 	struct vdaxd *d = opaque;
 
+	fuse_srv_dax_log(d->srv, "frontend gone");
 	fuse_srv_reset(d->srv);
 }
 

@@ -16,13 +16,24 @@
  *           REMOVEMAPPING whose entries do not match live mappings or
  *           whose body does not hold exactly @count entries;
  *   EBADF   the file handle: stale, of another inode than the header's
- *           nodeid, a directory handle, or not a regular file;
+ *           nodeid, a directory handle, or not a regular file; with
+ *           fh = -1 (FUSE_DAX_FH_INODE), an inode that is not a regular
+ *           file;
  *   EPERM   the handle's access mode cannot back the mapping: a writable
  *           mapping needs O_RDWR (MAP_SHARED + PROT_WRITE also reads), a
  *           read-only one O_RDONLY or O_RDWR;
+ *   ENOENT/ESTALE  with fh = -1, a nodeid the guest does not hold;
  *   ENOSPC  the table is full (a bound on daemon memory);
  *   ENOSYS  no window;
- *   anything else comes from the hooks (the frontend's answer).
+ *   anything else comes from the hooks (the frontend's answer), except
+ *   EAGAIN and EINTR, which become EIO: Linux's fault path retries
+ *   SETUPMAPPING for as long as it gets EAGAIN.
+ *
+ * Two kinds of client: libvdax sends the fh of an open file; Linux
+ * (fs/fuse/dax.c, fuse_setup_one_mapping()) always sends fh = -1, as its
+ * mappings belong to the inode and outlive every RELEASE, so the daemon
+ * opens the inode's file itself for each mapping (the frontend's mmap
+ * keeps its own reference, the fd is closed at once).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -105,6 +116,27 @@ size_t fuse_srv_dax_mappings(struct fuse_srv *srv)
 	return n;
 }
 
+void fuse_srv_dax_stats(struct fuse_srv *srv, struct fuse_srv_dax_stats *st)
+{
+	pthread_mutex_lock(&srv->dax.lock);
+	st->live = srv->dax.n;
+	st->setups = srv->dax.setups;
+	st->removes = srv->dax.removes;
+	pthread_mutex_unlock(&srv->dax.lock);
+}
+
+void fuse_srv_dax_log(struct fuse_srv *srv, const char *why)
+{
+	struct fuse_srv_dax_stats st;
+
+	if (!fuse_dax_on(srv))
+		return;
+	fuse_srv_dax_stats(srv, &st);
+	VLOG_INFO("dax: %s: %llu mappings set up, %llu removed, %llu live",
+		  why, (unsigned long long)st.setups,
+		  (unsigned long long)st.removes, (unsigned long long)st.live);
+}
+
 /* Index of the first mapping that ends after @off (t->n if none). */
 static size_t first_ending_after(const struct fuse_dax_table *t, uint64_t off)
 {
@@ -185,13 +217,22 @@ static int check_setup(const struct fuse_srv *srv,
 	return 0;
 }
 
+/* The fh Linux sends: the mapping belongs to the inode, not to a file. */
+#define FUSE_DAX_FH_INODE UINT64_MAX
+
 /* A handle on @nodeid's regular file opened for what the mapping needs. */
 static int mapping_fd(struct fuse_req *req, uint64_t fh, bool writable)
 {
 	struct stat st;
 	int accmode = -1, fd, ret = 0;
 
-	fd = pt_handle_dup_fd(req->srv->fs, req->ih.nodeid, fh, &accmode);
+	if (fh == FUSE_DAX_FH_INODE) {
+		fd = pt_inode_open_fd(req->srv->fs, req->ih.nodeid, writable);
+		accmode = writable ? O_RDWR : O_RDONLY;
+	} else {
+		fd = pt_handle_dup_fd(req->srv->fs, req->ih.nodeid, fh,
+				      &accmode);
+	}
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)
@@ -276,8 +317,12 @@ int fuse_do_setupmapping(struct fuse_req *req)
 		return fd;
 	pthread_mutex_lock(&srv->dax.lock);
 	ret = setup_locked(srv, fd, in, &m);
+	if (ret == 0)
+		srv->dax.setups++;
 	pthread_mutex_unlock(&srv->dax.lock);
 	close(fd);
+	if (ret == -EAGAIN || ret == -EINTR)
+		ret = -EIO;
 	return ret;
 }
 
@@ -309,6 +354,7 @@ static int remove_one_locked(struct fuse_srv *srv, uint64_t moffset,
 	if (ret < 0)
 		return ret; /* the frontend still holds them: keep the records */
 	remove_locked(t, at, last - at);
+	t->removes += last - at;
 	return 0;
 }
 

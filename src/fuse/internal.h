@@ -43,6 +43,8 @@ struct fuse_dax_table {
 	struct fuse_dax_map *v; /* protected by lock */
 	size_t n, cap;		/* protected by lock */
 	size_t max;		/* immutable: bound on n */
+	uint64_t setups;	/* protected by lock: SETUPMAPPINGs done */
+	uint64_t removes;	/* protected by lock: mappings removed */
 };
 
 struct fuse_srv {

@@ -189,6 +189,12 @@ static int do_init(struct fuse_req *req)
 	/* A second INIT is a rebooted guest: nothing of the old one stays. */
 	if (__atomic_load_n(&srv->initialized, __ATOMIC_RELAXED)) {
 		VLOG_INFO("fuse: INIT on a live session, resetting");
+		/*
+		 * A rebooted guest sends no REMOVEMAPPING for what the old
+		 * one mapped: empty the window, as at DESTROY.
+		 */
+		fuse_srv_dax_log(srv, "guest reset");
+		fuse_dax_unmap_all(srv);
 		fuse_srv_reset_locked(srv);
 	}
 	want &= offered_flags(srv);
@@ -217,6 +223,7 @@ static int do_init(struct fuse_req *req)
 
 static int do_destroy(struct fuse_req *req)
 {
+	fuse_srv_dax_log(req->srv, "DESTROY");
 	fuse_dax_unmap_all(req->srv);
 	fuse_srv_reset(req->srv);
 	return 0;

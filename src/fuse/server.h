@@ -83,6 +83,17 @@ void fuse_srv_reset(struct fuse_srv *srv);
 /* Live DAX mappings (tests, logs). */
 size_t fuse_srv_dax_mappings(struct fuse_srv *srv);
 
+/* The window's counters since the daemon started. */
+struct fuse_srv_dax_stats {
+	uint64_t live;	  /* mappings in place now */
+	uint64_t setups;  /* SETUPMAPPINGs carried out (upgrades included) */
+	uint64_t removes; /* mappings removed by REMOVEMAPPING */
+};
+void fuse_srv_dax_stats(struct fuse_srv *srv, struct fuse_srv_dax_stats *st);
+
+/* Log the counters above at info level, saying why (@why). */
+void fuse_srv_dax_log(struct fuse_srv *srv, const char *why);
+
 void fuse_srv_free(struct fuse_srv *srv);
 
 #endif

@@ -910,6 +910,22 @@ int pt_handle_dup_fd(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 	return fd;
 }
 
+int pt_inode_open_fd(struct pt_fs *fs, uint64_t nodeid, bool writable)
+{
+	struct pt_inode *ino;
+	int fd;
+
+	fd = pt_inode_get(fs, nodeid, &ino);
+	if (fd < 0)
+		return fd;
+	if (!S_ISREG(ino->type))
+		fd = -EBADF;
+	else
+		fd = reopen(fs, ino, writable ? O_RDWR : O_RDONLY);
+	pt_inode_put(fs, ino);
+	return fd;
+}
+
 /* ---- directories ---- */
 
 int pt_opendir(struct pt_fs *fs, uint64_t nodeid, uint32_t flags,

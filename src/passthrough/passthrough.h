@@ -198,4 +198,13 @@ int pt_syncfs(struct pt_fs *fs, uint64_t nodeid);
 int pt_handle_dup_fd(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 		     int *accmode);
 
+/*
+ * For DAX mappings that belong to the inode rather than to an open file
+ * (the Linux client sends fh = -1: its mappings outlive every RELEASE): a
+ * new fd on @nodeid's regular file, O_RDWR if @writable, else O_RDONLY
+ * (caller closes it). -EBADF if the inode is not a regular file; the
+ * errors of pt_inode_get() for a bad nodeid; the open's own errno.
+ */
+int pt_inode_open_fd(struct pt_fs *fs, uint64_t nodeid, bool writable);
+
 #endif

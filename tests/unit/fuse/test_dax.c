@@ -20,6 +20,8 @@ struct call {
 	bool fd_ok; /* the fd was open and a regular file */
 	uint64_t foff, moff, len;
 	bool w;
+	int accmode; /* the fd's O_ACCMODE */
+	ino_t ino;   /* the host inode behind the fd */
 };
 
 static struct {
@@ -41,7 +43,8 @@ static int fake_map(void *ctx, int fd, uint64_t fd_offset, uint64_t moffset,
 {
 	struct stat st;
 	struct call c = { true, fstat(fd, &st) == 0 && S_ISREG(st.st_mode),
-			  fd_offset, moffset, len, writable };
+			  fd_offset, moffset, len, writable,
+			  fcntl(fd, F_GETFL) & O_ACCMODE, st.st_ino };
 
 	(void)ctx;
 	if (rec.n < 64)
@@ -327,6 +330,73 @@ static uint32_t lookup_flags(const char *name)
 	return eo.attr.flags;
 }
 
+static ino_t host_ino(const char *rel)
+{
+	struct stat st;
+
+	return stat(h_path(rel), &st) == 0 ? st.st_ino : 0;
+}
+
+/*
+ * SETUPMAPPING as Linux's fs/fuse/dax.c sends it: fh = -1 (the mapping is
+ * the inode's, not an open file's), len 2 MiB even past end of file, READ
+ * always, READ|WRITE to upgrade the same span.
+ */
+static void t_linux_client(void)
+{
+	struct fuse_srv_opts o = dax_opts();
+	struct fuse_srv_dax_stats st;
+	struct fuse_removemapping_one one[2];
+	uint64_t id, did;
+
+	h_put_file("lk", "ten bytes!");
+	if (mkdir(h_path("ldir"), 0755) && errno != EEXIST)
+		tap_bail("mkdir");
+	h_start(&h, &o);
+	h_init(&h, FUSE_MAP_ALIGNMENT, 0, NULL);
+	id = h_ino(&h, FUSE_ROOT_ID, "lk");
+	did = h_ino(&h, FUSE_ROOT_ID, "ldir");
+
+	rec.n = 0;
+	is_int(setup(id, UINT64_MAX, 0, R2M, RD, 0), 0,
+	       "fh = -1, no open file at all: SETUPMAPPING read-only");
+	ok(rec.n == 1 && rec.v[0].fd_ok && rec.v[0].accmode == O_RDONLY &&
+	   rec.v[0].ino == host_ino("lk") && !rec.v[0].w,
+	   "fh = -1: the daemon opened the inode's own file O_RDONLY");
+	is_int(setup(id, UINT64_MAX, 0, R2M, WR, 0), 0,
+	       "fh = -1: the same span again with READ|WRITE (upgrade)");
+	ok(rec.n == 2 && rec.v[1].accmode == O_RDWR && rec.v[1].w &&
+	   rec.v[1].ino == host_ino("lk"),
+	   "upgrade: opened O_RDWR, mapped writable");
+	is_int(fuse_srv_dax_mappings(h.srv), 1, "an upgrade adds no mapping");
+	is_int(setup(id, UINT64_MAX, 4u << 20, R2M, RD, R2M), 0,
+	       "fh = -1: a range wholly past end of file is mapped too");
+	is_int(setup(did, UINT64_MAX, 0, R2M, RD, 2 * R2M), -EBADF,
+	       "fh = -1 on a directory -> EBADF");
+	ok(setup(0xdead0000beefull, UINT64_MAX, 0, R2M, RD, 2 * R2M) < 0,
+	   "fh = -1 on a nodeid never looked up fails");
+	rec.fail = -EAGAIN;
+	is_int(setup(id, UINT64_MAX, 0, R2M, RD, 3 * R2M), -EIO,
+	       "a frontend EAGAIN becomes EIO (Linux would retry EAGAIN forever)");
+	is_int(fuse_srv_dax_mappings(h.srv), 2, "two live mappings");
+	one[0] = (struct fuse_removemapping_one){ 0, R2M };
+	one[1] = (struct fuse_removemapping_one){ R2M, R2M };
+	is_int(removem(id, 2, one, 2), 0,
+	       "REMOVEMAPPING of both in one batch, as at inode eviction");
+	fuse_srv_dax_stats(h.srv, &st);
+	ok(st.live == 0 && st.setups == 3 && st.removes == 2,
+	   "counters: 3 set up (upgrade included), 2 removed, 0 live");
+
+	is_int(setup(id, UINT64_MAX, 0, R2M, RD, 0), 0, "map again");
+	rec.n = 0;
+	h_init(&h, FUSE_MAP_ALIGNMENT, 0, NULL);
+	ok(rec.n == 1 && !rec.v[0].map && rec.v[0].moff == 0 &&
+	   rec.v[0].len == WIN,
+	   "a second INIT (rebooted guest) empties the whole window");
+	is_int(fuse_srv_dax_mappings(h.srv), 0, "and forgets the mapping");
+	fuse_srv_free(h.srv);
+}
+
 static void skip(const char *why)
 {
 	printf("ok %d # SKIP %s\n", ++tap_n, why);
@@ -436,6 +506,7 @@ int main(void)
 	t_init();
 	t_setup();
 	t_remove();
+	t_linux_client();
 	t_attr_dax();
 	return tap_done();
 }
