@@ -17,6 +17,11 @@
 #                   (default 300 with a command, none for a shell; 0 = none)
 #   --add BINARY    put BINARY in the guest's PATH (/vdax/bin); repeatable
 #   --mount-opts O  extra options for mount -t virtiofs
+#   --dax[=SIZE]    give the device a DAX window: QEMU with the project's
+#                   patches (scripts/qemu-dax.sh builds it once, ~5 min),
+#                   cache-size=SIZE (a power of two >= 2M, e.g. 64M), or
+#                   without SIZE the backend's own window size; mounts
+#                   with -o dax=always unless --mount-opts names a dax mode
 #   --verbose       show the whole console (kernel, init), not only the
 #                   command's output
 #   --log FILE      keep the whole console output in FILE
@@ -40,6 +45,7 @@ adds=""
 mopts=""
 verbose=0
 logkeep=""
+dax=""
 
 usage() {
 	sed -n '3,/^set -u/{/^#/s/^# \{0,1\}//p}' "$0" >&2
@@ -66,6 +72,8 @@ $2"; shift 2 ;;
 ${1#*=}"; shift ;;
 	--mount-opts) [ $# -ge 2 ] || usage; mopts=$2; shift 2 ;;
 	--mount-opts=*) mopts=${1#*=}; shift ;;
+	--dax) dax=auto; shift ;;
+	--dax=*) dax=${1#*=}; shift ;;
 	--verbose|-v) verbose=1; shift ;;
 	--log) [ $# -ge 2 ] || usage; logkeep=$2; shift 2 ;;
 	--log=*) logkeep=${1#*=}; shift ;;
@@ -93,6 +101,24 @@ if [ -z "$timeout" ]; then
 fi
 case $timeout in *[!0-9]*|"") die "bad --timeout '$timeout'" ;; esac
 
+devopts=""
+qemu_extra=""
+if [ -n "$dax" ]; then
+	case $dax in
+	auto) devopts=",dax=on" ;;
+	*[!0-9KMGkmg]*|"") die "bad --dax size '$dax' (e.g. 64M)" ;;
+	*) devopts=",cache-size=$dax" ;;
+	esac
+	case ,$mopts, in
+	*,dax,*|*,dax=*) ;;
+	*) mopts=${mopts:+$mopts,}dax=always ;;
+	esac
+	if [ -z "${VDAX_QEMU:-}" ]; then
+		VDAX_QEMU=$("$repo/scripts/qemu-dax.sh") || die "no DAX-capable QEMU (see above)"
+	fi
+	# The patched binary is not installed: use Debian's firmware.
+	qemu_extra="-L /usr/share/qemu -L /usr/share/seabios"
+fi
 qemu=${VDAX_QEMU:-qemu-system-x86_64}
 command -v "$qemu" >/dev/null || die "$qemu not found (apt-get install qemu-system-x86)"
 mem=${VDAX_VM_MEM:-512}
@@ -145,8 +171,8 @@ append="console=ttyS0 quiet panic=-1 vdax.tag=$tag"
 set -- -accel "$accel" -cpu max -smp "$smp" -m "${mem}M" \
 	-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" -numa node,memdev=mem \
 	-chardev "socket,id=vfs,path=$sock" \
-	-device "vhost-user-fs-pci,chardev=vfs,tag=$tag,queue-size=$qsize" \
-	-kernel "$vmlinuz" -initrd "$tmp/initrd.gz" -append "$append" \
+	-device "vhost-user-fs-pci,chardev=vfs,tag=$tag,queue-size=$qsize$devopts" \
+	$qemu_extra -kernel "$vmlinuz" -initrd "$tmp/initrd.gz" -append "$append" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-pidfile "$tmp/qemu.pid"
 

@@ -192,17 +192,20 @@ class VmResult:
         return res
 
 
-def run_vm(opts, sock, cmd, timeout, adds=(), logname='console', backend=None):
-    """Boot a guest with tools/vm.sh; if @backend dies meanwhile, the guest
-    is stopped after a grace period instead of waiting for the timeout."""
+def run_vm(opts, sock, cmd, timeout, adds=(), logname='console', backend=None,
+           vm_args=(), env=None):
+    """Boot a guest with tools/vm.sh (extra arguments @vm_args, extra
+    environment @env); if @backend dies meanwhile, the guest is stopped
+    after a grace period instead of waiting for the timeout."""
     logpath = os.path.join(opts.work, '%s.%d.log' % (logname, os.getpid()))
     argv = [opts.vm, '--socket', sock, '--cmd', cmd, '--timeout', str(timeout),
-            '--log', logpath]
+            '--log', logpath] + list(vm_args)
     for a in adds:
         argv += ['--add', a]
     outf = tempfile.TemporaryFile(dir=opts.work)
     errf = tempfile.TemporaryFile(dir=opts.work)
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=outf, stderr=errf)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=outf, stderr=errf,
+                         env=dict(os.environ, **(env or {})))
     end = time.monotonic() + timeout + 120
     dead_since = None
     note = b''
@@ -462,7 +465,8 @@ def parse_tap(text):
 
 
 def load_allow_list(path):
-    """[(glob, comparison, why)]; comparison is 'local', 'virtiofsd' or '*'."""
+    """[(glob, comparison, why)]; comparison is 'local', 'virtiofsd', 'nodax'
+    (the same guest without DAX) or '*'."""
     rules = []
     if not path:
         return rules
@@ -473,7 +477,7 @@ def load_allow_list(path):
                 if not line or line.startswith('#'):
                     continue
                 parts = line.split(None, 2)
-                if len(parts) < 3 or parts[1] not in ('local', 'virtiofsd', '*'):
+                if len(parts) < 3 or parts[1] not in ('local', 'virtiofsd', 'nodax', '*'):
                     tap.diag('%s:%d: ignored malformed line' % (path, ln))
                     continue
                 rules.append((parts[0], parts[1], parts[2]))
@@ -490,20 +494,21 @@ def allowed(rules, name, comparison):
     return None
 
 
-def compare(rules, vd, other, other_name, comparison):
+def compare(rules, vd, other, other_name, comparison, label_a='vdaxd'):
     names = list(vd) + [n for n in other if n not in vd]
     differ = 0
     for name in names:
         a, b = vd.get(name, 'missing'), other.get(name, 'missing')
-        label = 'vdaxd=%s %s' % (other_name, name)
+        label = '%s=%s %s' % (label_a, other_name, name)
         why = allowed(rules, name, comparison)
         if a != b and why:
-            tap.skip(label, 'allowed difference (vdaxd %s, %s %s): %s' % (a, other_name, b, why))
+            tap.skip(label, 'allowed difference (%s %s, %s %s): %s' % (label_a, a, other_name,
+                                                                        b, why))
             continue
         if a != b:
             differ += 1
         if not tap.ok(a == b, label):
-            tap.diag('  vdaxd: %s, %s: %s' % (a, other_name, b))
+            tap.diag('  %s: %s, %s: %s' % (label_a, a, other_name, b))
     return differ
 
 
