@@ -198,6 +198,15 @@ static int do_init(struct fuse_req *req)
 		fuse_srv_reset_locked(srv);
 	}
 	want &= offered_flags(srv);
+	/*
+	 * A client that will map files (it sends FUSE_MAP_ALIGNMENT only
+	 * then) writes through the window without FUSE_WRITE, so the server
+	 * never sees the write that should drop S_ISUID/S_ISGID: Linux's DAX
+	 * write path leaves that to the server under KILLPRIV_V2. Without
+	 * it, the kernel clears them itself with a SETATTR.
+	 */
+	if (want & FUSE_MAP_ALIGNMENT)
+		want &= ~FUSE_HANDLE_KILLPRIV_V2;
 	max_pages = srv->opts.max_write / srv->page_size;
 	if (max_pages > UINT16_MAX)
 		max_pages = UINT16_MAX;

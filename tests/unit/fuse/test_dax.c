@@ -119,6 +119,14 @@ static void t_init(void)
 		is_int(io.map_alignment, 12, "4 KiB pages: map_alignment 12");
 	ok(io.flags2 & (FUSE_HAS_INODE_DAX >> 32),
 	   "window: FUSE_HAS_INODE_DAX accepted when asked");
+	is_int(h_init(&h, FUSE_MAP_ALIGNMENT | FUSE_HANDLE_KILLPRIV_V2, 0, &io),
+	       0, "INIT of a DAX client that asks for KILLPRIV_V2");
+	ok(!(io.flags & FUSE_HANDLE_KILLPRIV_V2),
+	   "a DAX client gets no KILLPRIV_V2 (its window writes bypass FUSE_WRITE)");
+	is_int(h_init(&h, FUSE_HANDLE_KILLPRIV_V2, 0, &io), 0,
+	       "INIT without FUSE_MAP_ALIGNMENT");
+	ok(io.flags & FUSE_HANDLE_KILLPRIV_V2,
+	   "a client that maps nothing keeps KILLPRIV_V2");
 	is_int(h_init(&h, FUSE_MAP_ALIGNMENT, 0, &io), 0, "INIT again");
 	ok(!(io.flags2 & (FUSE_HAS_INODE_DAX >> 32)),
 	   "FUSE_HAS_INODE_DAX not set when the frontend did not ask");
