@@ -121,8 +121,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 {
 	ninja -C "$work/build" -j "$jobs" qemu-system-x86_64 2>&1
 	echo $? >"$work/build.rc"
-} | awk -v log="$work/build.log" '
-	{ print > log }
+} | awk -v logf="$work/build.log" '
+	{ print > logf }
 	match($0, /^\[[0-9]+\/[0-9]+\]/) {
 		split(substr($0, 2, RLENGTH - 2), a, "/")
 		pct = int(a[1] * 100 / a[2])
