@@ -22,6 +22,9 @@
 #                   cache-size=SIZE (a power of two >= 2M, e.g. 64M), or
 #                   without SIZE the backend's own window size; mounts
 #                   with -o dax=always unless --mount-opts names a dax mode
+#   --allow-reboot  a reboot in the guest resets the machine (devices
+#                   included) and boots it again, instead of ending QEMU;
+#                   /init then runs the command again
 #   --verbose       show the whole console (kernel, init), not only the
 #                   command's output
 #   --log FILE      keep the whole console output in FILE
@@ -46,6 +49,7 @@ mopts=""
 verbose=0
 logkeep=""
 dax=""
+noreboot=-no-reboot
 
 usage() {
 	sed -n '3,/^set -u/{/^#/s/^# \{0,1\}//p}' "$0" >&2
@@ -72,6 +76,7 @@ $2"; shift 2 ;;
 ${1#*=}"; shift ;;
 	--mount-opts) [ $# -ge 2 ] || usage; mopts=$2; shift 2 ;;
 	--mount-opts=*) mopts=${1#*=}; shift ;;
+	--allow-reboot) noreboot=""; shift ;;
 	--dax) dax=auto; shift ;;
 	--dax=*) dax=${1#*=}; shift ;;
 	--verbose|-v) verbose=1; shift ;;
@@ -173,7 +178,7 @@ set -- -accel "$accel" -cpu max -smp "$smp" -m "${mem}M" \
 	-chardev "socket,id=vfs,path=$sock" \
 	-device "vhost-user-fs-pci,chardev=vfs,tag=$tag,queue-size=$qsize$devopts" \
 	$qemu_extra -kernel "$vmlinuz" -initrd "$tmp/initrd.gz" -append "$append" \
-	-nodefaults -no-user-config -display none -no-reboot \
+	-nodefaults -no-user-config -display none $noreboot \
 	-pidfile "$tmp/qemu.pid"
 
 if [ $interactive -eq 1 ]; then

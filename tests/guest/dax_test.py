@@ -144,9 +144,9 @@ def dax_qemu(opts):
 
 
 def run_dax_vm(opts, be, cmd, timeout, dax='8M', mount_opts=None, qemu=None, adds=(),
-               logname='dax'):
+               logname='dax', extra=()):
     """Boot a guest on @be with a window of @dax (None: stock QEMU, no window)."""
-    extra = []
+    extra = list(extra)
     if dax:
         extra.append('--dax=' + dax)
     if mount_opts:
@@ -334,6 +334,15 @@ def cmd_refuse(opts):
 
 # ------------------------------------------------------------------- reboot
 
+def kill_qemu_on_flag(flag, sock, timeout):
+    """SIGKILL the QEMU attached to @sock once @flag exists."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not os.path.exists(flag):
+        time.sleep(0.05)
+    if os.path.exists(flag):
+        subprocess.run(['pkill', '-KILL', '-f', 'qemu-system.*path=' + re.escape(sock)])
+
+
 def cmd_reboot(opts):
     qemu = dax_qemu(opts)
     if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built'):
@@ -351,10 +360,18 @@ def cmd_reboot(opts):
     gt.check_vm(res, 'boot 1')
     tap.is_eq(results(res).get('read:a.s1'), 'ok', 'boot 1: read through the window')
     c1 = be.dax_counts()
-    # Boot 2, killed hard while it holds live mappings.
-    res = run_dax_vm(opts, be, '%s hold a.s1 600' % prog, 25, qemu=qemu, logname='reboot2')
-    tap.is_eq(results(res).get('hold_mapped'), 'ok', 'boot 2: file mapped and read')
-    tap.is_eq(res.rc, 124, 'boot 2: QEMU killed by the hard timeout while mapped')
+    # Boot 2, QEMU killed hard while the guest holds live mappings.
+    flag = os.path.join(shared, 'held.flag')
+    cmd = ('%s hold a.s1 600 > /tmp/h & while ! grep -q hold_mapped /tmp/h; do sleep 0.1; done; '
+           'touch held.flag; wait' % prog)
+    killer = threading.Thread(target=kill_qemu_on_flag, args=(flag, be.sock, opts.vm_timeout),
+                              daemon=True)
+    killer.start()
+    res = run_dax_vm(opts, be, cmd, opts.vm_timeout, qemu=qemu, logname='reboot2')
+    killer.join()
+    tap.ok(os.path.exists(flag), 'boot 2: file mapped and read')
+    tap.ok(res.rc != 0 and not res.finished(),
+           'boot 2: QEMU killed hard while mapped (vm.sh exit %d)' % res.rc)
     tap.ok(be.alive(), 'vdaxd alive after a DAX frontend vanished')
     # Boot 3 on the same daemon: DAX works again, with the right data.
     with open(os.path.join(shared, 'b.s3'), 'wb'):
@@ -366,13 +383,30 @@ def cmd_reboot(opts):
     r = results(res)
     tap.is_eq((r.get('read:a.s1'), r.get('read:b.s3')), ('ok', 'ok'),
               'boot 3: reads through the window after a killed frontend')
-    be.stop()
     c3 = be.dax_counts()
-    tap.diag('counters after boot 1: %r, at the end: %r' % (c1, c3))
     tap.ok(c1 is not None and c3 is not None and c3['setups'] > c1['setups'],
            'boot 3 set up new mappings')
     tap.ok('frontend gone' in gt.read(be.logpath),
            'vdaxd forgot the killed frontend\'s mappings ("frontend gone")')
+
+    # Boot 4 reboots inside one QEMU: device reset, then a second FUSE_INIT
+    # on the same connection while the first boot's ranges were mapped.
+    cmd = ('if [ -e rebooted.flag ]; then %s read a.s1 b.s3; else '
+           'touch rebooted.flag; %s read a.s1 b.s3 && sync && reboot -f; fi'
+           % (prog, prog))
+    res = run_dax_vm(opts, be, cmd, opts.vm_timeout * 2, qemu=qemu, logname='reboot4',
+                     extra=['--allow-reboot'])
+    gt.check_vm(res, 'boot 4 (reset in QEMU)')
+    tap.is_eq(res.console.count('VDAX-BOOTED'), 2, 'boot 4: the guest booted twice in one QEMU')
+    r = results(res)
+    tap.is_eq((r.get('read:a.s1'), r.get('read:b.s3')), ('ok', 'ok'),
+              'boot 4: after the reset the guest maps and reads right again')
+    tap.ok('dax: guest reset' in gt.read(be.logpath),
+           'vdaxd saw the second INIT and emptied the window ("guest reset")')
+    tap.ok(be.alive(), 'vdaxd alive after the in-QEMU reboot')
+    be.stop()
+    tap.diag('counters after boot 1: %r, after boot 3: %r, at the end: %r'
+             % (c1, c3, be.dax_counts()))
     return tap.done()
 
 
