@@ -170,7 +170,7 @@ IFS=$old_ifs
 "$repo/scripts/mkinitramfs.sh" -o "$tmp/initrd.gz" --modules "$mods" "$@" ||
 	die "cannot build the initramfs"
 
-append="console=ttyS0 quiet panic=-1 vdax.tag=$tag"
+append="console=ttyS0 quiet panic=-1 no_timer_check vdax.tag=$tag"
 [ -n "$mopts" ] && append="$append vdax.mopts=$mopts"
 
 set -- -accel "$accel" -cpu max -smp "$smp" -m "${mem}M" \
