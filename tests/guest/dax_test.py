@@ -16,6 +16,8 @@ project's DAX window patches (scripts/qemu-dax.sh), on vdaxd with
                        the DAX QEMU refuses a backend without SHMEM
   dax_test.py reboot   several guests in a row on one vdaxd with DAX, one of
                        them killed hard while it has live mappings
+  dax_test.py hosttrunc  the host truncates a file under a live guest mapping:
+                       QEMU survives the guest's accesses past the end
   dax_test.py kill     vdaxd killed while the guest has live mappings: QEMU
                        neither crashes nor hangs, guest I/O gets errors, the
                        host files are intact
@@ -477,6 +479,53 @@ def cmd_kill(opts):
     return tap.done()
 
 
+# ---------------------------------------------------------------- hosttrunc
+
+def cmd_hosttrunc(opts):
+    """The host truncates a file under the guest's live mapping: the guest's
+    next touches fault inside QEMU (SIGBUS past the end of a mapped file);
+    QEMU must live and the guest see zeros."""
+    qemu = dax_qemu(opts)
+    if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built'):
+        return tap.done()
+    shared = os.path.join(opts.work, 'shared')
+    os.mkdir(shared)
+    path = os.path.join(shared, 'a.s1')
+    write_pattern(path, 4 * MIB, 1)
+    be = DaxBackend(opts.vdaxd, shared, opts.work, ['--cache-size=%d' % WINDOW])
+    if not start(be, 'hosttrunc'):
+        return tap.done()
+    prog = os.path.basename(opts.guest_prog)
+    flag = os.path.join(shared, 'mapped.flag')
+    cmd = ('%s hold a.s1 15 > /tmp/h & while ! grep -q hold_mapped /tmp/h; do sleep 0.1; done; '
+           'touch mapped.flag; wait; cat /tmp/h; echo R:guest:alive' % prog)
+
+    def truncater():
+        end = time.monotonic() + opts.vm_timeout
+        while time.monotonic() < end and not os.path.exists(flag):
+            time.sleep(0.05)
+        if os.path.exists(flag):
+            os.truncate(path, 0)
+    t = threading.Thread(target=truncater, daemon=True)
+    t.start()
+    res = run_dax_vm(opts, be, cmd, opts.vm_timeout, qemu=qemu, logname='hosttrunc')
+    t.join()
+    r = results(res)
+    tap.is_eq(r.get('hold_mapped'), 'ok', 'hosttrunc: the guest mapped and read the file')
+    tap.ok(os.path.exists(flag) and os.path.getsize(path) == 0,
+           'hosttrunc: the host truncated it to 0 under the mapping')
+    tap.ok(res.finished() and r.get('guest') == 'alive',
+           'hosttrunc: QEMU survived the guest touching pages past the end; the guest '
+           'ran to the end and powered off')
+    tap.ok('block starts 0/0' in r.get('hold_end', ''),
+           'hosttrunc: the guest read zeros there (%s)' % r.get('hold_end'))
+    tap.ok(be.alive(), 'hosttrunc: vdaxd still serving')
+    be.stop()
+    if tap.failed:
+        tap.diag('guest output:\n' + res.out[-2000:] + '\nvm.sh:\n' + res.err[-2000:])
+    return tap.done()
+
+
 # -------------------------------------------------------------------- posix
 
 def cmd_posix(opts):
@@ -528,7 +577,8 @@ def cmd_posix(opts):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('mode', choices=['rw', 'inode', 'refuse', 'reboot', 'kill', 'posix'])
+    ap.add_argument('mode', choices=['rw', 'inode', 'refuse', 'reboot', 'kill', 'hosttrunc',
+                                     'posix'])
     ap.add_argument('--vm', default=os.path.join(gt.REPO, 'tools', 'vm.sh'))
     ap.add_argument('--vdaxd')
     ap.add_argument('--virtiofsd', default='/usr/lib/qemu/virtiofsd')
@@ -565,7 +615,7 @@ def main():
     rc = 1
     try:
         rc = {'rw': cmd_rw, 'inode': cmd_inode, 'refuse': cmd_refuse, 'reboot': cmd_reboot,
-              'kill': cmd_kill, 'posix': cmd_posix}[opts.mode](opts)
+              'kill': cmd_kill, 'hosttrunc': cmd_hosttrunc, 'posix': cmd_posix}[opts.mode](opts)
     finally:
         if opts.keep or rc != 0:
             tap.diag('work directory kept: ' + opts.work)
