@@ -828,11 +828,39 @@ static void readahead_one(struct dax_conn *c, const struct dax_ra *ra)
 		pthread_mutex_unlock(&c->lock);
 		if (r && !install(c, ino, ra->fh, r, ra->pos, ra->writable,
 				  true, &r)) {
+			/* Not taken back before the stream gets there. */
+			atomic_store(&r->accessed, true);
 			count(&c->st.readaheads, 1);
 			range_put(c, r);
 		}
 	}
 	pthread_rwlock_unlock(&ino->mapping_lock);
+}
+
+/*
+ * A stream has left range @pos of @ino behind: make it the first victim,
+ * so that the stream's ranges give way to each other rather than push out
+ * ranges that are used again (scan resistance). No lock held.
+ */
+static void stream_done(struct dax_conn *c, struct dax_inode *ino,
+			uint64_t pos)
+{
+	struct dax_range *r;
+
+	pthread_rwlock_rdlock(&ino->dax_lock);
+	r = lookup(ino, pos);
+	if (r && r->stream && atomic_load(&r->state) == RANGE_READY) {
+		pthread_mutex_lock(&c->lock);
+		atomic_store(&r->accessed, false);
+		list_del(&r->link);
+		/* the head: the oldest */
+		r->link.next = c->busy_list.next;
+		r->link.prev = &c->busy_list;
+		c->busy_list.next->prev = &r->link;
+		c->busy_list.next = &r->link;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_rwlock_unlock(&ino->dax_lock);
 }
 
 /* Queue a read-ahead of range @pos of @ino for the worker. No lock held. */
@@ -1134,10 +1162,14 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		atomic_store_explicit(&s->next, off + len,
 				      memory_order_relaxed);
 		next = ((off + len - 1) & ~DAX_RANGE_MASK) + DAX_RANGE_SIZE;
-		if (seq && next < file_size &&
+		if (seq &&
 		    atomic_exchange_explicit(&s->ra_at, next + 1,
-					     memory_order_relaxed) != next + 1)
-			readahead_post(c, ino, fh, next, write);
+					     memory_order_relaxed) != next + 1) {
+			if (next < file_size)
+				readahead_post(c, ino, fh, next, write);
+			if (next >= 2 * DAX_RANGE_SIZE)
+				stream_done(c, ino, next - 2 * DAX_RANGE_SIZE);
+		}
 	}
 	return done ? (ssize_t)done : ret;
 }
