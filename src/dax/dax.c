@@ -60,7 +60,7 @@
 #define DAX_FREQ_MAX	 15
 #define DAX_MARGIN_INIT	 2  /* starting admission margin */
 #define DAX_MARGIN_MAX	 16 /* > DAX_FREQ_MAX: admit nothing */
-#define DAX_PAYBACK_HITS 8  /* hits a mapping must earn to pay for itself */
+#define DAX_PAYBACK_HITS 16 /* hits a mapping must earn to pay for itself */
 #define DAX_STREAMS	 4  /* sequential streams tracked per inode */
 #define DAX_RA_MAX	 8  /* read-ahead requests queued for the worker */
 
@@ -153,6 +153,7 @@ struct dax_conn {
 	struct dax_ra ra[DAX_RA_MAX]; /* protected by lock */
 	unsigned nr_ra;		      /* protected by lock */
 	struct dax_inode *ra_busy;    /* the worker's read-ahead; lock */
+	unsigned ra_depth;	      /* ranges a stream is read ahead; constant */
 
 	/* Admission (constant unless noted). */
 	bool admit;
@@ -547,7 +548,7 @@ static unsigned victim_est_locked(struct dax_conn *c)
  * full, a range is mapped only if it has been used more often lately than
  * the range it would push out, by a margin that the worker adapts to what
  * mappings earn before they are evicted (evicted()); a range evicted a
- * moment ago (a ghost) needs half the margin. Streams do not ask: they map.
+ * moment ago (a ghost) counts one use more. Streams do not ask: they map.
  */
 static bool admit(struct dax_conn *c, struct dax_inode *ino, uint64_t pos)
 {
@@ -565,9 +566,7 @@ static bool admit(struct dax_conn *c, struct dax_inode *ino, uint64_t pos)
 	if (ghost)
 		count(&c->st.ghost_hits, 1);
 	m = atomic_load(&c->margin);
-	if (ghost)
-		m /= 2;
-	if (freq_est(c, ino->nodeid, pos) < victim + m)
+	if (freq_est(c, ino->nodeid, pos) + ghost < victim + m)
 		return false;
 	if (ghost)
 		ghost_find(c, ino->nodeid, pos, true);
@@ -1165,8 +1164,13 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		if (seq &&
 		    atomic_exchange_explicit(&s->ra_at, next + 1,
 					     memory_order_relaxed) != next + 1) {
-			if (next < file_size)
-				readahead_post(c, ino, fh, next, write);
+			for (unsigned k = 0; k < c->ra_depth; k++) {
+				uint64_t at = next + k * DAX_RANGE_SIZE;
+
+				if (at >= file_size)
+					break;
+				readahead_post(c, ino, fh, at, write);
+			}
 			if (next >= 2 * DAX_RANGE_SIZE)
 				stream_done(c, ino, next - 2 * DAX_RANGE_SIZE);
 		}
@@ -1389,6 +1393,12 @@ static int admit_init(struct dax_conn *c, unsigned nr, unsigned flags)
 	unsigned slots = 1024;
 
 	c->reserve = (nr * DAX_RECLAIM_PCT + 99) / 100;
+	/*
+	 * Ranges mapped ahead of a stream: enough that the worker's round
+	 * trips overlap the reader's copying, few enough that a handful of
+	 * streams do not fill a small window with data not yet read.
+	 */
+	c->ra_depth = nr >= 32 ? 2 : 1;
 	if (!(flags & DAX_CONN_ADMIT))
 		return 0;
 	while (slots < 16 * nr && slots < (1u << 24))
