@@ -60,6 +60,7 @@
 #define DAX_FREQ_MAX	 15
 #define DAX_MARGIN_INIT	 2  /* starting admission margin */
 #define DAX_MARGIN_MAX	 16 /* > DAX_FREQ_MAX: admit nothing */
+#define DAX_MARGIN_DECAY 8  /* sketch halvings per margin step down */
 #define DAX_PAYBACK_HITS 16 /* hits a mapping must earn to pay for itself */
 #define DAX_STREAMS	 4  /* sequential streams tracked per inode */
 #define DAX_RA_MAX	 8  /* read-ahead requests queued for the worker */
@@ -162,6 +163,7 @@ struct dax_conn {
 	unsigned freq_mask;	       /* slots - 1 */
 	unsigned freq_period;	       /* touches between halvings */
 	atomic_uint freq_touches;      /* since the last halving */
+	atomic_uint freq_ages;	       /* halvings so far */
 	atomic_uint margin;	       /* admission margin, adaptive */
 	pthread_mutex_t adm_lock;      /* leaf: the ghost list */
 	struct dax_ghost *ghosts;      /* ring; protected by adm_lock */
@@ -413,8 +415,10 @@ static unsigned freq_est(const struct dax_conn *c, uint64_t nodeid,
 
 /*
  * Halve every count, so that the sketch says "lately" (TinyLFU's reset),
- * and let the margin fall back by one, so that a workload that has
- * changed can earn admission again.
+ * and every DAX_MARGIN_DECAY halvings let the margin fall back by one, so
+ * that a workload that has changed can earn admission again. Slowly: with
+ * uniformly random reads over more than the window no mapping pays, and
+ * each step down lets a few more through before evictions push it back.
  */
 static void freq_age(struct dax_conn *c)
 {
@@ -426,6 +430,8 @@ static void freq_age(struct dax_conn *c)
 			atomic_store_explicit(&c->freq[i], (uint8_t)(v >> 1),
 					      memory_order_relaxed);
 	}
+	if (atomic_fetch_add(&c->freq_ages, 1) % DAX_MARGIN_DECAY)
+		return;
 	v = atomic_load(&c->margin);
 	if (v > 1)
 		atomic_compare_exchange_strong(&c->margin, &v, v - 1);
