@@ -2059,7 +2059,7 @@ static void write_markdown(FILE *f)
 	for (size_t i = 0; i < nb; i++)
 		if (backends[i].up && backends[i].sweep)
 			fprintf(f, " %s IOPS |", backends[i].name);
-	fprintf(f, " dax/local | dax/vdaxd | dax misses per 1000 reads |\n|---|---:|");
+	fprintf(f, " dax/local | dax/vdaxd | dax setups per 1000 window lookups |\n|---|---:|");
 	for (size_t i = 0; i < nb; i++)
 		if (backends[i].up && backends[i].sweep)
 			fprintf(f, "---:|");
