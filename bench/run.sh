@@ -12,8 +12,9 @@
 # 2. BUILD_DIR/bench/vdax-bench: local syscalls, libvdax with and without
 #    DAX on vdaxd (one request queue per online CPU, at most 4), libvdax on QEMU's virtiofsd, `vdax mount` with and
 #    without DAX, on the same directory, interleaved; the guest's figures
-#    merged in as two more columns. Options such as --reps, --duration,
-#    --quick are passed on.
+#    merged in as two more columns; then the cold whole-process
+#    `vdax cat` runs (a fresh vdaxd per run). Options such as --reps,
+#    --duration, --quick are passed on.
 # 3. gnuplot: bench/results/STAMP-workloads.png and STAMP-wsratio.png.
 # 4. BENCHMARKS.md: the report, the plots, the guest table and the
 #    hand-written analysis in bench/notes.md. Raw numbers in
@@ -77,7 +78,7 @@ if [ "$guest" != 0 ] && [ -x "$repo/bench/guest/run.sh" ]; then
 	fi
 fi
 
-echo "bench: [2/3] vdax-bench: 6 host columns x 14 rows x 1 and 4 threads (about 8 minutes; --quick: 1)" >&2
+echo "bench: [2/3] vdax-bench: 6 host columns x 15 rows x 1 and 4 threads, then the cold \`vdax cat\` runs (about 9 minutes; --quick: 1)" >&2
 # shellcheck disable=SC2086
 "$exe" --vdaxd="$build/src/daemon/vdaxd" --vdax="$build/tools/vdax/vdax" \
 	--json="$json" --md="$tmp/libvdax.md" --plots="$tmp/plots" $guest_args $pass ||

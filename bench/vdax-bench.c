@@ -96,6 +96,10 @@ static struct params {
 	.tree_files = 20000,
 };
 
+static volatile sig_atomic_t interrupted; /* SIGINT/SIGTERM seen */
+static void md_pressure(FILE *f);
+static void json_cat(FILE *f);
+
 /* The walk tree: TREE_TOP dirs of TREE_MID dirs of files. */
 #define TREE_TOP 20
 #define TREE_MID 10
@@ -582,7 +586,14 @@ static int session_open(struct backend *be, const char *sock, const char *log,
 	o.socket_path = sock;
 	o.num_queues = queues;
 	o.options = options;
-	ret = vdax_open_session(&o, out);
+	/* The socket exists from bind(); until listen() a connect is
+	 * refused (a busy machine shows it). */
+	for (int i = 0; i < 200; i++) {
+		ret = vdax_open_session(&o, out);
+		if (ret != -ECONNREFUSED)
+			break;
+		usleep(10000);
+	}
 	if (ret) {
 		fmt(be->why, sizeof(be->why), "vdax_open_session(%s): %s",
 		    options ? options : "", strerror(-ret));
@@ -938,6 +949,10 @@ static const struct workload workloads[] = {
 	  "the sweep: over the first 64 MiB", WL_RANDREAD, 4 * KIB, 2, true },
 	{ "ws4x", "4 KiB random read, working set 4x window", "IOPS",
 	  "the sweep: over the first 128 MiB", WL_RANDREAD, 4 * KIB, 4, true },
+	{ "wsseq8x", "1 MiB sequential read, file 8x window", "MiB/s",
+	  "pread of 1 MiB, in order, wrapping, over the 256 MiB file: 8x "
+	  "the 32 MiB window of the dax column's second session; each "
+	  "thread its own slice", WL_SEQREAD, MIB, 8, true },
 };
 
 /* Kept mappings of the mmap rows, per workload, column and thread. */
@@ -1804,16 +1819,24 @@ static void write_json(const char *path)
 				   "\"direct_reclaims\": %" PRIu64 ", "
 				   "\"waits\": %" PRIu64 ", \"hits\": %" PRIu64
 				   ", \"misses\": %" PRIu64 ", \"faults\": %"
-				   PRIu64 "}",
+				   PRIu64 ", \"admissions\": %" PRIu64
+				   ", \"bypasses\": %" PRIu64
+				   ", \"ghost_hits\": %" PRIu64
+				   ", \"readaheads\": %" PRIu64
+				   ", \"admit_margin\": %" PRIu64 "}",
 				first ? "" : ",\n", workloads[w].id,
 				P.threads[t], d->window_size, d->setup_mappings,
 				d->remove_mappings, d->remove_requests,
 				d->upgrades, d->bg_reclaims, d->direct_reclaims,
-				d->waits, d->hits, d->misses, d->faults);
+				d->waits, d->hits, d->misses, d->faults,
+				d->admissions, d->bypasses, d->ghost_hits,
+				d->readaheads, d->admit_margin);
 			first = false;
 		}
 	}
-	fprintf(f, "\n  ]\n}\n");
+	fprintf(f, "\n  ]");
+	json_cat(f);
+	fprintf(f, "\n}\n");
 	if (fclose(f))
 		die("write %s: %s", path, strerror(errno));
 }
@@ -2036,7 +2059,7 @@ static void write_markdown(FILE *f)
 	for (size_t i = 0; i < nb; i++)
 		if (backends[i].up && backends[i].sweep)
 			fprintf(f, " %s IOPS |", backends[i].name);
-	fprintf(f, " dax/local | dax/vdaxd | dax misses per 1000 reads |\n|---|---:|");
+	fprintf(f, " dax/local | dax/vdaxd | dax setups per 1000 window lookups |\n|---|---:|");
 	for (size_t i = 0; i < nb; i++)
 		if (backends[i].up && backends[i].sweep)
 			fprintf(f, "---:|");
@@ -2076,6 +2099,8 @@ static void write_markdown(FILE *f)
 		}
 	}
 
+	md_pressure(f);
+
 	/* 4. targets */
 	fprintf(f, "\n### Targets\n\n| target | measured | goal | verdict |\n"
 		   "|---|---:|---:|---|\n");
@@ -2108,6 +2133,397 @@ static void write_markdown(FILE *f)
 	fprintf(f, "| vdaxd ≥ virtiofsd on every row | %d of %d rows (median) | all | %s |\n",
 		vmet, vmet + vnoise + vmissed,
 		vmet == vmet + vnoise + vmissed ? "**met**" : "**missed** on some rows, see the ratio table");
+}
+
+/* ---------------- cold whole-process `vdax cat` ---------------- */
+
+/*
+ * One `vdax cat` (or local `cat`) of ws.bin (256 MiB, in the host page
+ * cache) as a whole process: exec, session set-up, the read, teardown.
+ * Each vdax run gets a fresh vdaxd --cache-size=CAT_WINDOW, so every DAX
+ * mapping is made during the measured run. Best of CAT_REPS (the issue's
+ * measure), the variants interleaved with the order rotating.
+ */
+#define CAT_WINDOW (64 * MIB)
+#define CAT_REPS   3
+
+static const struct cat_variant {
+	const char *name;
+	const char *desc;
+	const char *options; /* vdax -o; NULL: local cat */
+} cat_variants[] = {
+	{ "local", "`cat FILE > /dev/null` on the host directory", NULL },
+	{ "dax", "`vdax -o dax=always,cache_size=64M cat` (adaptive admission)",
+	  "dax=always,cache_size=64M" },
+	{ "dax-all", "the same with `dax_admit=all` (every miss maps: the "
+		     "behaviour before issue 13)",
+	  "dax=always,cache_size=64M,dax_admit=all" },
+	{ "nodax", "`vdax -o dax=never cat` (FUSE_READ)", "dax=never" },
+};
+
+static struct cat_result {
+	double ms[CAT_REPS]; /* NAN: failed */
+	uint64_t misses, admissions, bypasses, readaheads, direct;
+	char why[200];
+} cat_res[ARRAY_SIZE(cat_variants)];
+static bool cat_ran;
+
+/* "name value" lines of vdax --stats. */
+static uint64_t stat_line(const char *txt, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = txt; p && *p; p = strchr(p, '\n')) {
+		if (*p == '\n')
+			p++;
+		if (!strncmp(p, name, n) && p[n] == ' ')
+			return strtoull(p + n + 1, NULL, 10);
+	}
+	return 0;
+}
+
+/* fork + exec, stdout to /dev/null, stderr to @err; wall ms or NAN. */
+static double run_timed(char *const argv[], const char *err)
+{
+	double t0 = now_s();
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return NAN;
+	if (!pid) {
+		int o = open("/dev/null", O_WRONLY), e;
+
+		e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return NAN;
+	return (now_s() - t0) * 1000;
+}
+
+static void cat_one(size_t v, int rep)
+{
+	const struct cat_variant *cv = &cat_variants[v];
+	struct cat_result *r = &cat_res[v];
+	static struct backend be = { .name = "cat" };
+	char file[PATH_MAX + 16], err[PATH_MAX + 16], sock[PATH_MAX + 16];
+	char log[PATH_MAX + 16], txt[4096];
+	pid_t pid = -1;
+	double ms;
+	ssize_t n;
+	int fd;
+
+	fmt_path(err, sizeof(err), "%s/cat.err", workdir);
+	if (!cv->options) {
+		char *argv[] = { "/bin/cat", file, NULL };
+
+		fmt_path(file, sizeof(file), "%s/ws.bin", sharedir);
+		r->ms[rep] = run_timed(argv, err);
+		return;
+	}
+	fmt_path(sock, sizeof(sock), "%s/cat.sock", workdir);
+	fmt_path(log, sizeof(log), "%s/cat.log", workdir);
+	if (vdaxd_start(&be, sock, log, 1, CAT_WINDOW, &pid)) {
+		fmt(r->why, sizeof(r->why), "%s", be.why);
+		r->ms[rep] = NAN;
+		return;
+	}
+	{
+		char *argv[] = { (char *)P.vdax_tool, "--socket", sock, "-o",
+				 (char *)cv->options, "--stats", "cat",
+				 "ws.bin", NULL };
+
+		/* vdax retries a refused connect itself? Not assumed: the
+		 * socket is listening once vdaxd logs "ready". */
+		for (int i = 0; i < 200; i++) {
+			char lt[4096] = "";
+			int lf = open(log, O_RDONLY);
+
+			if (lf >= 0) {
+				n = read(lf, lt, sizeof(lt) - 1);
+				close(lf);
+				if (n > 0 && strstr(lt, "ready"))
+					break;
+			}
+			usleep(10000);
+		}
+		ms = run_timed(argv, err);
+	}
+	stop_pid(&pid);
+	r->ms[rep] = ms;
+	if (isnan(ms)) {
+		fmt(r->why, sizeof(r->why), "vdax cat failed (see %s)", err);
+		return;
+	}
+	fd = open(err, O_RDONLY);
+	n = fd >= 0 ? read(fd, txt, sizeof(txt) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	txt[n > 0 ? n : 0] = 0;
+	/* the counters of the best run so far */
+	if (rep == 0 || ms <= r->ms[0] || isnan(r->ms[0])) {
+		r->misses = stat_line(txt, "misses");
+		r->admissions = stat_line(txt, "admissions");
+		r->bypasses = stat_line(txt, "bypasses");
+		r->readaheads = stat_line(txt, "readaheads");
+		r->direct = stat_line(txt, "direct_reclaims");
+	}
+}
+
+static void cold_cat(void)
+{
+	size_t nv = ARRAY_SIZE(cat_variants);
+	int reps = P.reps < CAT_REPS ? (P.reps < 1 ? 1 : P.reps) : CAT_REPS;
+
+	if (!P.vdax_tool || !*P.vdax_tool || access(P.vdax_tool, X_OK)) {
+		fprintf(stderr, "vdax-bench: no vdax tool: no cold cat rows\n");
+		return;
+	}
+	for (size_t v = 0; v < nv; v++)
+		for (int k = 0; k < CAT_REPS; k++)
+			cat_res[v].ms[k] = NAN;
+	for (int rep = 0; rep < reps && !interrupted; rep++) {
+		char line[512];
+		int len = snprintf(line, sizeof(line), "[cat %d/%d]", rep + 1,
+				   reps);
+
+		for (size_t k = 0; k < nv; k++) {
+			size_t v = (k + (size_t)rep) % nv;
+
+			cat_one(v, rep);
+			len += snprintf(line + len, sizeof(line) - len,
+					" %s %.0f ms", cat_variants[v].name,
+					cat_res[v].ms[rep]);
+			if (len >= (int)sizeof(line))
+				len = sizeof(line) - 1;
+		}
+		fprintf(stderr, "%s\n", line);
+	}
+	cat_ran = true;
+}
+
+/* Best (smallest) of the runs, NAN if none succeeded. */
+static double cat_best(size_t v)
+{
+	double b = NAN;
+
+	for (int k = 0; k < CAT_REPS; k++)
+		if (!isnan(cat_res[v].ms[k]) && (isnan(b) || cat_res[v].ms[k] < b))
+			b = cat_res[v].ms[k];
+	return b;
+}
+
+static int cat_find(const char *name)
+{
+	for (size_t v = 0; v < ARRAY_SIZE(cat_variants); v++)
+		if (!strcmp(cat_variants[v].name, name))
+			return (int)v;
+	return -1;
+}
+
+/* ---------------- issue 13: DAX under pressure ---------------- */
+
+static const char *const pressure_ids[] = { "randread", "ws2x", "ws4x",
+					    "ws8x", "wsseq8x" };
+
+/* Per 1000 operations of the dax column's cell: "a / b / c / d / e". */
+static void md_counters(FILE *f, int w, int t)
+{
+	const struct vdax_stats *d = &daxdelta[w][t];
+	double ops = (double)(d->hits + d->bypasses + d->misses) -
+		     (double)d->readaheads;
+
+	if (!d->window_size || ops <= 0) {
+		fprintf(f, " | | | | |");
+		return;
+	}
+	fprintf(f, " %.1f | %.1f | %.1f | %.1f | %.1f |",
+		1000.0 * d->misses / ops, 1000.0 * d->admissions / ops,
+		1000.0 * d->bypasses / ops, 1000.0 * d->ghost_hits / ops,
+		1000.0 * d->readaheads / ops);
+}
+
+static struct stats col_ratio(int w, int t, const char *a, const char *b)
+{
+	struct backend *x = backend_by_name(a), *y = backend_by_name(b);
+	struct stats none = { 0, NAN, NAN, NAN };
+
+	if (w < 0 || !x || !y || !x->up || !y->up)
+		return none;
+	return ratio_of(w, t, x - backends, y - backends);
+}
+
+/* A ratio of two single figures, as a stats of one. */
+static struct stats one(double v)
+{
+	struct stats s = { 0, NAN, NAN, NAN };
+
+	if (!isnan(v)) {
+		s.n = 1;
+		s.med = s.min = s.max = v;
+	}
+	return s;
+}
+
+static void md_pressure(FILE *f)
+{
+	int nt = nthreads_count();
+	char a[32], b[32], c[32];
+
+	fprintf(f, "\n### DAX under pressure: cold files, working sets larger "
+		   "than the window, threads (issue 13)\n\n");
+	if (cat_ran) {
+		int lo = cat_find("local"), nd = cat_find("nodax");
+
+		fprintf(f, "**Cold whole-process `vdax cat`** of a 256 MiB file "
+			   "in the host page cache, a fresh vdaxd "
+			   "`--cache-size=64M` per run (so every mapping is made "
+			   "in the run), wall time of the whole process, best of "
+			   "%d, variants interleaved:\n\n"
+			   "| variant | best ms | runs (ms) | vs no DAX | vs local "
+			   "`cat` | ranges set up | admitted | bypassed | read "
+			   "ahead | direct reclaims |\n"
+			   "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+			CAT_REPS);
+		for (size_t v = 0; v < ARRAY_SIZE(cat_variants); v++) {
+			const struct cat_result *r = &cat_res[v];
+			double best = cat_best(v);
+			char runs[96] = "";
+			int len = 0;
+
+			for (int k = 0; k < CAT_REPS; k++)
+				if (!isnan(r->ms[k]))
+					len += snprintf(runs + len,
+							sizeof(runs) - len,
+							"%s%.0f", len ? ", " : "",
+							r->ms[k]);
+			fprintf(f, "| %s | %.0f | %s | %.2f | %.2f |",
+				cat_variants[v].desc, best, runs,
+				cat_best(nd) / best, cat_best(lo) / best);
+			if (cat_variants[v].options && strstr(cat_variants[v].options, "always"))
+				fprintf(f, " %" PRIu64 " | %" PRIu64 " | %" PRIu64
+					   " | %" PRIu64 " | %" PRIu64 " |\n",
+					r->misses, r->admissions, r->bypasses,
+					r->readaheads, r->direct);
+			else
+				fprintf(f, " | | | | |\n");
+			if (r->why[0])
+				fprintf(f, "| (%s: %s) | | | | | | | | | |\n",
+					cat_variants[v].name, r->why);
+		}
+		fprintf(f, "\n(\"vs\" columns: how many times faster than "
+			   "that variant; > 1 is faster.)\n\n");
+	}
+	fprintf(f, "**Random reads over a working set larger than the window, "
+		   "and a stream through it**: the dax column's second session "
+		   "(window %zu MiB; the 4 KiB random read row uses the "
+		   "%zu MiB window, in which the 64 MiB file fits). DAX "
+		   "counters per 1000 operations of the dax cell: ranges set "
+		   "up (FUSE_SETUPMAPPING), admitted by the policy, bypassed "
+		   "(served by FUSE_READ), ghost hits, read ahead.\n\n"
+		   "| row | thr | local | dax | vdaxd (no DAX) | dax/vdaxd | "
+		   "dax/local | set up | admitted | bypassed | ghost hits | "
+		   "read ahead |\n"
+		   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+		P.ws_window / MIB, P.window / MIB);
+	for (size_t k = 0; k < ARRAY_SIZE(pressure_ids); k++) {
+		int w = find_wl(pressure_ids[k]);
+
+		if (w < 0)
+			continue;
+		for (int t = 0; t < nt; t++) {
+			struct stats r1 = col_ratio(w, t, "dax", "vdaxd");
+			struct stats r2 = col_ratio(w, t, "dax", "local");
+
+			fprintf(f, "| %s | %d |", workloads[w].title,
+				P.threads[t]);
+			for (size_t i = 0; i < ARRAY_SIZE(backends); i++) {
+				const char *nm = backends[i].name;
+				struct stats s;
+
+				if (strcmp(nm, "local") && strcmp(nm, "dax") &&
+				    strcmp(nm, "vdaxd"))
+					continue;
+				if (!backends[i].up) {
+					fprintf(f, " – |");
+					continue;
+				}
+				s = stats_of(results[w][t][i], P.reps);
+				fprintf(f, " %s %s |", human(s.med, a, sizeof(a)),
+					workloads[w].unit);
+			}
+			fprintf(f, " %s [%s–%s] | %s |",
+				human(r1.med, a, sizeof(a)),
+				human(r1.min, b, sizeof(b)),
+				human(r1.max, c, sizeof(c)),
+				human(r2.med, a, sizeof(a)));
+			md_counters(f, w, t);
+			fprintf(f, "\n");
+		}
+	}
+
+	fprintf(f, "\n**Targets of issue 13** (median of the per-run ratios; "
+		   "the cold cat: best of %d):\n\n"
+		   "| target | measured | goal | verdict |\n|---|---:|---:|---|\n",
+		CAT_REPS);
+	if (cat_ran) {
+		int dx = cat_find("dax"), nd = cat_find("nodax"),
+		    lo = cat_find("local");
+
+		md_target(f, "cold `vdax cat` 256 MiB, 64 MiB window: DAX / no DAX (speed)",
+			  one(cat_best(nd) / cat_best(dx)), 3, false);
+		md_target(f, "cold `vdax cat` 256 MiB, 64 MiB window: DAX / local `cat` (speed)",
+			  one(cat_best(lo) / cat_best(dx)), 0.8, false);
+	}
+	for (int t = 0; t < nt; t++) {
+		static const char *const ws[] = { "ws2x", "ws4x", "ws8x" };
+		char what[160];
+
+		for (size_t k = 0; k < ARRAY_SIZE(ws); k++) {
+			int w = find_wl(ws[k]);
+
+			if (w < 0)
+				continue;
+			fmt(what, sizeof(what), "4 KiB random read, working set %gx window, %d thr: DAX / no DAX",
+			    workloads[w].ws, P.threads[t]);
+			md_target(f, what, col_ratio(w, t, "dax", "vdaxd"), 1, false);
+		}
+		fmt(what, sizeof(what), "4 KiB random read in the window, %d thr: DAX / local pread",
+		    P.threads[t]);
+		md_target(f, what, col_ratio(find_wl("randread"), t, "dax", "local"), 1, false);
+		fmt(what, sizeof(what), "1 MiB sequential read of a file 8x the window, %d thr: DAX / no DAX",
+		    P.threads[t]);
+		md_target(f, what, col_ratio(find_wl("wsseq8x"), t, "dax", "vdaxd"), 3, false);
+	}
+}
+
+/* The cold cat runs, for the JSON file. */
+static void json_cat(FILE *f)
+{
+	fprintf(f, ",\n  \"cold_cat\": [");
+	for (size_t v = 0; cat_ran && v < ARRAY_SIZE(cat_variants); v++) {
+		fprintf(f, "%s\n    {\"variant\": \"%s\", \"options\": ",
+			v ? "," : "", cat_variants[v].name);
+		json_str(f, cat_variants[v].options ? cat_variants[v].options : "");
+		fprintf(f, ", \"window\": %zu, \"file\": %zu, \"ms\": [",
+			(size_t)CAT_WINDOW, 8 * P.ws_window);
+		for (int k = 0; k < CAT_REPS; k++) {
+			fprintf(f, "%s", k ? ", " : "");
+			json_num(f, cat_res[v].ms[k]);
+		}
+		fprintf(f, "], \"misses\": %" PRIu64 ", \"admissions\": %" PRIu64
+			   ", \"bypasses\": %" PRIu64 ", \"readaheads\": %" PRIu64
+			   ", \"direct_reclaims\": %" PRIu64 "}",
+			cat_res[v].misses, cat_res[v].admissions,
+			cat_res[v].bypasses, cat_res[v].readaheads,
+			cat_res[v].direct);
+	}
+	fprintf(f, "\n  ]");
 }
 
 static void plot_val(FILE *f, double v)
@@ -2463,7 +2879,6 @@ static void cleanup_share(void)
 	}
 }
 
-static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
@@ -2492,8 +2907,10 @@ static void stats_add(struct vdax_stats *acc, const struct vdax_stats *a,
 #define D(f) acc->f += b->f - a->f
 	D(setup_mappings); D(remove_mappings); D(remove_requests);
 	D(upgrades); D(bg_reclaims); D(direct_reclaims); D(waits); D(hits);
-	D(misses); D(faults);
+	D(misses); D(faults); D(admissions); D(bypasses); D(ghost_hits);
+	D(readaheads);
 #undef D
+	acc->admit_margin = b->admit_margin;
 	acc->window_size = b->window_size;
 	acc->ranges_total = b->ranges_total;
 }
@@ -2723,12 +3140,18 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	read_load(M.load_end);
-
 	unmap_all();
 	for (size_t b = 0; b < nb; b++)
 		if (backends[b].up)
 			backends[b].teardown(&backends[b]);
+	/* the pseudo-row "cat": processes of their own, after the columns */
+	{
+		struct workload cat = { .id = "cat" };
+
+		if (!interrupted && wl_enabled(&cat))
+			cold_cat();
+	}
+	read_load(M.load_end);
 	if (interrupted) {
 		cleanup_share();
 		rm_rf(workdir);

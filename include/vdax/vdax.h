@@ -325,6 +325,12 @@ struct vdax_stats {
 	uint64_t hits;		  /* range lookups that found a mapping */
 	uint64_t misses;	  /* ... that had to set one up */
 	uint64_t faults;	  /* vdax_mmap page faults served */
+	/* Admission (dax_admit=adaptive, the default; all 0 with =all): */
+	uint64_t admissions;	  /* misses the policy let map a range */
+	uint64_t bypasses;	  /* misses served by FUSE_READ/WRITE instead */
+	uint64_t ghost_hits;	  /* misses on a range evicted a moment ago */
+	uint64_t readaheads;	  /* ranges mapped ahead of a sequential read */
+	uint64_t admit_margin;	  /* the adaptive margin now (see docs/dax.md) */
 };
 
 /* Snapshot of the DAX counters (all 0 without DAX). 0 or -EINVAL. */

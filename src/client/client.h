@@ -67,6 +67,7 @@ struct fc_opts {
 	size_t cache_max;    /* dentries kept; 0 = unbounded */
 	int dax_mode;	     /* FC_DAX_* */
 	uint64_t dax_window; /* cache_size=: window bytes; 0 = as advertised */
+	bool dax_admit_all;  /* dax_admit=all: every miss maps (no policy) */
 };
 
 struct vdax {

@@ -157,7 +157,8 @@ int fc_dax_setup(struct vdax *vd, const struct fc_opts *o)
 	ret = dax_window_create(size, &w);
 	if (ret)
 		return ret;
-	ret = dax_conn_create(w, &fc_dax_ops, vd, 0, &vd->dax);
+	ret = dax_conn_create(w, &fc_dax_ops, vd,
+			      o->dax_admit_all ? 0 : DAX_CONN_ADMIT, &vd->dax);
 	if (ret) {
 		dax_window_destroy(w);
 		return ret;
@@ -169,9 +170,10 @@ int fc_dax_setup(struct vdax *vd, const struct fc_opts *o)
 		vd->window_pin_max = 1;
 	pthread_mutex_init(&vd->window_pin_lock, NULL);
 	__atomic_store_n(&vd->window, w, __ATOMIC_RELEASE);
-	VLOG_INFO("vdax: DAX window of %llu MiB (%s)",
+	VLOG_INFO("vdax: DAX window of %llu MiB (%s, admission %s)",
 		  (unsigned long long)(size >> 20),
-		  o->dax_mode == FC_DAX_ALWAYS ? "always" : "inode");
+		  o->dax_mode == FC_DAX_ALWAYS ? "always" : "inode",
+		  o->dax_admit_all ? "off" : "adaptive");
 	return 0;
 }
 
@@ -294,6 +296,11 @@ ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
 	if (!ret)
 		ret = dax_read(f->vd->dax, n->dax, f->fh, buf, len, off, size);
 	pthread_rwlock_unlock(&n->io_lock);
+	if (ret == -ENOTBLK) {
+		/* Not worth a mapping (yet): the caller sends FUSE_READ. */
+		*used = false;
+		ret = 0;
+	}
 	return ret;
 }
 
@@ -424,6 +431,11 @@ ssize_t fc_dax_write(struct vdax_file *f, const void *buf, size_t len,
 	ret = file_size(f, &size);
 	if (!ret)
 		ret = dax_write(f->vd->dax, n->dax, f->fh, buf, len, off, size);
+	if (ret == -ENOTBLK) {
+		/* Not worth a mapping (yet): the caller sends FUSE_WRITE. */
+		pthread_rwlock_unlock(&n->io_lock);
+		return 0;
+	}
 	if (ret == -ERANGE) {
 		/*
 		 * Extending: FUSE_WRITE, so that data and size change
@@ -498,6 +510,11 @@ int vdax_get_stats(struct vdax *vd, struct vdax_stats *st)
 	st->waits = ds.waits;
 	st->hits = ds.hits;
 	st->misses = ds.misses;
+	st->admissions = ds.admissions;
+	st->bypasses = ds.bypasses;
+	st->ghost_hits = ds.ghost_hits;
+	st->readaheads = ds.readaheads;
+	st->admit_margin = ds.admit_margin;
 	st->faults = __atomic_load_n(&vd->dax_faults, __ATOMIC_RELAXED);
 	return 0;
 }
@@ -525,6 +542,11 @@ int vdax_print_stats(struct vdax *vd, FILE *out)
 		{ "hits", &st.hits },
 		{ "misses", &st.misses },
 		{ "faults", &st.faults },
+		{ "admissions", &st.admissions },
+		{ "bypasses", &st.bypasses },
+		{ "ghost_hits", &st.ghost_hits },
+		{ "readaheads", &st.readaheads },
+		{ "admit_margin", &st.admit_margin },
 	};
 	int ret = vdax_get_stats(vd, &st);
 

@@ -86,6 +86,14 @@ static int apply(const char *key, const char *val, struct vdx_cfg *cfg,
 		ret = parse_u64(val, 1ull << 32, &x);
 		if (!ret)
 			o->cache_max = x;
+	} else if (!strcmp(key, "dax_admit")) {
+		/* adaptive (default) or all: every miss maps, as before */
+		if (val && !strcmp(val, "all"))
+			o->dax_admit_all = true;
+		else if (val && !strcmp(val, "adaptive"))
+			o->dax_admit_all = false;
+		else
+			ret = -EINVAL;
 	} else if (!strcmp(key, "cache_size")) {
 		/* The DAX window: non-zero, whole 2 MiB ranges. */
 		ret = parse_u64(val, 1ull << 40, &x);

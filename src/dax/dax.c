@@ -7,16 +7,16 @@
  * Lock order (outermost first):
  *
  *   the caller's inode lock (keeps the file size stable; not ours)
- *     dax_inode.mapping_lock  rwlock, the kernel's i_mmap_sem: I/O and faults
- *                             shared; truncate, punch hole, eviction and the
- *                             reclaim worker exclusive
+ *     dax_inode.mapping_lock  rwlock, the kernel's i_mmap_sem: I/O, faults
+ *                             and the worker's read-ahead shared; truncate,
+ *                             punch hole and eviction exclusive
  *       dax_inode.dax_lock    rwlock over the inode's tree: shared to look up
  *                             and take a reference, exclusive to change
  *         dax_conn.lock       mutex: free and busy lists, counts, worker state
  *
  * The reclaim worker finds its victims on the busy list, under the
- * connection lock, so it takes the inode locks of a victim with trylock only
- * and passes over an inode that is in use. The backend callbacks (FUSE
+ * connection lock, so it takes a victim's dax_lock with trylock only and
+ * passes over an inode whose tree is being changed. The backend callbacks (FUSE
  * requests) are made with inode locks held, never the connection lock; the
  * window's own lock (window.c) is a leaf taken by the backend channel.
  *
@@ -24,6 +24,18 @@
  * more while they use it. References are only taken with the owner's
  * dax_lock held, so a holder of dax_lock for writing who reads 1 knows that
  * it stays 1: that is the test reclaim and truncate rely on.
+ *
+ * A range being set up is in its inode's tree already, in state
+ * RANGE_SETUP, referenced by the thread sending FUSE_SETUPMAPPING, which
+ * holds no inode lock meanwhile: misses on other ranges of the inode, and
+ * hits, go on in parallel. Whoever else wants it takes a reference and
+ * waits for RANGE_READY (or RANGE_DEAD: the setup failed; try again).
+ *
+ * Admission (DAX_CONN_ADMIT, see admit()): once the window is full, a miss
+ * maps a range only if the range is more often used than the one it would
+ * push out; the others are answered -ENOTBLK, for the caller to serve by
+ * FUSE_READ/FUSE_WRITE. adm_lock (a leaf, taken on misses and by the
+ * worker) guards the ghost list of recently evicted ranges.
  */
 #include <errno.h>
 #include <limits.h>
@@ -44,6 +56,17 @@
 #define DAX_WORKER_DELAY_NS 1000000L  /* re-run while below threshold */
 #define DAX_WAIT_RECHECK_NS 50000000L /* a waiter's safety-net timeout */
 
+/* Admission: frequency sketch counters saturate here (4 bits' worth). */
+#define DAX_FREQ_MAX	 15
+#define DAX_MARGIN_INIT	 2  /* starting admission margin */
+#define DAX_MARGIN_MAX	 16 /* > DAX_FREQ_MAX: admit nothing */
+#define DAX_MARGIN_DECAY 8  /* sketch halvings per margin step down */
+#define DAX_PAYBACK_HITS 16 /* hits a mapping must earn to pay for itself */
+#define DAX_STREAMS	 4  /* sequential streams tracked per inode */
+#define DAX_RA_MAX	 8  /* read-ahead requests queued for the worker */
+
+enum { RANGE_SETUP, RANGE_READY, RANGE_DEAD };
+
 struct dax_list {
 	struct dax_list *prev, *next;
 };
@@ -59,8 +82,17 @@ struct dax_range {
 	struct dax_inode *inode;
 	uint64_t wofs;	      /* window offset; constant */
 	bool writable;	      /* protected by the owner's dax_lock */
+	bool stream;	      /* mapped for a sequential stream; ditto */
+	atomic_int state;     /* RANGE_*; READY stored with release */
 	atomic_bool accessed; /* hit since the worker last passed by */
 	atomic_uint refcount; /* 0 free, 1 idle, >1 in use */
+	atomic_uint hits;     /* lookups served since it was set up */
+};
+
+/* A sequential stream: where its next access would start. */
+struct dax_stream {
+	_Atomic uint64_t next;	/* byte offset; 0 unused */
+	_Atomic uint64_t ra_at; /* range start last read ahead, +1 */
 };
 
 struct dax_inode {
@@ -68,12 +100,28 @@ struct dax_inode {
 	pthread_rwlock_t mapping_lock;
 	pthread_rwlock_t dax_lock;
 	struct dax_tree tree; /* of dax_range.node; protected by dax_lock */
+	/* Heuristics, relaxed atomics: a lost update costs a guess. */
+	struct dax_stream streams[DAX_STREAMS];
+	atomic_uint stream_rr;
 };
 
 /* Statistics: relaxed atomics, no lock. */
 struct dax_counters {
 	atomic_uint_fast64_t setup, remove, remove_req, upgrades, bg_reclaims,
-		direct_reclaims, waits, hits, misses;
+		direct_reclaims, waits, hits, misses, admissions, bypasses,
+		ghost_hits, readaheads;
+};
+
+/* A recently evicted range (the ghost list). */
+struct dax_ghost {
+	uint64_t nodeid, idx; /* idx: file offset >> DAX_RANGE_SHIFT, +1 */
+};
+
+/* A read-ahead the worker is asked to map. */
+struct dax_ra {
+	struct dax_inode *ino;
+	uint64_t fh, pos;
+	bool writable;
 };
 
 struct dax_conn {
@@ -102,6 +150,24 @@ struct dax_conn {
 	bool worker_stop;	    /* protected by lock */
 	bool have_worker;	    /* constant */
 	pthread_t worker;	    /* set before anyone can use @c */
+
+	struct dax_ra ra[DAX_RA_MAX]; /* protected by lock */
+	unsigned nr_ra;		      /* protected by lock */
+	struct dax_inode *ra_busy;    /* the worker's read-ahead; lock */
+	unsigned ra_depth;	      /* ranges a stream is read ahead; constant */
+
+	/* Admission (constant unless noted). */
+	bool admit;
+	unsigned reserve;	       /* free ranges the worker keeps */
+	_Atomic uint8_t *freq;	       /* count-min sketch, 2 hashes */
+	unsigned freq_mask;	       /* slots - 1 */
+	unsigned freq_period;	       /* touches between halvings */
+	atomic_uint freq_touches;      /* since the last halving */
+	atomic_uint freq_ages;	       /* halvings so far */
+	atomic_uint margin;	       /* admission margin, adaptive */
+	pthread_mutex_t adm_lock;      /* leaf: the ghost list */
+	struct dax_ghost *ghosts;      /* ring; protected by adm_lock */
+	unsigned ghost_cap, ghost_pos; /* protected by adm_lock */
 
 	struct dax_counters st;
 };
@@ -209,7 +275,10 @@ static void free_range(struct dax_conn *c, struct dax_range *r)
 static void range_get(struct dax_range *r)
 {
 	atomic_fetch_add(&r->refcount, 1);
-	atomic_store_explicit(&r->accessed, true, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed);
+	if (!atomic_load_explicit(&r->accessed, memory_order_relaxed))
+		atomic_store_explicit(&r->accessed, true,
+				      memory_order_relaxed);
 }
 
 static void range_put(struct dax_conn *c, struct dax_range *r)
@@ -219,8 +288,9 @@ static void range_put(struct dax_conn *c, struct dax_range *r)
 	 * reads the refcount; we drop the refcount and then read nr_waiters
 	 * (both sequentially consistent), so one of us sees the other.
 	 */
-	if (atomic_fetch_sub(&r->refcount, 1) == 2 &&
-	    atomic_load(&c->nr_waiters)) {
+	unsigned old = atomic_fetch_sub(&r->refcount, 1);
+
+	if (old <= 2 && atomic_load(&c->nr_waiters)) {
 		pthread_mutex_lock(&c->lock);
 		pthread_cond_broadcast(&c->wait_cond);
 		pthread_mutex_unlock(&c->lock);
@@ -241,6 +311,34 @@ static void wait_idle(struct dax_conn *c, struct dax_range *r)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * Wait while @r (referenced by us) is being set up by another thread. No
+ * inode lock held. Pairs with publish(): we count ourselves in nr_waiters,
+ * then read the state; it stores the state, then reads nr_waiters.
+ */
+static void wait_ready(struct dax_conn *c, struct dax_range *r)
+{
+	if (atomic_load(&r->state) != RANGE_SETUP)
+		return;
+	pthread_mutex_lock(&c->lock);
+	atomic_fetch_add(&c->nr_waiters, 1);
+	while (atomic_load(&r->state) == RANGE_SETUP)
+		pthread_cond_wait(&c->wait_cond, &c->lock);
+	atomic_fetch_sub(&c->nr_waiters, 1);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The setup of @r is over (READY or DEAD): wake its waiters. */
+static void publish(struct dax_conn *c, struct dax_range *r, int state)
+{
+	atomic_store(&r->state, state);
+	if (atomic_load(&c->nr_waiters)) {
+		pthread_mutex_lock(&c->lock);
+		pthread_cond_broadcast(&c->wait_cond);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
 /* ---- FUSE requests --------------------------------------------------- */
 
 static int send_setup(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
@@ -249,8 +347,9 @@ static int send_setup(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	int ret = c->ops->setup(c->ctx, ino->nodeid, fh, r->node.start,
 				DAX_RANGE_SIZE, r->wofs, writable);
 
-	/* -ERANGE is dax_write()'s "send FUSE_WRITE"; keep it unambiguous. */
-	if (ret > 0 || ret == -ERANGE)
+	/* -ERANGE and -ENOTBLK are dax_write()'s "send FUSE_WRITE" and the
+	 * admission's bypass; keep them unambiguous. */
+	if (ret > 0 || ret == -ERANGE || ret == -ENOTBLK)
 		ret = -EIO;
 	if (!ret)
 		count(&c->st.setup, 1);
@@ -278,29 +377,273 @@ static void notify_remove(struct dax_conn *c, struct dax_range *r)
 		c->ops->on_range_remove(c->ctx, r->wofs);
 }
 
-/*
- * Take @r out of @ino's tree and unmap it; the caller then frees or reuses
- * it. @ino's dax_lock is held for writing and @r is off the busy list. A failed
- * removal is logged and otherwise ignored: the window mapping may linger, but
- * the next FUSE_SETUPMAPPING of this range replaces it.
- */
-static void remove_one(struct dax_conn *c, struct dax_inode *ino,
-		       struct dax_range *r)
-{
-	struct fuse_removemapping_one one = {.moffset = r->wofs,
-					     .len = DAX_RANGE_SIZE};
+/* ---- admission ------------------------------------------------------- */
 
-	dax_tree_remove(&ino->tree, &r->node);
-	notify_remove(c, r);
-	send_remove(c, ino->nodeid, &one, 1);
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+/* Both sketch slots of file range @pos of node @nodeid. */
+static void freq_slots(const struct dax_conn *c, uint64_t nodeid, uint64_t pos,
+		       _Atomic uint8_t **a, _Atomic uint8_t **b)
+{
+	uint64_t h = mix64(nodeid * UINT64_C(0x9e3779b97f4a7c15) ^
+			   (pos >> DAX_RANGE_SHIFT));
+
+	*a = &c->freq[h & c->freq_mask];
+	*b = &c->freq[(h >> 32) & c->freq_mask];
+}
+
+/* How often the range has been used lately (count-min: the smaller). */
+static unsigned freq_est(const struct dax_conn *c, uint64_t nodeid,
+			 uint64_t pos)
+{
+	_Atomic uint8_t *a, *b;
+	unsigned x, y;
+
+	freq_slots(c, nodeid, pos, &a, &b);
+	x = atomic_load_explicit(a, memory_order_relaxed);
+	y = atomic_load_explicit(b, memory_order_relaxed);
+	return x < y ? x : y;
+}
+
+/*
+ * Halve every count, so that the sketch says "lately" (TinyLFU's reset),
+ * and every DAX_MARGIN_DECAY halvings let the margin fall back by one, so
+ * that a workload that has changed can earn admission again. Slowly: with
+ * uniformly random reads over more than the window no mapping pays, and
+ * each step down lets a few more through before evictions push it back.
+ */
+static void freq_age(struct dax_conn *c)
+{
+	unsigned v, i;
+
+	for (i = 0; i <= c->freq_mask; i++) {
+		v = atomic_load_explicit(&c->freq[i], memory_order_relaxed);
+		if (v)
+			atomic_store_explicit(&c->freq[i], (uint8_t)(v >> 1),
+					      memory_order_relaxed);
+	}
+	if (atomic_fetch_add(&c->freq_ages, 1) % DAX_MARGIN_DECAY)
+		return;
+	v = atomic_load(&c->margin);
+	if (v > 1)
+		atomic_compare_exchange_strong(&c->margin, &v, v - 1);
+}
+
+/*
+ * One use of range @pos. Counters saturate, so a hot range stops being
+ * written (no cache line bouncing between threads hitting it); the shared
+ * touch count is updated once every 16 touches of a thread.
+ */
+static void freq_touch(struct dax_conn *c, uint64_t nodeid, uint64_t pos)
+{
+	static _Thread_local unsigned batch;
+	_Atomic uint8_t *a, *b;
+	unsigned x, y, old;
+
+	freq_slots(c, nodeid, pos, &a, &b);
+	x = atomic_load_explicit(a, memory_order_relaxed);
+	y = atomic_load_explicit(b, memory_order_relaxed);
+	/* Conservative update: raise only the smaller. */
+	if (x <= y && x < DAX_FREQ_MAX)
+		atomic_store_explicit(a, (uint8_t)(x + 1), memory_order_relaxed);
+	if (y <= x && y < DAX_FREQ_MAX)
+		atomic_store_explicit(b, (uint8_t)(y + 1), memory_order_relaxed);
+	if (++batch < 16)
+		return;
+	batch = 0;
+	old = atomic_fetch_add(&c->freq_touches, 16);
+	if (old < c->freq_period && old + 16 >= c->freq_period) {
+		freq_age(c);
+		atomic_store(&c->freq_touches, 0);
+	}
+}
+
+/* Is range @pos of @nodeid on the ghost list (evicted lately)? */
+static bool ghost_find(struct dax_conn *c, uint64_t nodeid, uint64_t pos,
+		       bool take)
+{
+	uint64_t idx = (pos >> DAX_RANGE_SHIFT) + 1;
+	bool found = false;
+	unsigned i;
+
+	pthread_mutex_lock(&c->adm_lock);
+	for (i = 0; i < c->ghost_cap; i++)
+		if (c->ghosts[i].idx == idx && c->ghosts[i].nodeid == nodeid) {
+			found = true;
+			if (take)
+				c->ghosts[i].idx = 0;
+			break;
+		}
+	pthread_mutex_unlock(&c->adm_lock);
+	return found;
+}
+
+/*
+ * Range @r of @ino has just been evicted (its dax_lock held for writing):
+ * remember it as a ghost, and learn from what the mapping earned. One that
+ * was evicted before it paid for its setup makes admission harder; one
+ * that paid many times over makes it easier. Ranges mapped for a stream
+ * are read once by design and teach nothing.
+ */
+static void evicted(struct dax_conn *c, struct dax_inode *ino,
+		    struct dax_range *r)
+{
+	unsigned hits, m;
+
+	if (!c->admit)
+		return;
+	pthread_mutex_lock(&c->adm_lock);
+	c->ghosts[c->ghost_pos] = (struct dax_ghost){
+		.nodeid = ino->nodeid,
+		.idx = (r->node.start >> DAX_RANGE_SHIFT) + 1,
+	};
+	c->ghost_pos = (c->ghost_pos + 1) % c->ghost_cap;
+	pthread_mutex_unlock(&c->adm_lock);
+	if (r->stream)
+		return;
+	hits = atomic_load_explicit(&r->hits, memory_order_relaxed);
+	m = atomic_load(&c->margin);
+	if (hits < DAX_PAYBACK_HITS && m < DAX_MARGIN_MAX)
+		atomic_compare_exchange_strong(&c->margin, &m, m + 1);
+	else if (hits >= 4 * DAX_PAYBACK_HITS && m > 1)
+		atomic_compare_exchange_strong(&c->margin, &m, m - 1);
+}
+
+/*
+ * The sketch count of the range that reclaim would take next: the oldest
+ * idle one not hit since the worker last passed (else the oldest idle
+ * one). Conn lock held: a range's node.start is set before it goes on the
+ * busy list and stays while it is there. DAX_FREQ_MAX + 1 if nothing is
+ * idle: a new mapping would only wait.
+ */
+static unsigned victim_est_locked(struct dax_conn *c)
+{
+	struct dax_range *r, *idle = NULL;
+	unsigned steps = 8;
+	struct dax_list *l;
+
+	for (l = c->busy_list.next; l != &c->busy_list && steps;
+	     l = l->next, steps--) {
+		r = range_of_link(l);
+		if (atomic_load(&r->refcount) != 1)
+			continue;
+		if (!atomic_load_explicit(&r->accessed, memory_order_relaxed)) {
+			idle = r;
+			break;
+		}
+		if (!idle)
+			idle = r;
+	}
+	if (!idle)
+		return DAX_FREQ_MAX + 1;
+	return freq_est(c, idle->inode->nodeid, idle->node.start);
+}
+
+/*
+ * A miss at range @pos of @ino: map it (true) or leave the window alone and
+ * let the caller send FUSE_READ/FUSE_WRITE (false). While free ranges are
+ * left a mapping displaces nothing and is always made. Once the window is
+ * full, a range is mapped only if it has been used more often lately than
+ * the range it would push out, by a margin that the worker adapts to what
+ * mappings earn before they are evicted (evicted()); a range evicted a
+ * moment ago (a ghost) counts one use more. Streams do not ask: they map.
+ */
+static bool admit(struct dax_conn *c, struct dax_inode *ino, uint64_t pos)
+{
+	unsigned victim, m;
+	bool ghost;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->nr_free > c->reserve) {
+		pthread_mutex_unlock(&c->lock);
+		return true;
+	}
+	victim = victim_est_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	ghost = ghost_find(c, ino->nodeid, pos, false);
+	if (ghost)
+		count(&c->st.ghost_hits, 1);
+	m = atomic_load(&c->margin);
+	if (freq_est(c, ino->nodeid, pos) + ghost < victim + m)
+		return false;
+	if (ghost)
+		ghost_find(c, ino->nodeid, pos, true);
+	return true;
+}
+
+/* ---- sequential streams --------------------------------------------- */
+
+/*
+ * The stream an access at @off continues, or NULL. Heuristic and
+ * lock-free: concurrent streams may steal each other's slots, which costs
+ * a guess, never correctness.
+ */
+static struct dax_stream *stream_find(struct dax_inode *ino, uint64_t off)
+{
+	unsigned i;
+
+	if (off)
+		for (i = 0; i < DAX_STREAMS; i++)
+			if (atomic_load_explicit(&ino->streams[i].next,
+						 memory_order_relaxed) == off)
+				return &ino->streams[i];
+	return NULL;
+}
+
+/*
+ * A slot for a stream that may start at @next. Only accesses that missed
+ * start one: hits on a mapped range need no stream, and random hits from
+ * several threads would otherwise keep writing the slots.
+ */
+static void stream_start(struct dax_inode *ino, uint64_t next)
+{
+	unsigned i = atomic_fetch_add_explicit(&ino->stream_rr, 1,
+					       memory_order_relaxed);
+	struct dax_stream *s = &ino->streams[i % DAX_STREAMS];
+
+	atomic_store_explicit(&s->next, next, memory_order_relaxed);
+	atomic_store_explicit(&s->ra_at, 0, memory_order_relaxed);
 }
 
 /* ---- reclaim --------------------------------------------------------- */
 
 /*
- * Direct reclaim: take one of @ino's own idle ranges, oldest first. The
- * caller holds @ino's mapping lock shared, so the worker leaves @ino alone.
- * Returns the range, unmapped and on no list, or NULL.
+ * Take @k ranges of @ino out of its tree and unmap them in one
+ * FUSE_REMOVEMAPPING; the caller then frees or reuses them. @ino's
+ * dax_lock is held for writing and the ranges are idle and off the busy
+ * list. A failed removal is logged and otherwise ignored: the window
+ * mapping may linger, but the next FUSE_SETUPMAPPING of the range
+ * replaces it.
+ */
+static void remove_batch(struct dax_conn *c, struct dax_inode *ino,
+			 struct dax_range **rs, unsigned k)
+{
+	struct fuse_removemapping_one v[DAX_REMOVEMAPPING_MAX] = { { 0 } };
+	unsigned i;
+
+	for (i = 0; i < k && i < DAX_REMOVEMAPPING_MAX; i++) {
+		dax_tree_remove(&ino->tree, &rs[i]->node);
+		notify_remove(c, rs[i]);
+		v[i].moffset = rs[i]->wofs;
+		v[i].len = DAX_RANGE_SIZE;
+	}
+	send_remove(c, ino->nodeid, v, k);
+	for (i = 0; i < k; i++)
+		evicted(c, ino, rs[i]);
+}
+
+/*
+ * Direct reclaim, the last resort of I/O that finds no free range: take one
+ * of @ino's own idle ranges, oldest first. Returns the range, unmapped and
+ * on no list, or NULL.
  */
 static struct dax_range *steal_own(struct dax_conn *c, struct dax_inode *ino)
 {
@@ -319,7 +662,7 @@ static struct dax_range *steal_own(struct dax_conn *c, struct dax_inode *ino)
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (r)
-		remove_one(c, ino, r);
+		remove_batch(c, ino, &r, 1);
 	pthread_rwlock_unlock(&ino->dax_lock);
 	return r;
 }
@@ -327,8 +670,15 @@ static struct dax_range *steal_own(struct dax_conn *c, struct dax_inode *ino)
 /*
  * Choose the worker's next victim: the least recently used idle range
  * (second chance: a range hit since the last pass goes to the back once)
- * whose inode locks can be had without waiting. Returns it off the busy
- * list with its inode's mapping_lock and dax_lock held for writing.
+ * whose inode's dax_lock can be had without waiting. Returns it off the
+ * busy list with that dax_lock held for writing.
+ *
+ * Not the mapping lock: I/O holds it shared for a whole call, so a file
+ * under constant I/O (four threads reading it) could never give up a
+ * range and its readers would have to reclaim for themselves. dax_lock
+ * and a reference count of 1 are what exclude users of the range (I/O
+ * and faults take references only under dax_lock); the mapping lock is
+ * for truncation, which must also keep new mappings out.
  */
 static struct dax_range *pick_victim_locked(struct dax_conn *c,
 					    struct dax_inode **inop)
@@ -352,16 +702,11 @@ static struct dax_range *pick_victim_locked(struct dax_conn *c,
 			continue;
 		}
 		ino = r->inode;
-		if (pthread_rwlock_trywrlock(&ino->mapping_lock))
+		if (pthread_rwlock_trywrlock(&ino->dax_lock))
 			continue;
-		if (pthread_rwlock_trywrlock(&ino->dax_lock)) {
-			pthread_rwlock_unlock(&ino->mapping_lock);
-			continue;
-		}
 		/* A reference may have been taken before we had dax_lock. */
 		if (atomic_load(&r->refcount) > 1) {
 			pthread_rwlock_unlock(&ino->dax_lock);
-			pthread_rwlock_unlock(&ino->mapping_lock);
 			continue;
 		}
 		unbusy_locked(c, r);
@@ -371,23 +716,56 @@ static struct dax_range *pick_victim_locked(struct dax_conn *c,
 	return NULL;
 }
 
+/*
+ * More victims of @ino (whose locks the worker holds) for the same
+ * FUSE_REMOVEMAPPING: idle ranges not hit since the last pass, oldest
+ * first, at most @max. Conn lock held.
+ */
+static unsigned more_victims_locked(struct dax_conn *c, struct dax_inode *ino,
+				    struct dax_range **rs, unsigned max)
+{
+	struct dax_list *l, *next;
+	struct dax_range *r;
+	unsigned k = 0;
+
+	for (l = c->busy_list.next; l != &c->busy_list && k < max; l = next) {
+		next = l->next;
+		r = range_of_link(l);
+		if (r->inode != ino || atomic_load(&r->refcount) != 1 ||
+		    atomic_load(&r->accessed))
+			continue;
+		unbusy_locked(c, r);
+		rs[k++] = r;
+	}
+	return k;
+}
+
 unsigned dax_conn_reclaim(struct dax_conn *c, unsigned max)
 {
+	struct dax_range *batch[DAX_REMOVEMAPPING_MAX];
 	struct dax_inode *ino;
-	struct dax_range *r;
-	unsigned freed = 0;
+	unsigned freed = 0, k, i, room;
 
 	while (freed < max) {
 		pthread_mutex_lock(&c->lock);
-		r = pick_victim_locked(c, &ino);
+		batch[0] = pick_victim_locked(c, &ino);
+		k = 0;
+		if (batch[0]) {
+			room = max - freed;
+			if (room > DAX_REMOVEMAPPING_MAX)
+				room = DAX_REMOVEMAPPING_MAX;
+			k = 1 + more_victims_locked(c, ino, batch + 1, room - 1);
+		}
 		pthread_mutex_unlock(&c->lock);
-		if (!r)
+		if (!k)
 			break;
-		remove_one(c, ino, r);
+		remove_batch(c, ino, batch, k);
 		pthread_rwlock_unlock(&ino->dax_lock);
-		pthread_rwlock_unlock(&ino->mapping_lock);
-		free_range(c, r);
-		freed++;
+		pthread_mutex_lock(&c->lock);
+		for (i = 0; i < k; i++)
+			put_free_locked(c, batch[i]);
+		pthread_mutex_unlock(&c->lock);
+		freed += k;
 	}
 	count(&c->st.bg_reclaims, freed);
 	return freed;
@@ -407,13 +785,128 @@ static unsigned reclaim_chunk(const struct dax_conn *c)
 	return n < DAX_RECLAIM_CHUNK ? n : DAX_RECLAIM_CHUNK;
 }
 
+static int install(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
+		   struct dax_range *fresh, uint64_t pos, bool writable,
+		   bool stream, struct dax_range **out);
+
+/* @ino's dax_lock held (either way). */
+static struct dax_range *lookup(struct dax_inode *ino, uint64_t pos)
+{
+	struct dax_tree_node *n = dax_tree_find(&ino->tree, pos);
+
+	return n ? range_of_node(n) : NULL;
+}
+
+static bool mapped(struct dax_inode *ino, uint64_t pos)
+{
+	bool ret;
+
+	pthread_rwlock_rdlock(&ino->dax_lock);
+	ret = lookup(ino, pos) != NULL;
+	pthread_rwlock_unlock(&ino->dax_lock);
+	return ret;
+}
+
+/*
+ * The worker maps the range a stream is about to reach. No lock held. The
+ * inode stays valid: dax_inode_free() waits while ra_busy is it. With no
+ * free range, it reclaims one first (the worker's job anyway). Skipped if
+ * the inode is being truncated (mapping lock taken), the range is there
+ * already, or still no range is free: the stream then maps it itself.
+ */
+static void readahead_one(struct dax_conn *c, const struct dax_ra *ra)
+{
+	struct dax_inode *ino = ra->ino;
+	struct dax_range *r;
+	bool none;
+
+	pthread_mutex_lock(&c->lock);
+	none = !c->nr_free;
+	pthread_mutex_unlock(&c->lock);
+	if (none)
+		dax_conn_reclaim(c, 1);
+	if (pthread_rwlock_tryrdlock(&ino->mapping_lock))
+		return;
+	if (!mapped(ino, ra->pos)) {
+		pthread_mutex_lock(&c->lock);
+		r = take_free_locked(c);
+		pthread_mutex_unlock(&c->lock);
+		if (r && !install(c, ino, ra->fh, r, ra->pos, ra->writable,
+				  true, &r)) {
+			/* Not taken back before the stream gets there. */
+			atomic_store(&r->accessed, true);
+			count(&c->st.readaheads, 1);
+			range_put(c, r);
+		}
+	}
+	pthread_rwlock_unlock(&ino->mapping_lock);
+}
+
+/*
+ * A stream has left range @pos of @ino behind: make it the first victim,
+ * so that the stream's ranges give way to each other rather than push out
+ * ranges that are used again (scan resistance). No lock held.
+ */
+static void stream_done(struct dax_conn *c, struct dax_inode *ino,
+			uint64_t pos)
+{
+	struct dax_range *r;
+
+	pthread_rwlock_rdlock(&ino->dax_lock);
+	r = lookup(ino, pos);
+	if (r && r->stream && atomic_load(&r->state) == RANGE_READY) {
+		pthread_mutex_lock(&c->lock);
+		atomic_store(&r->accessed, false);
+		list_del(&r->link);
+		/* the head: the oldest */
+		r->link.next = c->busy_list.next;
+		r->link.prev = &c->busy_list;
+		c->busy_list.next->prev = &r->link;
+		c->busy_list.next = &r->link;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_rwlock_unlock(&ino->dax_lock);
+}
+
+/* Queue a read-ahead of range @pos of @ino for the worker. No lock held. */
+static void readahead_post(struct dax_conn *c, struct dax_inode *ino,
+			   uint64_t fh, uint64_t pos, bool writable)
+{
+	unsigned i;
+
+	if (!c->have_worker || mapped(ino, pos))
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nr_ra; i++)
+		if (c->ra[i].ino == ino && c->ra[i].pos == pos)
+			break;
+	if (i == c->nr_ra && c->nr_ra < DAX_RA_MAX) {
+		c->ra[c->nr_ra++] = (struct dax_ra){ ino, fh, pos, writable };
+		pthread_cond_signal(&c->worker_cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct dax_conn *c = arg;
 	struct timespec ts;
+	struct dax_ra ra;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->worker_stop) {
+		if (c->nr_ra) {
+			/* A stream is waiting for this one: it goes first. */
+			ra = c->ra[0];
+			memmove(c->ra, c->ra + 1, --c->nr_ra * sizeof(ra));
+			c->ra_busy = ra.ino;
+			pthread_mutex_unlock(&c->lock);
+			readahead_one(c, &ra);
+			pthread_mutex_lock(&c->lock);
+			c->ra_busy = NULL;
+			pthread_cond_broadcast(&c->wait_cond);
+			continue;
+		}
 		if (!c->worker_kick) {
 			pthread_cond_wait(&c->worker_cond, &c->lock);
 			continue;
@@ -482,14 +975,6 @@ static int alloc_range(struct dax_conn *c, struct dax_inode *ino,
 
 /* ---- finding a range for I/O ----------------------------------------- */
 
-/* @ino's dax_lock held (either way). */
-static struct dax_range *lookup(struct dax_inode *ino, uint64_t pos)
-{
-	struct dax_tree_node *n = dax_tree_find(&ino->tree, pos);
-
-	return n ? range_of_node(n) : NULL;
-}
-
 /* A read-only range at @pos must become writable: FUSE_SETUPMAPPING again,
  * with WRITE. -EAGAIN if the range went away meanwhile. */
 static int upgrade(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
@@ -500,7 +985,7 @@ static int upgrade(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 
 	pthread_rwlock_wrlock(&ino->dax_lock);
 	r = lookup(ino, pos);
-	if (!r) {
+	if (!r || atomic_load(&r->state) != RANGE_READY) {
 		ret = -EAGAIN;
 	} else if (!r->writable) {
 		/*
@@ -522,26 +1007,32 @@ static int upgrade(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	return ret;
 }
 
-/* Map @fresh at file offset @pos for @ino. -EAGAIN (and @fresh freed) if
- * another thread mapped @pos first. */
+/*
+ * Map @fresh at file offset @pos for @ino. -EAGAIN (and @fresh freed) if
+ * another thread mapped @pos first. The range goes into the tree first, in
+ * RANGE_SETUP, and FUSE_SETUPMAPPING is sent with no inode lock held, so
+ * that other threads' hits and misses on @ino are not held up by this
+ * round trip; a thread that wants this very range waits for it.
+ */
 static int install(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		   struct dax_range *fresh, uint64_t pos, bool writable,
-		   struct dax_range **out)
+		   bool stream, struct dax_range **out)
 {
 	int ret;
 
 	pthread_rwlock_wrlock(&ino->dax_lock);
 	if (lookup(ino, pos)) {
-		ret = -EAGAIN;
-		goto fail;
+		pthread_rwlock_unlock(&ino->dax_lock);
+		free_range(c, fresh);
+		return -EAGAIN;
 	}
 	fresh->node.start = pos;
 	fresh->node.last = pos + DAX_RANGE_MASK;
-	ret = send_setup(c, ino, fh, fresh, writable);
-	if (ret)
-		goto fail;
 	fresh->writable = writable;
+	fresh->stream = stream;
+	atomic_store(&fresh->state, RANGE_SETUP);
 	atomic_store(&fresh->accessed, false);
+	atomic_store(&fresh->hits, 0);
 	atomic_store(&fresh->refcount, 2);	   /* the tree's and ours */
 	dax_tree_insert(&ino->tree, &fresh->node); /* @pos is free: checked */
 	pthread_mutex_lock(&c->lock);
@@ -550,22 +1041,36 @@ static int install(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	c->nr_busy++;
 	pthread_mutex_unlock(&c->lock);
 	pthread_rwlock_unlock(&ino->dax_lock);
-	count(&c->st.misses, 1);
-	*out = fresh;
-	return 0;
 
-fail:
+	ret = send_setup(c, ino, fh, fresh, writable);
+	if (!ret) {
+		publish(c, fresh, RANGE_READY);
+		count(&c->st.misses, 1);
+		*out = fresh;
+		return 0;
+	}
+	pthread_rwlock_wrlock(&ino->dax_lock);
+	dax_tree_remove(&ino->tree, &fresh->node);
+	pthread_mutex_lock(&c->lock);
+	unbusy_locked(c, fresh);
+	pthread_mutex_unlock(&c->lock);
+	atomic_fetch_sub(&fresh->refcount, 1); /* the tree's */
 	pthread_rwlock_unlock(&ino->dax_lock);
+	publish(c, fresh, RANGE_DEAD);
+	/* Waiters drop their references on seeing DEAD; then it is ours. */
+	wait_idle(c, fresh);
 	free_range(c, fresh);
 	return ret;
 }
 
 /*
  * The range mapping file offset @pos (range aligned) of @ino, referenced,
- * writable if @writable. Caller holds @ino's mapping lock shared.
+ * writable if @writable. Caller holds @ino's mapping lock shared. With
+ * @ask, a miss asks admit() first and may return -ENOTBLK (nothing done).
  */
 static int get_range(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
-		     uint64_t pos, bool writable, struct dax_range **out)
+		     uint64_t pos, bool writable, bool ask, bool stream,
+		     bool *missed, struct dax_range **out)
 {
 	struct dax_range *r;
 	int ret;
@@ -573,22 +1078,38 @@ static int get_range(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	for (;;) {
 		pthread_rwlock_rdlock(&ino->dax_lock);
 		r = lookup(ino, pos);
-		if (r && (r->writable || !writable)) {
+		if (r && atomic_load(&r->state) == RANGE_READY &&
+		    (r->writable || !writable)) {
 			range_get(r);
 			pthread_rwlock_unlock(&ino->dax_lock);
 			count(&c->st.hits, 1);
 			*out = r;
 			return 0;
 		}
+		if (r && atomic_load(&r->state) != RANGE_READY) {
+			/* Being set up by another thread: wait, look again. */
+			range_get(r);
+			pthread_rwlock_unlock(&ino->dax_lock);
+			wait_ready(c, r);
+			range_put(c, r);
+			continue;
+		}
 		pthread_rwlock_unlock(&ino->dax_lock);
 
+		*missed = true;
 		if (r) {
 			ret = upgrade(c, ino, fh, pos, out);
 		} else {
+			if (ask && !admit(c, ino, pos)) {
+				count(&c->st.bypasses, 1);
+				return -ENOTBLK;
+			}
+			if (ask)
+				count(&c->st.admissions, 1);
 			ret = alloc_range(c, ino, &r);
 			if (!ret)
 				ret = install(c, ino, fh, r, pos, writable,
-					      out);
+					      stream, out);
 		}
 		if (ret != -EAGAIN)
 			return ret;
@@ -598,14 +1119,20 @@ static int get_range(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 /* ---- I/O ------------------------------------------------------------- */
 
 static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
-		      char *buf, size_t len, uint64_t off, bool write)
+		      char *buf, size_t len, uint64_t off, bool write,
+		      uint64_t file_size)
 {
+	struct dax_stream *s = NULL;
 	struct dax_range *r;
 	size_t done = 0, n;
-	uint64_t pos, start;
+	uint64_t pos, start, next;
+	bool seq, missed = false;
 	char *p;
 	int ret = 0;
 
+	if (c->admit)
+		s = stream_find(ino, off);
+	seq = s != NULL;
 	pthread_rwlock_rdlock(&ino->mapping_lock);
 	while (done < len) {
 		pos = off + done;
@@ -613,7 +1140,13 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		n = len - done;
 		if (n > start + DAX_RANGE_SIZE - pos)
 			n = start + DAX_RANGE_SIZE - pos;
-		ret = get_range(c, ino, fh, start, write, &r);
+		/* A stream counts once per range: it is read once. */
+		if (c->admit && (!seq || pos == start || !done))
+			freq_touch(c, ino->nodeid, start);
+		/* Only the first range of a call may go around the window:
+		 * a short transfer would surprise the caller. */
+		ret = get_range(c, ino, fh, start, write,
+				c->admit && !seq && !done, seq, &missed, &r);
 		if (ret)
 			break;
 		/* Only our reference holds the range: no lock while copying,
@@ -627,6 +1160,27 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		done += n;
 	}
 	pthread_rwlock_unlock(&ino->mapping_lock);
+	/* Bypassed or not, the caller moves the stream on. */
+	if (c->admit && !s && missed)
+		stream_start(ino, off + len);
+	if (s) {
+		atomic_store_explicit(&s->next, off + len,
+				      memory_order_relaxed);
+		next = ((off + len - 1) & ~DAX_RANGE_MASK) + DAX_RANGE_SIZE;
+		if (seq &&
+		    atomic_exchange_explicit(&s->ra_at, next + 1,
+					     memory_order_relaxed) != next + 1) {
+			for (unsigned k = 0; k < c->ra_depth; k++) {
+				uint64_t at = next + k * DAX_RANGE_SIZE;
+
+				if (at >= file_size)
+					break;
+				readahead_post(c, ino, fh, at, write);
+			}
+			if (next >= 2 * DAX_RANGE_SIZE)
+				stream_done(c, ino, next - 2 * DAX_RANGE_SIZE);
+		}
+	}
 	return done ? (ssize_t)done : ret;
 }
 
@@ -639,7 +1193,7 @@ ssize_t dax_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		len = file_size - off;
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	return dax_io(c, ino, fh, buf, len, off, false);
+	return dax_io(c, ino, fh, buf, len, off, false, file_size);
 }
 
 ssize_t dax_write(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
@@ -653,7 +1207,7 @@ ssize_t dax_write(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		return -EINVAL;
 	if (__builtin_add_overflow(off, len, &end) || end > file_size)
 		return -ERANGE;
-	return dax_io(c, ino, fh, (char *)buf, len, off, true);
+	return dax_io(c, ino, fh, (char *)buf, len, off, true, file_size);
 }
 
 int dax_fault(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
@@ -664,7 +1218,10 @@ int dax_fault(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	int ret;
 
 	pthread_rwlock_rdlock(&ino->mapping_lock);
-	ret = get_range(c, ino, fh, start, writable, &r);
+	bool missed;
+
+	ret = get_range(c, ino, fh, start, writable, false, false, &missed,
+			&r);
 	pthread_rwlock_unlock(&ino->mapping_lock);
 	if (ret)
 		return ret;
@@ -676,6 +1233,11 @@ int dax_fault(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 void dax_fault_done(struct dax_conn *c, struct dax_range *pin)
 {
 	range_put(c, pin);
+}
+
+bool dax_inode_mapped(struct dax_inode *ino, uint64_t off)
+{
+	return mapped(ino, off & ~DAX_RANGE_MASK);
 }
 
 /* ---- inodes ---------------------------------------------------------- */
@@ -763,12 +1325,28 @@ int dax_inode_break_range(struct dax_conn *c, struct dax_inode *ino,
 	return err;
 }
 
+/* Drop @ino's queued read-aheads and wait out the one in progress. */
+static void readahead_cancel(struct dax_conn *c, struct dax_inode *ino)
+{
+	unsigned i, k = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < c->nr_ra; i++)
+		if (c->ra[i].ino != ino)
+			c->ra[k++] = c->ra[i];
+	c->nr_ra = k;
+	while (c->ra_busy == ino)
+		pthread_cond_wait(&c->wait_cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
 int dax_inode_free(struct dax_conn *c, struct dax_inode *ino)
 {
 	int ret;
 
 	if (!ino)
 		return 0;
+	readahead_cancel(c, ino);
 	pthread_rwlock_wrlock(&ino->mapping_lock);
 	ret = dax_inode_break_range(c, ino, 0, UINT64_MAX);
 	pthread_rwlock_unlock(&ino->mapping_lock);
@@ -810,6 +1388,48 @@ int dax_check_map_alignment(uint32_t map_alignment)
 	return map_alignment > DAX_RANGE_SHIFT ? -EINVAL : 0;
 }
 
+/*
+ * The sketch has 16 slots per range of the window (at least 1024), so that
+ * a working set many times the window still has few collisions, and is
+ * halved every 10 touches per range, as TinyLFU's sample. The ghost list
+ * remembers as many evicted ranges as the window holds.
+ */
+static int admit_init(struct dax_conn *c, unsigned nr, unsigned flags)
+{
+	unsigned slots = 1024;
+
+	c->reserve = (nr * DAX_RECLAIM_PCT + 99) / 100;
+	/*
+	 * Ranges mapped ahead of a stream: enough that the worker's round
+	 * trips overlap the reader's copying, few enough that a handful of
+	 * streams do not fill a small window with data not yet read.
+	 */
+	c->ra_depth = nr >= 32 ? 2 : 1;
+	if (!(flags & DAX_CONN_ADMIT))
+		return 0;
+	while (slots < 16 * nr && slots < (1u << 24))
+		slots <<= 1;
+	c->freq = calloc(slots, sizeof(*c->freq));
+	c->ghosts = calloc(nr, sizeof(*c->ghosts));
+	if (!c->freq || !c->ghosts)
+		return -ENOMEM;
+	c->freq_mask = slots - 1;
+	c->freq_period = 10 * nr < 160 ? 160 : 10 * nr;
+	c->ghost_cap = nr;
+	atomic_store(&c->margin, DAX_MARGIN_INIT);
+	pthread_mutex_init(&c->adm_lock, NULL);
+	c->admit = true;
+	return 0;
+}
+
+static void admit_fini(struct dax_conn *c)
+{
+	if (c->admit)
+		pthread_mutex_destroy(&c->adm_lock);
+	free(c->freq);
+	free(c->ghosts);
+}
+
 int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 		    void *ctx, unsigned flags, struct dax_conn **out)
 {
@@ -819,7 +1439,7 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 	int ret;
 
 	if (!w || !ops || !ops->setup || !ops->remove ||
-	    (flags & ~DAX_CONN_NO_WORKER))
+	    (flags & ~(DAX_CONN_NO_WORKER | DAX_CONN_ADMIT)))
 		return -EINVAL;
 	nr = dax_window_size(w) >> DAX_RANGE_SHIFT;
 	if (!nr || nr > UINT32_MAX / 2)
@@ -828,7 +1448,9 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 	if (!c)
 		return -ENOMEM;
 	c->ranges = calloc(nr, sizeof(*c->ranges));
-	if (!c->ranges) {
+	if (!c->ranges || admit_init(c, (unsigned)nr, flags)) {
+		admit_fini(c);
+		free(c->ranges);
 		free(c);
 		return -ENOMEM;
 	}
@@ -852,6 +1474,7 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 			pthread_cond_destroy(&c->worker_cond);
 			pthread_cond_destroy(&c->wait_cond);
 			pthread_mutex_destroy(&c->lock);
+			admit_fini(c);
 			free(c->ranges);
 			free(c);
 			return -ret;
@@ -878,6 +1501,7 @@ void dax_conn_destroy(struct dax_conn *c)
 	pthread_cond_destroy(&c->worker_cond);
 	pthread_cond_destroy(&c->wait_cond);
 	pthread_mutex_destroy(&c->lock);
+	admit_fini(c);
 	free(c->ranges);
 	free(c);
 }
@@ -899,4 +1523,9 @@ void dax_get_stats(struct dax_conn *c, struct dax_stats *st)
 	st->waits = atomic_load(&c->st.waits);
 	st->hits = atomic_load(&c->st.hits);
 	st->misses = atomic_load(&c->st.misses);
+	st->admissions = atomic_load(&c->st.admissions);
+	st->bypasses = atomic_load(&c->st.bypasses);
+	st->ghost_hits = atomic_load(&c->st.ghost_hits);
+	st->readaheads = atomic_load(&c->st.readaheads);
+	st->admit_margin = c->admit ? atomic_load(&c->margin) : 0;
 }

@@ -114,6 +114,17 @@ struct dax_backend_ops {
 
 /* dax_conn_create() flags */
 #define DAX_CONN_NO_WORKER (1u << 0) /* no background reclaim (tests) */
+/*
+ * Admission and read-ahead. Once the window is full, a miss maps its range
+ * only if the range has lately been used more often than the one it would
+ * push out (a frequency sketch per 2 MiB range of each file, a ghost list
+ * of recent evictions, a margin adapted to what evicted mappings earned);
+ * otherwise dax_read()/dax_write() answer -ENOTBLK and the caller serves
+ * the call by FUSE_READ/FUSE_WRITE. Sequential streams always map, and the
+ * worker maps the range a stream reaches next. Without the flag every miss
+ * maps and nothing is read ahead (the kernel's behaviour).
+ */
+#define DAX_CONN_ADMIT (1u << 1)
 
 /*
  * Cut @w into ranges and start the reclaim worker. @w and @ops are
@@ -184,11 +195,15 @@ int dax_inode_flush(struct dax_conn *c, struct dax_inode *ino, uint64_t start,
 
 /* Number of ranges @ino holds. */
 unsigned dax_inode_nr_ranges(struct dax_inode *ino);
+/* Whether the range holding file offset @off is in @ino's tree. */
+bool dax_inode_mapped(struct dax_inode *ino, uint64_t off);
 
 /* ---- I/O ------------------------------------------------------------ */
 
 /*
  * Read up to @len bytes at @off through the window, clamped at @file_size.
+ * With DAX_CONN_ADMIT, -ENOTBLK (nothing done) means "not worth mapping:
+ * use FUSE_READ"; only the first range of a call is ever refused.
  * The caller keeps @file_size stable for the call (its inode lock, as the
  * kernel's i_rwsem: truncate takes it exclusively). @fh goes into
  * FUSE_SETUPMAPPING. @buf may itself lie in a vdax mapping: no connection
@@ -237,7 +252,12 @@ struct dax_stats {
 	uint64_t direct_reclaims; /* own idle ranges stolen by I/O */
 	uint64_t waits;		  /* times I/O waited for a free range */
 	uint64_t hits;		  /* range lookups that found a mapping */
-	uint64_t misses;	  /* ... that had to set one up */
+	uint64_t misses;	  /* ranges set up (incl. read-ahead) */
+	uint64_t admissions;	  /* misses the policy let map */
+	uint64_t bypasses;	  /* misses sent around the window */
+	uint64_t ghost_hits;	  /* misses on a lately evicted range */
+	uint64_t readaheads;	  /* ranges mapped ahead of a stream */
+	uint64_t admit_margin;	  /* current admission margin (0: off) */
 };
 
 void dax_get_stats(struct dax_conn *c, struct dax_stats *st);

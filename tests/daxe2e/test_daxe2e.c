@@ -312,6 +312,52 @@ static void test_stream(void)
 	free(buf);
 }
 
+/*
+ * The adaptive admission on a real daemon (8 MiB window): 4 KiB random
+ * reads over 32 MiB, 4x the window, once it is full go around it by
+ * FUSE_READ for ranges that have not earned a mapping; data right either
+ * way, and the counters say so.
+ */
+static void test_admission(void)
+{
+	const size_t size = 32 * MiB, bs = 4096;
+	unsigned char *hb = malloc(size), buf[4096];
+	struct vdax_stats s0, s1;
+	struct vdax_file *f;
+	uint64_t x = 88172645463325252ull;
+	long bad = -1;
+
+	dx_fill(hb, size, 9, 0);
+	is_int(dx_host_write(&d, "ws", hb, size, 0), 0, "host writes ws");
+	is_int(vdax_open(d.vd, "ws", O_RDONLY, 0, &f), 0, "open ws");
+	s0 = dx_stats(&d);
+	for (int i = 0; i < 4000 && bad < 0; i++) {
+		uint64_t off;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		off = x % (size / bs) * bs;
+		if (vdax_pread(f, buf, bs, (off_t)off) != (ssize_t)bs ||
+		    dx_check(buf, bs, 9, off) != -1)
+			bad = (long)off;
+	}
+	is_int((int)bad, -1, "4000 random reads over 4x the window, data right");
+	s1 = dx_stats(&d);
+	ok(s1.bypasses - s0.bypasses > 1000,
+	   "most misses went around the window (%llu bypasses)",
+	   (unsigned long long)(s1.bypasses - s0.bypasses));
+	ok(s1.misses - s0.misses < 400,
+	   "few ranges set up (%llu), not one per miss",
+	   (unsigned long long)(s1.misses - s0.misses));
+	ok(s1.hits > s0.hits, "the ranges kept are hit (%llu)",
+	   (unsigned long long)(s1.hits - s0.hits));
+	ok(s1.admit_margin >= 1, "the margin is set (%llu)",
+	   (unsigned long long)s1.admit_margin);
+	vdax_release(f);
+	free(hb);
+}
+
 static void test_inode_mode(const char *vdaxd)
 {
 	unsigned char *buf = malloc(3 * MiB);
@@ -358,7 +404,9 @@ int main(void)
 
 	if (dx_start(&d, vdaxd, 0, "--cache-size=8M", NULL))
 		tap_bail("vdaxd did not start");
-	is_int(dx_open(&d, "dax=always"), 0, "dax=always session on vdaxd");
+	/* The mechanism, exact counts: every miss maps (dax_admit=all). */
+	is_int(dx_open(&d, "dax=always,dax_admit=all"), 0,
+	       "dax=always,dax_admit=all session on vdaxd");
 	if (!d.vd)
 		tap_bail("no session");
 	test_basic();
@@ -367,11 +415,27 @@ int main(void)
 	mem = open_memstream(&txt, &tlen);
 	is_int(vdax_print_stats(d.vd, mem), 0, "print stats");
 	fclose(mem);
-	ok(txt && strstr(txt, "\nmisses ") && strstr(txt, "ranges_total 4\n"),
-	   "stats printed one per line");
+	ok(txt && strstr(txt, "\nmisses ") && strstr(txt, "ranges_total 4\n") &&
+		   strstr(txt, "\nbypasses 0\n") &&
+		   strstr(txt, "\nadmit_margin 0\n"),
+	   "stats printed one per line (no admission with dax_admit=all)");
 	free(txt);
 	dx_stop(&d);
 	ok(d.pid < 0, "vdaxd exited after close");
+
+	/* The default: adaptive admission. */
+	if (dx_start(&d, vdaxd, 0, "--cache-size=8M", NULL))
+		tap_bail("vdaxd did not start");
+	is_int(dx_open(&d, "dax=always,dax_admit=sometimes"), -EINVAL,
+	       "dax_admit=sometimes -> EINVAL");
+	is_int(dx_open(&d, "dax=always"), 0, "dax=always session (adaptive)");
+	if (!d.vd)
+		tap_bail("no session");
+	test_stream();
+	ok(dx_stats(&d).readaheads > 0, "the stream was read ahead (%llu)",
+	   (unsigned long long)dx_stats(&d).readaheads);
+	test_admission();
+	dx_stop(&d);
 
 	test_inode_mode(vdaxd);
 	dx_cleanup(&d);

@@ -2035,7 +2035,7 @@ static int split_opts(struct mount_args *a, const char *list)
 {
 	static const char *const vdax_keys[] = {
 		"dax", "cache_size", "entries", "mem", "queues", "queue_size",
-		"timeout",
+		"timeout", "dax_admit",
 	};
 	const char *p = list;
 

@@ -41,6 +41,8 @@ struct fake {
 	struct fake_setup_call setups[FAKE_LOG];
 	struct fake_remove_call removes[FAKE_LOG];
 	int map_errors; /* dax_window_map/unmap failures seen */
+	unsigned delay_us;		  /* each setup takes this long */
+	unsigned inflight, max_inflight;  /* setups at once, and the most */
 };
 
 static int fake_setup(void *ctx, uint64_t nodeid, uint64_t fh, uint64_t foffset,
@@ -60,6 +62,13 @@ static int fake_setup(void *ctx, uint64_t nodeid, uint64_t fh, uint64_t foffset,
 		f->setups[f->nsetup] = (struct fake_setup_call){
 			nodeid, fh, foffset, len, moffset, writable};
 	f->nsetup++;
+	if (++f->inflight > f->max_inflight)
+		f->max_inflight = f->inflight;
+	pthread_mutex_unlock(&f->lock);
+	if (f->delay_us)
+		usleep(f->delay_us); /* the round trip to a slow daemon */
+	pthread_mutex_lock(&f->lock);
+	f->inflight--;
 	pthread_mutex_unlock(&f->lock);
 	if (fd < 0)
 		return -ENOENT;

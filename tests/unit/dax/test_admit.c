@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The admission policy (DAX_CONN_ADMIT) against the fake daemon, with the
+ * reclaim worker running as in a session:
+ * - a cyclic scan over 4x the window does not thrash (the old policy,
+ *   shown alongside, sets up a range for nearly every access);
+ * - a hot set that fits stays mapped while cold reads go around it;
+ * - a sequential stream is mapped ahead by the worker;
+ * - misses of four threads on different ranges are in flight together.
+ * Every read is checked against the file's pattern, whichever way it went.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dax/dax.h"
+#include "fake_backend.h"
+#include "tap.h"
+
+#define R DAX_RANGE_SIZE
+
+struct env {
+	struct dax_window *w;
+	struct fake f;
+	struct dax_conn *c;
+	unsigned bad; /* reads with wrong data or length */
+};
+
+static void env_init(struct env *e, unsigned nranges, unsigned flags)
+{
+	memset(e, 0, sizeof(*e));
+	if (dax_window_create((uint64_t)nranges * R, &e->w))
+		tap_bail("window");
+	fake_init(&e->f, e->w);
+	if (dax_conn_create(e->w, &fake_ops, &e->f, flags, &e->c))
+		tap_bail("conn");
+}
+
+static void env_fini(struct env *e)
+{
+	dax_conn_destroy(e->c);
+	ok(dax_window_nr_mappings(e->w) == 0 && e->f.map_errors == 0,
+	   "teardown: window empty, no map errors (%u, %d)",
+	   dax_window_nr_mappings(e->w), e->f.map_errors);
+	dax_window_destroy(e->w);
+	fake_destroy(&e->f);
+}
+
+static struct dax_stats stats(struct env *e)
+{
+	struct dax_stats st;
+
+	dax_get_stats(e->c, &st);
+	return st;
+}
+
+static uint32_t pattern(uint64_t off, unsigned id)
+{
+	return (uint32_t)((off / 4) * 2654435761u) ^ id;
+}
+
+static void fill(int fd, uint64_t size, unsigned id)
+{
+	static uint32_t buf[R / 4];
+
+	for (uint64_t off = 0; off < size; off += R) {
+		for (unsigned i = 0; i < R / 4; i++)
+			buf[i] = pattern(off + 4 * i, id);
+		if (pwrite(fd, buf, R, (off_t)off) != (ssize_t)R)
+			tap_bail("fill");
+	}
+}
+
+/*
+ * Read @len bytes (4-aligned) at @off of node @id through the window, or
+ * from the file itself where the policy says so (the client's FUSE_READ).
+ * Returns 1 if it went through the window, 0 if around it.
+ */
+static int rd(struct env *e, struct dax_inode *ino, unsigned id, void *buf,
+	      size_t len, uint64_t off, uint64_t size)
+{
+	ssize_t n = dax_read(e->c, ino, 7, buf, len, off, size);
+	int via = 1;
+
+	if (n == -ENOTBLK) {
+		via = 0;
+		n = pread(e->f.fd[id], buf, len, (off_t)off);
+	}
+	if (n != (ssize_t)len) {
+		e->bad++;
+		return via;
+	}
+	for (size_t i = 0; i < len; i += 4)
+		if (*(uint32_t *)((char *)buf + i) != pattern(off + i, id)) {
+			e->bad++;
+			break;
+		}
+	return via;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * 40 passes over 32 ranges, one small read in each, through an 8-range
+ * window. LRU keeps the last 8 ranges of a pass, none of which comes back
+ * before the next 24: every access misses and maps. The admission keeps a
+ * set and reads the rest around the window.
+ */
+static void cyclic(unsigned flags, struct dax_stats *out, unsigned *bad)
+{
+	const unsigned nr = 32, passes = 40;
+	struct dax_inode *ino;
+	struct env e;
+	uint32_t v;
+
+	env_init(&e, 8, flags);
+	fake_add_file(&e.f, 1, (off_t)nr * R);
+	fill(e.f.fd[1], (uint64_t)nr * R, 1);
+	ino = dax_inode_new(1);
+	for (unsigned p = 0; p < passes; p++)
+		for (unsigned i = 0; i < nr; i++) {
+			rd(&e, ino, 1, &v, 4, (uint64_t)i * R + 64 * p,
+			   (uint64_t)nr * R);
+			if (i % 8 == 7)
+				sleep_ms(1); /* let the worker keep up */
+		}
+	*out = stats(&e);
+	*bad = e.bad;
+	dax_inode_free(e.c, ino);
+	env_fini(&e);
+}
+
+static void test_cyclic_scan(void)
+{
+	const unsigned accesses = 40 * 32;
+	struct dax_stats old, adm;
+	unsigned bad_old, bad_adm;
+
+	diag("cyclic scan over 4x the window, old policy vs admission");
+	cyclic(0, &old, &bad_old);
+	cyclic(DAX_CONN_ADMIT, &adm, &bad_adm);
+	diag("old: %llu setups, %llu hits; admission: %llu setups, %llu hits, "
+	     "%llu bypasses, %llu ghost hits, margin %llu",
+	     (unsigned long long)old.misses, (unsigned long long)old.hits,
+	     (unsigned long long)adm.misses, (unsigned long long)adm.hits,
+	     (unsigned long long)adm.bypasses,
+	     (unsigned long long)adm.ghost_hits,
+	     (unsigned long long)adm.admit_margin);
+	ok(!bad_old && !bad_adm, "every read returned the file's data");
+	ok(old.misses > accesses * 9 / 10,
+	   "the old policy thrashes: %llu setups for %u reads",
+	   (unsigned long long)old.misses, accesses);
+	ok(adm.misses < accesses / 10,
+	   "admission: %llu setups for %u reads (< 10 %%)",
+	   (unsigned long long)adm.misses, accesses);
+	ok(adm.hits > accesses / 8,
+	   "admission: the ranges kept are hit every pass (%llu hits)",
+	   (unsigned long long)adm.hits);
+	ok(adm.bypasses + adm.admissions + adm.hits >= accesses &&
+		   adm.bypasses > accesses / 2,
+	   "the rest went around the window (%llu bypasses)",
+	   (unsigned long long)adm.bypasses);
+	ok(adm.admit_margin > 0 && old.admit_margin == 0 &&
+		   old.bypasses == 0 && old.admissions == 0,
+	   "only the admitting connection has a margin and bypasses");
+}
+
+/*
+ * A hot set of 4 ranges of one file (80 % of the reads) and cold reads over
+ * 64 ranges of another, through an 8-range window: the hot set ends up
+ * mapped and stays mapped; cold reads mostly go around the window.
+ */
+static void test_hot_set(void)
+{
+	const unsigned hot = 4, cold = 64, n = 20000;
+	struct dax_inode *a, *b;
+	struct dax_stats s0, s1;
+	uint64_t seed = 0x1234567u, x;
+	unsigned cold_reads = 0, mapped = 0;
+	struct env e;
+	uint32_t v;
+
+	diag("hot set that fits, cold reads around it");
+	env_init(&e, 8, DAX_CONN_ADMIT);
+	fake_add_file(&e.f, 1, (off_t)hot * R);
+	fake_add_file(&e.f, 2, (off_t)cold * R);
+	fill(e.f.fd[1], (uint64_t)hot * R, 1);
+	fill(e.f.fd[2], (uint64_t)cold * R, 2);
+	a = dax_inode_new(1);
+	b = dax_inode_new(2);
+	s0 = stats(&e);
+	for (unsigned i = 0; i < n; i++) {
+		x = rnd(&seed);
+		if (x % 10 < 8) {
+			rd(&e, a, 1, &v, 4, (x >> 8) % (hot * R / 4) * 4,
+			   (uint64_t)hot * R);
+		} else {
+			rd(&e, b, 2, &v, 4, (x >> 8) % (cold * R / 4) * 4,
+			   (uint64_t)cold * R);
+			cold_reads++;
+		}
+		if (i % 256 == 255)
+			sleep_ms(1);
+	}
+	s1 = stats(&e);
+	for (unsigned i = 0; i < hot; i++)
+		mapped += dax_inode_mapped(a, (uint64_t)i * R);
+	ok(!e.bad, "every read returned the file's data");
+	is_int((int)mapped, (int)hot, "the hot set is mapped");
+	ok(s1.misses - s0.misses < 8 + cold_reads / 20,
+	   "few ranges set up: %llu for %u cold reads",
+	   (unsigned long long)(s1.misses - s0.misses), cold_reads);
+	ok(s1.bypasses - s0.bypasses > cold_reads / 2,
+	   "cold reads went around the window (%llu of %u)",
+	   (unsigned long long)(s1.bypasses - s0.bypasses), cold_reads);
+
+	/* Now only the hot set: every read a hit, nothing set up. */
+	s0 = stats(&e);
+	for (unsigned i = 0; i < 2000; i++) {
+		x = rnd(&seed);
+		rd(&e, a, 1, &v, 4, (x >> 8) % (hot * R / 4) * 4,
+		   (uint64_t)hot * R);
+	}
+	s1 = stats(&e);
+	ok(!e.bad && s1.hits - s0.hits == 2000 && s1.misses == s0.misses &&
+		   s1.bypasses == s0.bypasses,
+	   "hot set alone: 2000 hits, no setup, no bypass (%llu hits)",
+	   (unsigned long long)(s1.hits - s0.hits));
+	dax_inode_free(e.c, a);
+	dax_inode_free(e.c, b);
+	env_fini(&e);
+}
+
+/*
+ * A sequential reader, 64 KiB at a time, over 32 ranges through a full
+ * 8-range window: the range after the one being read is mapped by the
+ * worker before the reader gets there.
+ */
+static void test_stream_ahead(void)
+{
+	const unsigned nr = 32, hot = 8;
+	const size_t chunk = 64 * 1024;
+	static char buf[64 * 1024];
+	unsigned ahead = 0, checked = 0, hot_before = 0, hot_left;
+	struct dax_inode *a, *s;
+	struct dax_stats s0, s1;
+	struct env e;
+	uint32_t v;
+
+	diag("a stream maps ahead");
+	env_init(&e, 8, DAX_CONN_ADMIT);
+	fake_add_file(&e.f, 1, (off_t)hot * R);
+	fake_add_file(&e.f, 2, (off_t)nr * R);
+	fill(e.f.fd[1], (uint64_t)hot * R, 1);
+	fill(e.f.fd[2], (uint64_t)nr * R, 2);
+	a = dax_inode_new(1);
+	s = dax_inode_new(2);
+	/* Fill the window first, so that the stream meets a full one. */
+	for (unsigned p = 0; p < 4; p++)
+		for (unsigned i = 0; i < hot; i++)
+			rd(&e, a, 1, &v, 4, (uint64_t)i * R + 8 * p,
+			   (uint64_t)hot * R);
+	sleep_ms(20);
+	for (unsigned i = 0; i < hot; i++)
+		hot_before += dax_inode_mapped(a, (uint64_t)i * R);
+	s0 = stats(&e);
+	for (uint64_t off = 0; off < (uint64_t)nr * R; off += chunk) {
+		if (off % R == 0 && off >= 2 * R) {
+			/* Give the worker a moment (a reader that computes),
+			 * then see whether this range is there already. */
+			for (int t = 0; t < 500 && !dax_inode_mapped(s, off);
+			     t++)
+				sleep_ms(1);
+			ahead += dax_inode_mapped(s, off);
+			checked++;
+		}
+		rd(&e, s, 2, buf, chunk, off, (uint64_t)nr * R);
+	}
+	s1 = stats(&e);
+	diag("stream: %llu setups, %llu read ahead, %llu bypasses, %llu bg "
+	     "reclaims, %llu direct, %llu waits",
+	     (unsigned long long)(s1.misses - s0.misses),
+	     (unsigned long long)(s1.readaheads - s0.readaheads),
+	     (unsigned long long)(s1.bypasses - s0.bypasses),
+	     (unsigned long long)(s1.bg_reclaims - s0.bg_reclaims),
+	     (unsigned long long)(s1.direct_reclaims - s0.direct_reclaims),
+	     (unsigned long long)(s1.waits - s0.waits));
+	ok(!e.bad, "the stream read the file's data");
+	ok(ahead == checked && checked == nr - 2,
+	   "each range was mapped before the reader reached it (%u of %u)",
+	   ahead, checked);
+	ok(s1.readaheads - s0.readaheads >= nr - 2,
+	   "the worker read ahead %llu ranges",
+	   (unsigned long long)(s1.readaheads - s0.readaheads));
+	ok(s1.bypasses - s0.bypasses <= 1,
+	   "a stream is not refused (at most its first read: %llu)",
+	   (unsigned long long)(s1.bypasses - s0.bypasses));
+	ok(s1.bg_reclaims > s0.bg_reclaims && s1.direct_reclaims == 0,
+	   "room was made by the worker, never by the reader (bg %llu)",
+	   (unsigned long long)(s1.bg_reclaims - s0.bg_reclaims));
+	hot_left = 0;
+	for (unsigned i = 0; i < hot; i++)
+		hot_left += dax_inode_mapped(a, (uint64_t)i * R);
+	ok(hot_left >= 3 && hot_left >= hot_before - 3,
+	   "the stream's ranges gave way to each other: %u of the other "
+	   "file's %u ranges still mapped", hot_left, hot_before);
+	dax_inode_free(e.c, a);
+	dax_inode_free(e.c, s);
+	env_fini(&e);
+}
+
+struct par {
+	struct env *e;
+	struct dax_inode *ino;
+	pthread_barrier_t *go;
+	unsigned i;
+	int via;
+};
+
+static void *par_main(void *arg)
+{
+	struct par *p = arg;
+	uint32_t v;
+
+	pthread_barrier_wait(p->go);
+	p->via = rd(p->e, p->ino, 1, &v, 4, (uint64_t)p->i * R + 12, 8 * R);
+	return NULL;
+}
+
+/*
+ * Four threads miss four ranges of one file at once, and each setup takes
+ * 50 ms at the daemon: the setups are in flight together (no inode lock
+ * is held across the round trip), not one after the other.
+ */
+static void test_parallel_misses(void)
+{
+	pthread_barrier_t go;
+	struct dax_inode *ino;
+	struct par p[4];
+	pthread_t th[4];
+	struct env e;
+	int via = 0;
+
+	diag("four threads missing at once");
+	env_init(&e, 8, DAX_CONN_ADMIT);
+	fake_add_file(&e.f, 1, 8 * R);
+	fill(e.f.fd[1], 8 * R, 1);
+	e.f.delay_us = 50000;
+	ino = dax_inode_new(1);
+	pthread_barrier_init(&go, NULL, 4);
+	for (unsigned i = 0; i < 4; i++) {
+		p[i] = (struct par){ &e, ino, &go, i, -1 };
+		pthread_create(&th[i], NULL, par_main, &p[i]);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		via += p[i].via;
+	}
+	pthread_barrier_destroy(&go);
+	ok(!e.bad && via == 4 && e.f.nsetup == 4,
+	   "four reads, four ranges set up, data right");
+	ok(e.f.max_inflight >= 2,
+	   "setups were in flight together (at most %u at once)",
+	   e.f.max_inflight);
+	dax_inode_free(e.c, ino);
+	env_fini(&e);
+}
+
+int main(void)
+{
+	test_cyclic_scan();
+	test_hot_set();
+	test_stream_ahead();
+	test_parallel_misses();
+	return tap_done();
+}
