@@ -248,7 +248,6 @@ static int remove_at(struct vdax *vd, struct fc_node *at, const char *path,
 	if (ret)
 		goto out;
 	m = fc_node_mode(vd, n);
-	fc_node_put(vd, n);
 	if (opcode == FUSE_UNLINK && S_ISDIR(m))
 		ret = -EISDIR;
 	else if (opcode == FUSE_RMDIR && !S_ISDIR(m))
@@ -256,7 +255,7 @@ static int remove_at(struct vdax *vd, struct fc_node *at, const char *path,
 	else if (opcode == FUSE_UNLINK && must_dir)
 		ret = -ENOTDIR;
 	if (ret)
-		goto out;
+		goto out_node;
 	c.nodeid = dir->nodeid;
 	c.in[0] = (struct iovec){ name, strlen(name) + 1 };
 	ret = fc_send(vd, &c);
@@ -265,7 +264,10 @@ static int remove_at(struct vdax *vd, struct fc_node *at, const char *path,
 	if (!ret || ret == -ENOENT) {
 		fc_cache_drop(vd, dir, name);
 		fc_attr_invalidate(vd, dir);
+		fc_attr_invalidate(vd, n); /* nlink (other names, open files) */
 	}
+out_node:
+	fc_node_put(vd, n);
 out:
 	fc_node_put(vd, dir);
 	return ret;
