@@ -49,7 +49,11 @@ static int open_at(struct vdax *vd, struct fc_node *at, const char *path,
 		fc_node_put(vd, dir);
 		return -EISDIR;
 	}
-	ret = fc_lookup(vd, dir, name, &n);
+	/*
+	 * O_EXCL never opens what is there, nor follows a symlink: the
+	 * backend's CREATE decides (EEXIST) without a LOOKUP first.
+	 */
+	ret = (flags & O_EXCL) ? -ENOENT : fc_lookup(vd, dir, name, &n);
 	if (ret == -ENOENT) {
 		ret = fc_create_node(vd, dir, name, flags, mode, out);
 		fc_node_put(vd, dir);
