@@ -221,8 +221,9 @@ static void vm_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	/* ftruncate(2) works through the handle (its mode may deny writes) */
 	if ((set & VDAX_SET_SIZE) && f && f->vf)
 		vf = f->vf;
-	if (n)
-		ret = vdax_setattr(vm->vd, n->vn, vf, attr, set, &st, &ttl);
+	if (n) /* a handle names its own node */
+		ret = vdax_setattr(vm->vd, vf ? NULL : n->vn, vf, attr, set,
+				   &st, &ttl);
 	vm_node_unpin(vm, n);
 	if (ret)
 		return reply_err(req, VM_SETATTR, ret);
