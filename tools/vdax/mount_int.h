@@ -66,6 +66,7 @@ struct vm_node {
 	unsigned refs;		/* (nlookup > 0) + open files + pins */
 	struct vm_node *hnext;	/* vm.node_hash chain (by vn) */
 	struct vm_file *files;	/* open regular files */
+	bool posix_locked;	/* a POSIX lock was ever taken: FLUSH unlocks */
 	struct timespec seen_mtime; /* at the last open: pages still good */
 	off_t seen_size;	    /* while these have not changed */
 };
@@ -85,6 +86,7 @@ struct vm_file {
 	/* Directories: a snapshot taken at offset 0, protected by dlock. */
 	bool is_dir;
 	pthread_mutex_t dlock;
+	struct vdax_dir *stream; /* from OPENDIR, for the first snapshot */
 	struct vm_dirent *ents;
 	size_t nents;
 	bool loaded;

@@ -269,6 +269,8 @@ struct vm_file *vm_file_find(struct vm *vm, struct fuse_file_info *fi)
 
 void vm_dir_drop_snapshot(struct vm_file *f)
 {
+	vdax_closedir(f->stream);
+	f->stream = NULL;
 	for (size_t i = 0; i < f->nents; i++)
 		free(f->ents[i].name);
 	free(f->ents);

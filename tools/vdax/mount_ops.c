@@ -369,7 +369,7 @@ static void vm_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
  * change made by another client of the backend is seen at the next open.
  */
 static void set_open_flags(struct vm *vm, struct vm_file *f,
-			   struct fuse_file_info *fi)
+			   struct fuse_file_info *fi, const struct stat *known)
 {
 	struct vm_node *n = f->node;
 	struct stat st;
@@ -377,7 +377,11 @@ static void set_open_flags(struct vm *vm, struct vm_file *f,
 
 	fi->direct_io = vm->direct_io;
 	fi->keep_cache = 0;
-	if (vm->direct_io || vdax_fstat(f->vf, &st))
+	if (vm->direct_io)
+		return;
+	if (known) /* a file just created: its CREATE reply's */
+		st = *known;
+	else if (vdax_fstat(f->vf, &st))
 		return;
 	pthread_mutex_lock(&vm->lock);
 	same = n->seen_size == st.st_size &&
@@ -413,7 +417,7 @@ static void vm_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return reply_err(req, VM_OPEN, ret);
 	}
 	fi->fh = f->fh;
-	set_open_flags(vm, f, fi);
+	set_open_flags(vm, f, fi, NULL);
 	vm_count(vm, VM_OPEN, 0);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		vm_file_close(vm, f);
@@ -443,9 +447,9 @@ static void vm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ret = give_to_caller(vm, req, p, vn);
 	vm_node_unpin(vm, p);
 	memset(&e, 0, sizeof(e));
-	/* the node's lifetimes: those of the CREATE reply */
+	/* the node's attributes and lifetimes: those of the CREATE reply */
 	if (!ret)
-		ret = vdax_fstat_ttl(vf, &e.attr, &ttl);
+		ret = vdax_getattr(vm->vd, vn, &e.attr, &ttl);
 	if (ret) {
 		vdax_node_put(vm->vd, vn);
 		vdax_release(vf);
@@ -467,7 +471,7 @@ static void vm_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	e.attr_timeout = attr_timeout(vm, &ttl);
 	e.entry_timeout = entry_timeout(vm, &ttl);
 	fi->fh = f->fh;
-	set_open_flags(vm, f, fi);
+	set_open_flags(vm, f, fi, &e.attr);
 	vm_count(vm, VM_CREATE, 0);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		vm_file_close(vm, f);
@@ -584,7 +588,10 @@ static void vm_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 	if (!f)
 		return reply_err(req, VM_FLUSH, -EBADF);
-	vf = f->vf;
+	/* no request unless a POSIX lock was ever taken on the node */
+	pthread_mutex_lock(&vm->lock);
+	vf = f->node->posix_locked ? f->vf : NULL;
+	pthread_mutex_unlock(&vm->lock);
 	if (vf)
 		ret = vdax_setlk_owner(vf, fi->lock_owner, &lk, 0);
 	if (ret == -ENOSYS || ret == -EOPNOTSUPP)
@@ -634,8 +641,11 @@ static void vm_opendir(fuse_req_t req, fuse_ino_t ino,
 	int ret = n ? vdax_opendir_node(vm->vd, n->vn, &d) : -ESTALE;
 
 	if (!ret) {
-		vdax_closedir(d);
 		ret = vm_file_new(vm, n, NULL, true, &f);
+		if (ret)
+			vdax_closedir(d);
+		else
+			f->stream = d; /* the first READDIR reads it */
 	}
 	vm_node_unpin(vm, n);
 	if (ret)
@@ -658,8 +668,11 @@ static int dir_load(struct vm *vm, struct vm_file *f)
 	size_t cap = 0;
 	int ret;
 
+	/* the stream OPENDIR opened, or a new one for a rewind */
+	d = f->stream;
+	f->stream = NULL;
 	vm_dir_drop_snapshot(f);
-	ret = vdax_opendir_node(vm->vd, f->node->vn, &d);
+	ret = d ? 0 : vdax_opendir_node(vm->vd, f->node->vn, &d);
 	if (ret)
 		return ret;
 	while ((ret = vdax_readdir(d, &de)) > 0) {
@@ -1046,6 +1059,12 @@ static void vm_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	struct vm_file *f = vm_file_find(vm, fi);
 	int ret = -EBADF;
 
+	if (f && f->vf && lock->l_type != F_UNLCK) {
+		/* before the request: a FLUSH racing with it must unlock */
+		pthread_mutex_lock(&vm->lock);
+		f->node->posix_locked = true;
+		pthread_mutex_unlock(&vm->lock);
+	}
 	if (f && f->vf)
 		ret = vdax_setlk_owner(f->vf, fi->lock_owner, lock, sleep);
 	if (ret)
