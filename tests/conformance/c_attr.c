@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cf.h"
+#include "cbody.h"
 
 static void attr_chmod(void)
 {
@@ -63,26 +64,7 @@ static void attr_chown(void)
 	vdax_symlink(cf_vd, "o", P("ol"));
 	owner_is("attr.chown.follows_symlink",
 		 vdax_chown(cf_vd, P("ol"), 4321, -1), "o", 4321, 999);
-	owner_is("attr.lchown.symlink", vdax_lchown(cf_vd, P("ol"), 77, 88),
-		 "ol", 77, 88);
-	owner_is("attr.lchown.target_unchanged", 0, "o", 4321, 999);
-	owner_is("attr.lchown.symlink_gid_only",
-		 vdax_lchown(cf_vd, P("ol"), -1, 99), "ol", 77, 99);
-	{
-		/* the node form: setattr on the symlink node itself */
-		struct stat a = { .st_uid = 55, .st_gid = 66 };
-		struct vdax_node *n = NULL;
-		int rc = vdax_walk(cf_vd, NULL, P("ol"), AT_SYMLINK_NOFOLLOW,
-				   &n);
-
-		if (!rc)
-			rc = vdax_setattr(cf_vd, n, NULL, &a,
-					  VDAX_SET_UID | VDAX_SET_GID, NULL,
-					  NULL);
-		vdax_node_put(cf_vd, n);
-		owner_is("attr.fchownat_nofollow.symlink", rc, "ol", 55, 66);
-	}
-	owner_is("attr.lchown.target_still_unchanged", 0, "o", 4321, 999);
+	cf_body(cb_attr_symlink);
 	vdax_chmod(cf_vd, P("o"), 04755);
 	vdax_chown(cf_vd, P("o"), 1000, 1000);
 	cf_mode("attr.chown.clears_setuid", cf_mode_of("o"), 0755);

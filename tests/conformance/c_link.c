@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cf.h"
+#include "cbody.h"
 
 static nlink_t nl(const char *rel)
 {
@@ -104,42 +105,9 @@ static void link_unlink_open(void)
 	vdax_release(f);
 }
 
-/* A hard link in another directory is the same inode under both names. */
-static void link_cross_dir(void)
-{
-	ino_t a;
-
-	vdax_mkdir(cf_vd, P("d1"), 0755);
-	vdax_mkdir(cf_vd, P("d2"), 0755);
-	vdax_mkdir(cf_vd, P("d2/sub"), 0755);
-	cf_put_str("d1/f", "cross");
-	cf_rc0("link.cross_dir.rc", lnk("d1/f", "d2/sub/g"));
-	a = cf_ino("d1/f");
-	cf_ok("link.cross_dir.same_ino",
-	      a && cf_ino("d2/sub/g") == a && host_ino("d2/sub/g") == a,
-	      "differs");
-	cf_eq("link.cross_dir.nlink_2", nl("d2/sub/g"), 2);
-	cf_put_str("d2/sub/g", "changed");
-	cf_ok("link.cross_dir.contents_shared",
-	      cf_get_str_is("d1/f", "changed") &&
-		      host_get_str_is("d1/f", "changed"),
-	      "d1/f does not show the write through d2/sub/g");
-	cf_rc0("link.cross_dir.rename_dir",
-	       vdax_rename(cf_vd, P("d2"), P("d3"), 0));
-	cf_ok("link.cross_dir.after_rename.same_ino",
-	      a && cf_ino("d3/sub/g") == a, "inode %llu",
-	      (unsigned long long)cf_ino("d3/sub/g"));
-	cf_rc0("link.cross_dir.unlink_first", vdax_unlink(cf_vd, P("d1/f")));
-	cf_eq("link.cross_dir.nlink_back_1", nl("d3/sub/g"), 1);
-	cf_ok("link.cross_dir.survivor_contents",
-	      cf_get_str_is("d3/sub/g", "changed"), "differ");
-	cf_rc0("link.cross_dir.link_back", lnk("d3/sub/g", "d1/f2"));
-	cf_eq("link.cross_dir.link_back.nlink_2", nl("d1/f2"), 2);
-}
-
 void cf_area_link(void)
 {
-	link_cross_dir();
+	cf_body(cb_link_cross_dir);
 	link_basic();
 	link_symlinks();
 	link_unlink_open();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 static unsigned int mode_of(const char *p)
 {
@@ -58,31 +59,6 @@ static void owner_is(const char *name, int rc, const char *path, uid_t uid,
 	      sb.st_uid, sb.st_gid);
 }
 
-/*
- * lchmod-style and lutimes-style calls on a symlink act on the link (or
- * are refused, for the mode, as Linux does) and never on its target.
- */
-static void attr_symlink_mode_times(void)
-{
-	struct timespec ts[2] = { { 1000000, 0 }, { 2000000, 0 } };
-	struct stat l = {0}, t = {0};
-
-	px_put_str("lt", "x");
-	chmod("lt", 0640);
-	symlink("lt", "ll");
-	px_err2("attr.lchmod.symlink_refused",
-		fchmodat(AT_FDCWD, "ll", 0600, AT_SYMLINK_NOFOLLOW), EOPNOTSUPP,
-		ENOTSUP);
-	px_mode("attr.lchmod.target_unchanged", mode_of("lt"), 0640);
-	px_rc0("attr.lutimes.symlink",
-	       utimensat(AT_FDCWD, "ll", ts, AT_SYMLINK_NOFOLLOW));
-	lstat("ll", &l);
-	stat("lt", &t);
-	px_eq("attr.lutimes.link_mtime", l.st_mtim.tv_sec, 2000000);
-	px_ok("attr.lutimes.target_mtime_unchanged", t.st_mtim.tv_sec != 2000000,
-	      "the target's mtime changed");
-}
-
 static void attr_chown(void)
 {
 	int fd;
@@ -95,15 +71,7 @@ static void attr_chown(void)
 	owner_is("attr.fchown.uid", fchown(fd, 4321, -1), "o", 4321, 999);
 	close(fd);
 	symlink("o", "ol");
-	owner_is("attr.lchown.symlink", lchown("ol", 77, 88), "ol", 77, 88);
-	owner_is("attr.lchown.target_unchanged", 0, "o", 4321, 999);
-	owner_is("attr.lchown.symlink_gid_only", lchown("ol", -1, 99), "ol", 77,
-		 99);
-	owner_is("attr.fchownat_nofollow.symlink",
-		 fchownat(AT_FDCWD, "ol", 55, 66, AT_SYMLINK_NOFOLLOW), "ol", 55,
-		 66);
-	owner_is("attr.lchown.target_still_unchanged", 0, "o", 4321, 999);
-	attr_symlink_mode_times();
+	cb_attr_symlink(&px_cb_ops);
 	chmod("o", 04755);
 	chown("o", 1000, 1000);
 	px_mode("attr.chown.clears_setuid", mode_of("o"), 0755);

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 #define NENT 2000
 
@@ -140,101 +140,9 @@ static void dir_cwd(void)
 		closedir(dp);
 }
 
-/*
- * Paths of PATH_MAX - 1 bytes (the longest a system call takes) built from
- * NAME_MAX-byte components: 15 directories and a final name, 16 x 255 + 15
- * slashes = 4095. Every call on such a path must work; one byte more is
- * ENAMETOOLONG.
- */
-#define PM_DEPTH 15
-static char pm_path[PATH_MAX + 2];
-
-/* pm_path = @depth directories of 255 x @c, then "/" + 255 x @leaf. */
-static size_t pm_build(int depth, char c, char leaf)
-{
-	size_t pos = 0;
-
-	for (int i = 0; i < depth; i++) {
-		memset(pm_path + pos, c, NAME_MAX);
-		pos += NAME_MAX;
-		pm_path[pos++] = '/';
-	}
-	if (leaf) {
-		memset(pm_path + pos, leaf, NAME_MAX);
-		pos += NAME_MAX;
-	} else if (pos) {
-		pos--; /* no trailing slash */
-	}
-	pm_path[pos] = '\0';
-	return pos;
-}
-
-static void dir_pathmax(void)
-{
-	char *file, *other, *link2, *dir15;
-	struct stat st = {0};
-	bool made = true;
-	int fd;
-
-	for (int d = 1; d <= PM_DEPTH; d++) {
-		pm_build(d, 'p', 0);
-		made = made && !mkdir(pm_path, 0755);
-	}
-	px_ok("dir.pathmax.mkdir_chain", made, "mkdir of a prefix failed: %s",
-	      px_errname(errno));
-	dir15 = strdup(pm_path);
-	px_eq("dir.pathmax.len", (long long)pm_build(PM_DEPTH, 'p', 'f'),
-	      PATH_MAX - 1);
-	file = strdup(pm_path);
-	pm_build(PM_DEPTH, 'p', 'o');
-	other = strdup(pm_path);
-	pm_build(PM_DEPTH, 'p', 'l');
-	link2 = strdup(pm_path);
-	if (!file || !other || !link2 || !dir15) {
-		px_fail_errno("dir.pathmax.alloc", ENOMEM);
-		goto out;
-	}
-	fd = open(file, O_CREAT | O_WRONLY | O_EXCL, 0644);
-	px_rc0("dir.pathmax.open_creat", fd);
-	if (fd >= 0) {
-		px_eq("dir.pathmax.write", write(fd, "deep", 4), 4);
-		close(fd);
-	}
-	px_rc0("dir.pathmax.stat", stat(file, &st));
-	px_eq("dir.pathmax.size", st.st_size, 4);
-	px_rc0("dir.pathmax.truncate", truncate(file, 2));
-	px_eq("dir.pathmax.truncated_size", px_size(file), 2);
-	px_rc0("dir.pathmax.chmod", chmod(file, 0600));
-	px_rc0("dir.pathmax.rename", rename(file, other));
-	px_err("dir.pathmax.rename.old_gone", access(file, F_OK), ENOENT);
-	px_rc0("dir.pathmax.link", link(other, file));
-	px_ok("dir.pathmax.link.same_ino",
-	      px_ino(file) && px_ino(file) == px_ino(other), "%llu vs %llu",
-	      (unsigned long long)px_ino(file),
-	      (unsigned long long)px_ino(other));
-	px_rc0("dir.pathmax.symlink", symlink("short-target", link2));
-	px_rc0("dir.pathmax.unlink_symlink", unlink(link2));
-	px_rc0("dir.pathmax.unlink", unlink(file));
-	px_rc0("dir.pathmax.unlink_other", unlink(other));
-	px_rc0("dir.pathmax.mkdir_last", mkdir(file, 0755));
-	px_rc0("dir.pathmax.rmdir_last", rmdir(file));
-	/* one byte more than a system call takes */
-	memcpy(pm_path, file, PATH_MAX - 1);
-	pm_path[PATH_MAX - 1] = 'x';
-	pm_path[PATH_MAX] = '\0';
-	px_err("dir.pathmax.plus_one_ENAMETOOLONG",
-	       open(pm_path, O_CREAT | O_WRONLY, 0644), ENAMETOOLONG);
-	px_rc0("dir.pathmax.rmdir_deepest", rmdir(dir15));
-out:
-	free(file);
-	free(other);
-	free(link2);
-	free(dir15);
-}
-
 void px_area_dir(void)
 {
-	dir_pathmax();
+	cb_dir_pathmax(&px_cb_ops);
 	dir_mkdir();
 	dir_rmdir();
 	dir_times();

@@ -2,12 +2,12 @@
 /* Hard links, unlink of open files, symlinks and readlink. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 static nlink_t nl(const char *p)
 {
@@ -85,40 +85,9 @@ static void link_unlink_open(void)
 		close(fd);
 }
 
-/* A hard link in another directory is the same inode under both names. */
-static void link_cross_dir(void)
-{
-	struct stat a = {0}, b = {0};
-
-	mkdir("d1", 0755);
-	mkdir("d2", 0755);
-	mkdir("d2/sub", 0755);
-	px_put_str("d1/f", "cross");
-	px_rc0("link.cross_dir.rc", link("d1/f", "d2/sub/g"));
-	lstat("d1/f", &a);
-	lstat("d2/sub/g", &b);
-	px_ok("link.cross_dir.same_ino", a.st_ino && b.st_ino == a.st_ino,
-	      "%llu vs %llu", (unsigned long long)b.st_ino,
-	      (unsigned long long)a.st_ino);
-	px_eq("link.cross_dir.nlink_2", b.st_nlink, 2);
-	px_put_str("d2/sub/g", "changed");
-	px_ok("link.cross_dir.contents_shared", px_get_str_is("d1/f", "changed"),
-	      "d1/f does not show the write through d2/sub/g");
-	px_rc0("link.cross_dir.rename_dir", rename("d2", "d3"));
-	px_ok("link.cross_dir.after_rename.same_ino",
-	      a.st_ino && px_ino("d3/sub/g") == a.st_ino, "inode %llu",
-	      (unsigned long long)px_ino("d3/sub/g"));
-	px_rc0("link.cross_dir.unlink_first", unlink("d1/f"));
-	px_eq("link.cross_dir.nlink_back_1", nl("d3/sub/g"), 1);
-	px_ok("link.cross_dir.survivor_contents",
-	      px_get_str_is("d3/sub/g", "changed"), "differ");
-	px_rc0("link.cross_dir.link_back", link("d3/sub/g", "d1/f2"));
-	px_eq("link.cross_dir.link_back.nlink_2", nl("d1/f2"), 2);
-}
-
 void px_area_link(void)
 {
-	link_cross_dir();
+	cb_link_cross_dir(&px_cb_ops);
 	link_basic();
 	link_symlinks();
 	link_unlink_open();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 static int rename2(const char *a, const char *b, unsigned int flags)
 {
@@ -145,45 +146,9 @@ static void rename_flags(void)
 	       rename2("x2", "xd", RENAME_NOREPLACE | RENAME_EXCHANGE), EINVAL);
 }
 
-/* Renaming a directory moves what is open below it, names and all. */
-static void rename_dir_open_below(void)
-{
-	struct stat before = {0}, after = {0};
-	char buf[16] = {0};
-	int fd, dfd;
-
-	mkdir("top", 0755);
-	mkdir("top/mid", 0755);
-	px_put_str("top/mid/f", "abc");
-	fd = open("top/mid/f", O_RDWR);
-	dfd = open("top/mid", O_RDONLY | O_DIRECTORY);
-	fstat(fd, &before);
-	px_rc0("rename.dir_open_below.rc", rename("top", "top2"));
-	px_rc0("rename.dir_open_below.write", pwrite(fd, "XY", 2, 3));
-	px_rc0("rename.dir_open_below.fstat", fstat(fd, &after));
-	px_eq("rename.dir_open_below.same_ino", after.st_ino, before.st_ino);
-	px_eq("rename.dir_open_below.size", after.st_size, 5);
-	px_ok("rename.dir_open_below.new_name_sees_write",
-	      px_get_str_is("top2/mid/f", "abcXY"), "differ");
-	px_err("rename.dir_open_below.old_name_gone",
-	       access("top/mid/f", F_OK), ENOENT);
-	/* *at() calls through the open directory follow it too */
-	px_rc0("rename.dir_open_below.openat_new",
-	       close(openat(dfd, "g", O_CREAT | O_WRONLY, 0644)));
-	px_rc0("rename.dir_open_below.g_under_new_name",
-	       access("top2/mid/g", F_OK));
-	px_rc0("rename.dir_open_below.renameat_in_dir",
-	       renameat(dfd, "g", dfd, "h"));
-	px_rc0("rename.dir_open_below.h_there", access("top2/mid/h", F_OK));
-	px_eq("rename.dir_open_below.read_back",
-	      pread(fd, buf, sizeof(buf) - 1, 0), 5);
-	close(dfd);
-	close(fd);
-}
-
 void px_area_rename(void)
 {
-	rename_dir_open_below();
+	cb_rename_dir_open_below(&px_cb_ops);
 	rename_files();
 	rename_dirs();
 	rename_cross_dir();
