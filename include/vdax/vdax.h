@@ -122,6 +122,14 @@ struct vdax_node *vdax_root(struct vdax *vd);
 struct vdax_node *vdax_node_get(struct vdax *vd, struct vdax_node *n);
 /* Drop a reference (see above for what follows). NULL is accepted. */
 void vdax_node_put(struct vdax *vd, struct vdax_node *n);
+/*
+ * vdax_node_put() for a caller that is done with the inode, as the kernel
+ * is when it evicts one: if this was the last reference, the name @n was
+ * found by is dropped from libvdax's cache too, so that the backend gets
+ * its FORGET now rather than when the cache is shrunk. (`vdax mount` does
+ * this on the kernel's FORGET.) NULL is accepted.
+ */
+void vdax_node_forget(struct vdax *vd, struct vdax_node *n);
 /* The backend's nodeid for @n (constant while @n is held); 0 for NULL. */
 uint64_t vdax_node_id(const struct vdax_node *n);
 /*

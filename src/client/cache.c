@@ -762,6 +762,17 @@ void fc_node_stale(struct vdax *vd, struct fc_node *n)
 	fc_flush_forgets(vd);
 }
 
+void fc_node_put_forget(struct vdax *vd, struct fc_node *n)
+{
+	pthread_mutex_lock(&vd->cache_lock);
+	/* ours and the dentry's only: nobody else will look it up here */
+	if (n->hashed && n->refs == 2)
+		unhash_dentry_locked(vd, n);
+	node_put_locked(vd, n);
+	pthread_mutex_unlock(&vd->cache_lock);
+	fc_flush_forgets(vd);
+}
+
 void fc_cache_shrink_all(struct vdax *vd)
 {
 	bool again = true;

@@ -240,6 +240,11 @@ int fc_walk_parent(struct vdax *vd, struct fc_node *start, const char *path,
 		   bool *must_dir);
 /* The backend said -ESTALE for @n: its name must be looked up again. */
 void fc_node_stale(struct vdax *vd, struct fc_node *n);
+/*
+ * fc_node_put() that also drops @n's dentry if nothing else holds @n, so
+ * that the backend gets its FORGET now (the kernel's eviction).
+ */
+void fc_node_put_forget(struct vdax *vd, struct fc_node *n);
 /* Drop every dentry nobody uses (forgetting their nodes). */
 void fc_cache_shrink_all(struct vdax *vd);
 uint64_t fc_node_nlookup(struct vdax *vd, struct fc_node *n);

@@ -193,6 +193,14 @@ VDAX_EXPORT void vdax_node_put(struct vdax *vd, struct vdax_node *n)
 		fc_node_put(vd, fc_node_of(n));
 }
 
+VDAX_EXPORT void vdax_node_forget(struct vdax *vd, struct vdax_node *n)
+{
+	if (vd && n && fc_node_of(n) != vd->root)
+		fc_node_put_forget(vd, fc_node_of(n));
+	else
+		vdax_node_put(vd, n);
+}
+
 VDAX_EXPORT uint64_t vdax_node_id(const struct vdax_node *n)
 {
 	return n ? ((const struct fc_node *)(const void *)n)->nodeid : 0;

@@ -194,8 +194,9 @@ void vm_node_forget(struct vm *vm, uint64_t id, uint64_t nlookup)
 			drop = node_put_locked(vm, n);
 	}
 	pthread_mutex_unlock(&vm->lock);
-	/* libvdax forgets the backend's lookups when nobody holds the node */
-	vdax_node_put(vm->vd, drop);
+	/* the kernel evicted it: so the backend gets its FORGET, as from a
+	 * guest (unless an open file still holds the node) */
+	vdax_node_forget(vm->vd, drop);
 }
 
 struct vm_node *vm_node_pin(struct vm *vm, uint64_t id)
