@@ -9,7 +9,9 @@
  * Conventions: every function returns 0 (or a byte count >= 0) on success
  * and a negative errno value on failure; errno is not used. Paths are
  * resolved from the backend's root ("/a/b" and "a/b" are the same), one
- * component at a time, the way the kernel would. Every function is
+ * component at a time, the way the kernel would; the *at() forms resolve
+ * them from a directory node instead (see "nodes" below), and each path
+ * call is its *at() form from the root. Every function is
  * thread-safe; one struct vdax_file may be used by several threads, with
  * the file position shared (as with dup'ed descriptors).
  *
@@ -35,6 +37,8 @@ extern "C" {
 struct vdax;
 struct vdax_file;
 struct vdax_dir;
+struct vdax_node;
+struct vdax_ttl;
 
 /* Session options. Zero-initialise, then set what you need. */
 struct vdax_opts {
@@ -89,6 +93,195 @@ void vdax_set_timeout(struct vdax *vd, unsigned timeout_ms);
 /* Negotiated limits: largest single READ/WRITE payload, FUSE minor. */
 size_t vdax_max_write(const struct vdax *vd);
 unsigned vdax_proto_minor(const struct vdax *vd);
+
+/* ---- nodes ---- */
+
+/*
+ * A struct vdax_node is an inode of the backend as libvdax knows it: a
+ * FUSE nodeid with the lookups the backend counted for it. It is
+ * reference counted; every function that gives one out (vdax_root(),
+ * vdax_lookup(), vdax_walk(), the *at() calls that create, vdax_file_node())
+ * gives a reference the caller must drop with vdax_node_put(). While any
+ * reference is held the backend keeps the inode (its lookup count is not
+ * paid back), so a node stays the same file across renames of it or of any
+ * directory above it, and after its last name is removed. When the last
+ * reference goes, libvdax may keep the node in its dentry cache (bounded
+ * by the entries= option) or forget it: the backend then gets a FORGET for
+ * every lookup it counted. Calls on nodes never follow a symlink: a node
+ * that is a symlink is the link itself.
+ *
+ * Nodes belong to their session: passing one to another session is a bug.
+ * A node whose inode the backend no longer knows answers -ESTALE; libvdax
+ * then forgets the name it was found by, so that a fresh vdax_lookup()
+ * gets the inode now under that name.
+ */
+
+/* The root directory, referenced. NULL only for a NULL @vd. */
+struct vdax_node *vdax_root(struct vdax *vd);
+/* Another reference to @n; returns @n. NULL is accepted. */
+struct vdax_node *vdax_node_get(struct vdax *vd, struct vdax_node *n);
+/* Drop a reference (see above for what follows). NULL is accepted. */
+void vdax_node_put(struct vdax *vd, struct vdax_node *n);
+/*
+ * vdax_node_put() for a caller that is done with the inode, as the kernel
+ * is when it evicts one: if this was the last reference, the name @n was
+ * found by is dropped from libvdax's cache too, so that the backend gets
+ * its FORGET now rather than when the cache is shrunk. (`vdax mount` does
+ * this on the kernel's FORGET.) NULL is accepted.
+ */
+void vdax_node_forget(struct vdax *vd, struct vdax_node *n);
+/* The backend's nodeid for @n (constant while @n is held); 0 for NULL. */
+uint64_t vdax_node_id(const struct vdax_node *n);
+/*
+ * Lookups the backend has counted for @n (LOOKUP, CREATE, MKNOD, MKDIR,
+ * SYMLINK, LINK and READDIRPLUS replies naming it) and libvdax has not yet
+ * paid back with FORGET. 0 for the root, which is never looked up.
+ */
+uint64_t vdax_node_lookups(struct vdax *vd, struct vdax_node *n);
+/*
+ * Forget every cached name nobody holds a node, file or directory under,
+ * so that the backend gets its FORGETs now (as writing 2 to
+ * /proc/sys/vm/drop_caches does for the kernel's dentries). Nodes still
+ * referenced, and the names leading to them, stay.
+ */
+void vdax_drop_caches(struct vdax *vd);
+
+/*
+ * Look up one @name (a single component: no '/', not "." or "..") in
+ * directory @dir. On success *@out holds the node, referenced. The answer
+ * may come from the cache while the backend's entry timeout lasts.
+ * Errors: -EINVAL (bad arguments or name), -ENAMETOOLONG (over 255
+ * bytes), -ENOTDIR (@dir is not a directory), -ENOENT, -ESTALE (@dir is
+ * gone from the backend), -ENOTCONN, or the backend's LOOKUP error.
+ */
+int vdax_lookup(struct vdax *vd, struct vdax_node *dir, const char *name,
+		struct vdax_node **out);
+/*
+ * Resolve @path from directory @dir (NULL: the root; an absolute path
+ * starts at the root) as the kernel would, following symlinks on the way
+ * and, unless @flags has AT_SYMLINK_NOFOLLOW, a final one. With
+ * AT_EMPTY_PATH an empty @path names @dir itself. ".." at @dir goes to the
+ * directory @dir was last looked up in. *@out gets the node, referenced.
+ * Errors as stat(2), -EINVAL for other @flags.
+ */
+int vdax_walk(struct vdax *vd, struct vdax_node *dir, const char *path,
+	      int flags, struct vdax_node **out);
+
+/*
+ * Attributes of @n itself (a symlink's own). *@ttl (may be NULL) as
+ * vdax_stat_ttl(). Cached attributes are used while the backend's
+ * attribute timeout lasts. Errors: -EINVAL, -ESTALE, -ENOTCONN.
+ */
+int vdax_getattr(struct vdax *vd, struct vdax_node *n, struct stat *st,
+		 struct vdax_ttl *ttl);
+
+/* What vdax_setattr() sets (the values of libfuse's FUSE_SET_ATTR_*). */
+#define VDAX_SET_MODE (1 << 0)
+#define VDAX_SET_UID (1 << 1)
+#define VDAX_SET_GID (1 << 2)
+#define VDAX_SET_SIZE (1 << 3)
+#define VDAX_SET_ATIME (1 << 4)
+#define VDAX_SET_MTIME (1 << 5)
+#define VDAX_SET_ATIME_NOW (1 << 7) /* atime = now (st_atim ignored) */
+#define VDAX_SET_MTIME_NOW (1 << 8) /* mtime = now (st_mtim ignored) */
+
+/*
+ * Change what @to_set names of @n's attributes to @attr's st_mode (the
+ * permission bits), st_uid, st_gid, st_size, st_atim, st_mtim, in one
+ * SETATTR. @n is never followed: a symlink's owner changes as lchown(2)
+ * would, and its mode as fchmodat(AT_SYMLINK_NOFOLLOW) would (most
+ * backends answer -EOPNOTSUPP, as Linux does). With @f (an open handle of
+ * the same node; @n may then be NULL) the backend works through that
+ * handle, so that ftruncate(2) of a file opened for writing whose mode
+ * denies writing works. Then, if @st is not NULL, the new attributes go
+ * to *@st (and *@ttl, may be NULL). @to_set 0 just reads them.
+ * Errors: -EINVAL (unknown @to_set bits, no @attr, a negative size, @f
+ * not of @n, a size on something not a regular file, or on @f opened
+ * read-only), -EISDIR (size of a directory), -EPERM/-EACCES/-EOPNOTSUPP
+ * from the backend, -ESTALE, -ENOTCONN.
+ */
+int vdax_setattr(struct vdax *vd, struct vdax_node *n, struct vdax_file *f,
+		 const struct stat *attr, int to_set, struct stat *st,
+		 struct vdax_ttl *ttl);
+
+/*
+ * access(2) of @n (@mask F_OK, or R_OK|W_OK|X_OK) as the backend decides
+ * it (FUSE_ACCESS, for libvdax's own credentials). A backend without
+ * FUSE_ACCESS grants everything on an existing node, as the kernel then
+ * does. Errors: -EACCES, -EINVAL, -ESTALE, -ENOTCONN.
+ */
+int vdax_access_node(struct vdax *vd, struct vdax_node *n, int mask);
+/* statfs of the file system holding @n (NULL: the root's). */
+int vdax_statfs_node(struct vdax *vd, struct vdax_node *n,
+		     struct statvfs *st);
+
+/*
+ * Node forms of the namespace calls: @path (usually a single name) is
+ * resolved from directory node @dir (NULL: the root) as vdax_walk()
+ * would, its final component not followed. The calls that create give the
+ * new node in *@out, referenced, when @out is not NULL. Errors as the
+ * system calls of the same name.
+ */
+int vdax_mkdirat(struct vdax *vd, struct vdax_node *dir, const char *path,
+		 mode_t mode, struct vdax_node **out);
+int vdax_mknodat(struct vdax *vd, struct vdax_node *dir, const char *path,
+		 mode_t mode, dev_t dev, struct vdax_node **out);
+int vdax_symlinkat(struct vdax *vd, const char *target, struct vdax_node *dir,
+		   const char *linkpath, struct vdax_node **out);
+/*
+ * A new name @newpath (from @newdir) for what @oldpath (from @olddir)
+ * names; @flags AT_SYMLINK_FOLLOW (follow a final symlink of @oldpath) and
+ * AT_EMPTY_PATH (an empty @oldpath: @olddir itself, which may then be any
+ * node but a directory). *@out (may be NULL) gets the node, referenced.
+ */
+int vdax_linkat(struct vdax *vd, struct vdax_node *olddir,
+		const char *oldpath, struct vdax_node *newdir,
+		const char *newpath, int flags, struct vdax_node **out);
+/* @flags 0 or AT_REMOVEDIR (then as vdax_rmdirat()). */
+int vdax_unlinkat(struct vdax *vd, struct vdax_node *dir, const char *path,
+		  int flags);
+int vdax_rmdirat(struct vdax *vd, struct vdax_node *dir, const char *path);
+/* @flags as vdax_rename(). Nodes held for either name stay valid. */
+int vdax_renameat2(struct vdax *vd, struct vdax_node *olddir,
+		   const char *oldpath, struct vdax_node *newdir,
+		   const char *newpath, unsigned flags);
+/* As vdax_readlink(); an empty @path reads @dir itself (a symlink node). */
+ssize_t vdax_readlinkat(struct vdax *vd, struct vdax_node *dir,
+			const char *path, char *buf, size_t size);
+
+/*
+ * Open @path from directory node @dir (NULL: the root) as openat(2);
+ * otherwise as vdax_open(). vdax_createat() adds O_CREAT.
+ */
+int vdax_openat(struct vdax *vd, struct vdax_node *dir, const char *path,
+		int flags, mode_t mode, struct vdax_file **out);
+int vdax_createat(struct vdax *vd, struct vdax_node *dir, const char *path,
+		  int flags, mode_t mode, struct vdax_file **out);
+/*
+ * Open node @n itself with @flags as vdax_open() (O_CREAT is -EINVAL;
+ * O_TRUNC, O_APPEND, O_DIRECTORY ... apply). A symlink node gives -ELOOP.
+ * The handle holds a reference of its own on @n.
+ */
+int vdax_open_node(struct vdax *vd, struct vdax_node *n, int flags,
+		   struct vdax_file **out);
+/* The node @f is open on, referenced (drop with vdax_node_put()). */
+struct vdax_node *vdax_file_node(struct vdax_file *f);
+/* A directory stream on directory node @n (see vdax_opendir()). */
+int vdax_opendir_node(struct vdax *vd, struct vdax_node *n,
+		      struct vdax_dir **out);
+
+/*
+ * Extended attributes of @n itself (a symlink's own, as lgetxattr(2)):
+ * otherwise as vdax_getxattr() and friends.
+ */
+ssize_t vdax_getxattr_node(struct vdax *vd, struct vdax_node *n,
+			   const char *name, void *value, size_t size);
+int vdax_setxattr_node(struct vdax *vd, struct vdax_node *n, const char *name,
+		       const void *value, size_t size, int flags);
+ssize_t vdax_listxattr_node(struct vdax *vd, struct vdax_node *n, char *list,
+			    size_t size);
+int vdax_removexattr_node(struct vdax *vd, struct vdax_node *n,
+			  const char *name);
 
 /* ---- files ---- */
 
@@ -209,6 +402,8 @@ int vdax_fstat_ttl(struct vdax_file *f, struct stat *st,
 int vdax_chmod(struct vdax *vd, const char *path, mode_t mode);
 /* (uid_t)-1 / (gid_t)-1 leave that id unchanged. */
 int vdax_chown(struct vdax *vd, const char *path, uid_t uid, gid_t gid);
+/* vdax_chown() of a final symlink itself, as lchown(2). */
+int vdax_lchown(struct vdax *vd, const char *path, uid_t uid, gid_t gid);
 /* utimensat(2) semantics: NULL = now; UTIME_NOW and UTIME_OMIT honoured.
  * @flags may hold AT_SYMLINK_NOFOLLOW. */
 int vdax_utimens(struct vdax *vd, const char *path,
@@ -288,6 +483,17 @@ int vdax_flock(struct vdax_file *f, int op);
 int vdax_getlk(struct vdax_file *f, struct flock *lk);
 /* F_SETLK (@wait 0: -EAGAIN on conflict) or F_SETLKW (@wait 1). */
 int vdax_setlk(struct vdax_file *f, const struct flock *lk, int wait);
+/*
+ * vdax_getlk()/vdax_setlk() for lock owner @owner instead of @f's own: the
+ * locks belong to @owner on @f's inode, whichever handle of the inode
+ * takes or drops them (POSIX: a process's locks, as the kernel's
+ * fl_owner). A program serving several owners (such as `vdax mount`, which
+ * passes the kernel's) uses one handle for all of them. Owners share one
+ * space with libvdax's per-handle ones, which are unlikely to collide.
+ */
+int vdax_getlk_owner(struct vdax_file *f, uint64_t owner, struct flock *lk);
+int vdax_setlk_owner(struct vdax_file *f, uint64_t owner,
+		     const struct flock *lk, int wait);
 
 /* ---- program mmap (DAX sessions only; see docs/dax.md) ---- */
 

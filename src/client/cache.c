@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libvdax FUSE client: request helper, inode/dentry cache, path walk.
+ * libvdax FUSE client: the inode/dentry cache, LOOKUP and the path walk.
  *
  * Lock order: cache_lock -> transport locks. No request is sent while
  * cache_lock is held; forgets are queued under it and sent afterwards.
@@ -19,14 +19,6 @@
 #include "common/log.h"
 #include "client/client.h"
 
-uint64_t fc_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static uint64_t deadline(uint64_t sec, uint32_t nsec)
 {
 	uint64_t ns, d;
@@ -37,82 +29,6 @@ static uint64_t deadline(uint64_t sec, uint32_t nsec)
 	if (__builtin_add_overflow(fc_now_ns(), ns, &d))
 		return UINT64_MAX;
 	return d;
-}
-
-/* ---------------- requests ---------------- */
-
-int fc_start(struct vdax *vd, struct fc_call *c, bool nowait,
-	     struct vdx_req **out)
-{
-	size_t in_len = sizeof(struct fuse_in_header);
-	size_t out_cap = c->noreply ? 0 :
-			 sizeof(struct fuse_out_header) + c->out_size;
-	struct fuse_in_header *ih;
-	struct vdx_req *r;
-	char *p;
-	int ret;
-
-	for (unsigned i = 0; i < c->nin; i++)
-		if (__builtin_add_overflow(in_len, c->in[i].iov_len, &in_len))
-			return -E2BIG;
-	ret = vdx_req_new(vd->dev, in_len, out_cap, nowait, &r);
-	if (ret)
-		return ret;
-	r->noreply = c->noreply;
-	ih = r->buf;
-	*ih = (struct fuse_in_header){
-		.opcode = c->opcode,
-		.nodeid = c->nodeid,
-		.uid = geteuid(),
-		.gid = getegid(),
-		.pid = getpid(),
-	};
-	p = (char *)(ih + 1);
-	for (unsigned i = 0; i < c->nin; i++) {
-		memcpy(p, c->in[i].iov_base, c->in[i].iov_len);
-		p += c->in[i].iov_len;
-	}
-	ret = vdx_submit(r, c->hiprio ? 0 : vdx_pick_queue(vd->dev));
-	if (ret) {
-		vdx_req_put(r);
-		return ret;
-	}
-	*out = r;
-	return 0;
-}
-
-int fc_finish(struct vdax *vd, struct fc_call *c, struct vdx_req *r)
-{
-	int ret = vdx_wait(r, __atomic_load_n(&vd->timeout_ms,
-					      __ATOMIC_RELAXED));
-
-	if (ret >= 0 && !c->noreply) {
-		size_t plen = (size_t)ret - sizeof(struct fuse_out_header);
-
-		/* Length was checked against out_cap by the transport. */
-		if (plen < c->out_min || plen > c->out_size) {
-			ret = -EIO;
-		} else {
-			if (plen)
-				memcpy(c->out,
-				       (char *)vdx_req_out(r) +
-					       sizeof(struct fuse_out_header),
-				       plen);
-			ret = (int)plen;
-		}
-	}
-	vdx_req_put(r);
-	return ret;
-}
-
-int fc_send(struct vdax *vd, struct fc_call *c)
-{
-	struct vdx_req *r;
-	int ret = fc_start(vd, c, false, &r);
-
-	if (ret)
-		return ret;
-	return fc_finish(vd, c, r);
 }
 
 /* ---------------- cache ---------------- */
@@ -548,6 +464,8 @@ int fc_lookup(struct vdax *vd, struct fc_node *dir, const char *name,
 	}
 	pthread_mutex_unlock(&vd->cache_lock);
 	ret = fc_send(vd, &c);
+	if (ret == -ESTALE)
+		fc_node_stale(vd, dir);
 	if (ret == -ENOENT || (ret >= 0 && e.nodeid == 0)) {
 		fc_cache_drop(vd, dir, name);
 		return -ENOENT;
@@ -596,6 +514,32 @@ static void stack_reset(struct vdax *vd, struct walk_stack *s, size_t keep)
 		fc_node_put(vd, s->v[--s->n]);
 }
 
+/*
+ * "..": back one step of the walk; from where the walk started, the parent
+ * libvdax last looked that directory up under (the root stays the root).
+ */
+static int walk_dotdot(struct vdax *vd, struct walk_stack *s)
+{
+	struct fc_node *cur = s->v[s->n - 1], *up;
+
+	if (s->n > 1) {
+		stack_reset(vd, s, s->n - 1);
+		return 0;
+	}
+	if (cur == vd->root)
+		return 0;
+	pthread_mutex_lock(&vd->cache_lock);
+	up = cur->hashed ? cur->parent : NULL;
+	if (up)
+		up->refs++;
+	pthread_mutex_unlock(&vd->cache_lock);
+	if (!up)
+		return -ENOENT; /* the start directory has no known name */
+	s->v[0] = up;
+	fc_node_put(vd, cur);
+	return 0;
+}
+
 /* Replace the walk's remaining path with target + "/" + rest. */
 static int splice_link(char **rem, const char *target, size_t tlen,
 		       const char *rest)
@@ -618,8 +562,9 @@ static int splice_link(char **rem, const char *target, size_t tlen,
 	return 0;
 }
 
-int fc_walk(struct vdax *vd, const char *path, int flags, struct fc_node **node,
-	    char name[FC_NAME_MAX + 1], bool *must_dir)
+int fc_walk(struct vdax *vd, struct fc_node *start, const char *path,
+	    int flags, struct fc_node **node, char name[FC_NAME_MAX + 1],
+	    bool *must_dir)
 {
 	struct walk_stack st = { 0 };
 	char linkbuf[FC_PATH_MAX];
@@ -637,10 +582,12 @@ int fc_walk(struct vdax *vd, const char *path, int flags, struct fc_node **node,
 	rem = strdup(path);
 	if (!rem)
 		return -ENOMEM;
-	fc_node_get(vd, vd->root);
-	ret = stack_push(vd, &st, vd->root);
+	if (!start || path[0] == '/')
+		start = vd->root;
+	fc_node_get(vd, start);
+	ret = stack_push(vd, &st, start);
 	if (ret) {
-		fc_node_put(vd, vd->root);
+		fc_node_put(vd, start);
 		goto out;
 	}
 	p = rem;
@@ -689,8 +636,11 @@ int fc_walk(struct vdax *vd, const char *path, int flags, struct fc_node **node,
 				ret = !strcmp(cname, ".") ? -EINVAL : -ENOTEMPTY;
 				goto out;
 			}
-			if (cname[1] == '.' && st.n > 1)
-				stack_reset(vd, &st, st.n - 1);
+			if (cname[1] == '.') {
+				ret = walk_dotdot(vd, &st);
+				if (ret)
+					goto out;
+			}
 			continue;
 		}
 		if (last && (flags & FC_WALK_PARENT)) {
@@ -724,8 +674,11 @@ int fc_walk(struct vdax *vd, const char *path, int flags, struct fc_node **node,
 				ret = -ENOENT;
 				goto out;
 			}
-			if (linkbuf[0] == '/')
-				stack_reset(vd, &st, 1);
+			if (linkbuf[0] == '/') {
+				stack_reset(vd, &st, 0);
+				fc_node_get(vd, vd->root);
+				stack_push(vd, &st, vd->root); /* cap >= 1 */
+			}
 			/* keep a trailing slash of the original */
 			ret = splice_link(&rem, linkbuf, n,
 					  last && slash ? "/" : rest);
@@ -755,4 +708,103 @@ out:
 	free(st.v);
 	free(rem);
 	return ret;
+}
+
+int fc_walk_node(struct vdax *vd, struct fc_node *start, const char *path,
+		 int wflags, struct fc_node **n)
+{
+	char name[FC_NAME_MAX + 1];
+	bool must_dir = false;
+
+	if (!vd)
+		return -EINVAL;
+	if (vdx_dev_broken(vd->dev))
+		return -ENOTCONN;
+	return fc_walk(vd, start, path, wflags, n, name, &must_dir);
+}
+
+int fc_walk_parent(struct vdax *vd, struct fc_node *start, const char *path,
+		   struct fc_node **dir, char name[FC_NAME_MAX + 1],
+		   bool *must_dir)
+{
+	int ret;
+
+	if (!vd)
+		return -EINVAL;
+	if (vdx_dev_broken(vd->dev))
+		return -ENOTCONN;
+	*must_dir = false;
+	ret = fc_walk(vd, start, path, FC_WALK_PARENT, dir, name, must_dir);
+	if (ret)
+		return ret;
+	if (!S_ISDIR(fc_node_mode(vd, *dir))) {
+		fc_node_put(vd, *dir);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+/*
+ * The backend no longer knows @n (it forgot the inode, or the inode is
+ * gone): unhash its dentry so that the next walk through its name looks it
+ * up afresh, as the kernel invalidates a dentry on -ESTALE. Whoever holds
+ * @n keeps a node that answers -ESTALE.
+ */
+void fc_node_stale(struct vdax *vd, struct fc_node *n)
+{
+	if (n == vd->root)
+		return;
+	pthread_mutex_lock(&vd->cache_lock);
+	n->attr_expire = 0;
+	n->entry_expire = 0;
+	unhash_dentry_locked(vd, n);
+	pthread_mutex_unlock(&vd->cache_lock);
+	fc_flush_forgets(vd);
+}
+
+void fc_node_put_forget(struct vdax *vd, struct fc_node *n)
+{
+	pthread_mutex_lock(&vd->cache_lock);
+	/* ours and the dentry's only: nobody else will look it up here */
+	if (n->hashed && n->refs == 2)
+		unhash_dentry_locked(vd, n);
+	node_put_locked(vd, n);
+	pthread_mutex_unlock(&vd->cache_lock);
+	fc_flush_forgets(vd);
+}
+
+void fc_cache_shrink_all(struct vdax *vd)
+{
+	bool again = true;
+
+	pthread_mutex_lock(&vd->cache_lock);
+	/* a parent becomes unused once its last child dentry goes */
+	while (again) {
+		again = false;
+		for (unsigned b = 0; b < FC_HASH_BUCKETS; b++) {
+			struct fc_node *n = vd->d_hash[b];
+
+			while (n) {
+				struct fc_node *next = n->d_next;
+
+				if (n->refs == 1) {
+					unhash_dentry_locked(vd, n);
+					again = true;
+				}
+				n = next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&vd->cache_lock);
+	fc_flush_forgets(vd);
+}
+
+uint64_t fc_node_nlookup(struct vdax *vd, struct fc_node *n)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&vd->cache_lock);
+	v = n->nlookup;
+	pthread_mutex_unlock(&vd->cache_lock);
+	return v;
 }

@@ -1,7 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * libvdax FUSE client internals: the session, the inode/dentry cache and
- * the request helper.
+ * libvdax FUSE client internals. The client is built in layers, each one
+ * calling only the ones below it (as Linux's fs/fuse is split by concern):
+ *
+ *   transport.c  vhost-user frontend, virtqueues, shared memory
+ *   request.c    one FUSE request (send, wait) and transfers split into
+ *                chunks across the queues
+ *   cache.c      the inode/dentry cache, LOOKUP and the path walk
+ *   node.c       calls on nodes (attributes, open, create, release):
+ *                what DAX (fdax.c) and program mmap (mmap.c) use
+ *   fdax.c, mmap.c   the DAX window and program mappings
+ *   session.c, names.c, attr.c, file.c, dir.c, xattr.c, locks.c
+ *                the public API, by concern
  *
  * Lock order: file lock -> cache_lock -> (transport locks). FUSE requests
  * are never sent with cache_lock held.
@@ -22,6 +32,11 @@
 #define FC_MAXSYMLINKS 40
 #define FC_NAME_MAX 255
 #define FC_PATH_MAX 4096
+#define FC_MAX_CHUNK (1u << 20) /* largest READ/WRITE payload we use */
+#define FC_MAX_PARALLEL 16	/* chunks of one transfer in flight */
+#define FC_DIRBUF 65536
+#define FC_OFFSET_MAX ((uint64_t)INT64_MAX)
+#define VDAX_EXPORT __attribute__((visibility("default")))
 
 struct dax_inode;
 struct dax_conn;
@@ -54,6 +69,20 @@ struct fc_node {
 	/* The lifetimes the backend last granted, as sent (vdax_ttl). */
 	struct vdax_ttl ttl;
 };
+
+/*
+ * The public struct vdax_node is this node: a vdax_node pointer is an
+ * fc_node pointer, converted only here. Its reference is one of @refs.
+ */
+static inline struct fc_node *fc_node_of(struct vdax_node *n)
+{
+	return (struct fc_node *)(void *)n;
+}
+
+static inline struct vdax_node *fc_vnode(struct fc_node *n)
+{
+	return (struct vdax_node *)(void *)n;
+}
 
 struct fc_forget {
 	uint64_t nodeid, nlookup;
@@ -99,7 +128,7 @@ struct vdax {
 	size_t max_write;    /* per-request payload bound we use */
 	size_t cache_max;    /* dentries kept; 0 = unbounded */
 	bool readdirplus;
-	bool no_syncfs, no_lseek; /* atomic hints, set on -ENOSYS */
+	bool no_syncfs, no_lseek, no_access; /* atomic hints, set on -ENOSYS */
 	struct fc_node *root;
 
 	pthread_mutex_t cache_lock;
@@ -147,6 +176,7 @@ struct fc_call {
 	bool hiprio;	  /* hiprio queue instead of a request queue */
 };
 
+/* ---- requests (request.c) ---- */
 uint64_t fc_now_ns(void);
 /* Send and wait. Returns the payload length or -errno. */
 int fc_send(struct vdax *vd, struct fc_call *c);
@@ -154,6 +184,15 @@ int fc_send(struct vdax *vd, struct fc_call *c);
 int fc_start(struct vdax *vd, struct fc_call *c, bool nowait,
 	     struct vdx_req **out);
 int fc_finish(struct vdax *vd, struct fc_call *c, struct vdx_req *r);
+/*
+ * FUSE_READ/FUSE_WRITE of [@off, +@len) on @f's handle, split at max_write
+ * with up to FC_MAX_PARALLEL chunks in flight across the queues. Returns
+ * the bytes done up to the first short or failed chunk, or its error.
+ */
+ssize_t fc_io(struct vdax_file *f, bool write, char *buf, size_t len,
+	      uint64_t off);
+
+/* ---- cache and walk (cache.c) ---- */
 
 /* cache */
 int fc_cache_init(struct vdax *vd);
@@ -184,24 +223,59 @@ enum {
 	FC_WALK_PARENT = 1 << 1, /* stop at the parent of the final name */
 };
 /*
- * Resolve @path. Without FC_WALK_PARENT, *node gets the final node
+ * Resolve @path from @start (NULL: the root; an absolute path or symlink
+ * restarts at the root). Without FC_WALK_PARENT, *node gets the final node
  * (referenced). With it, *node gets the parent directory (referenced),
  * @name the final component and *must_dir whether a trailing slash was
  * given.
  */
-int fc_walk(struct vdax *vd, const char *path, int flags, struct fc_node **node,
-	    char name[FC_NAME_MAX + 1], bool *must_dir);
+int fc_walk(struct vdax *vd, struct fc_node *start, const char *path,
+	    int flags, struct fc_node **node, char name[FC_NAME_MAX + 1],
+	    bool *must_dir);
+/* fc_walk() for a whole path (-ENOTCONN once the device is broken). */
+int fc_walk_node(struct vdax *vd, struct fc_node *start, const char *path,
+		 int wflags, struct fc_node **n);
+/* fc_walk() to the parent directory of the final name (-ENOTDIR if not). */
+int fc_walk_parent(struct vdax *vd, struct fc_node *start, const char *path,
+		   struct fc_node **dir, char name[FC_NAME_MAX + 1],
+		   bool *must_dir);
+/* The backend said -ESTALE for @n: its name must be looked up again. */
+void fc_node_stale(struct vdax *vd, struct fc_node *n);
+/*
+ * fc_node_put() that also drops @n's dentry if nothing else holds @n, so
+ * that the backend gets its FORGET now (the kernel's eviction).
+ */
+void fc_node_put_forget(struct vdax *vd, struct fc_node *n);
+/* Drop every dentry nobody uses (forgetting their nodes). */
+void fc_cache_shrink_all(struct vdax *vd);
+uint64_t fc_node_nlookup(struct vdax *vd, struct fc_node *n);
 int fc_lookup(struct vdax *vd, struct fc_node *dir, const char *name,
 	      struct fc_node **out);
 int fc_readlink_node(struct vdax *vd, struct fc_node *n, char *buf,
 		     size_t size);
 
-/* attributes (api.c): cached if valid, else GETATTR (with @f's fh) */
+/* ---- calls on nodes (node.c) ---- */
+void fc_attr_to_stat(const struct fuse_attr *a, struct stat *st);
+/* Attributes: cached if valid (and no @f), else GETATTR (with @f's fh). */
 int fc_getattr(struct vdax *vd, struct fc_node *n, struct vdax_file *f,
 	       struct fuse_attr *a);
+/* SETATTR of @in (with @f's fh if given); updates the cache. */
+int fc_setattr(struct vdax *vd, struct fc_node *n, struct vdax_file *f,
+	       struct fuse_setattr_in *in);
 /* Open @n (whose reference the handle takes over on success). */
 int fc_open_node(struct vdax *vd, struct fc_node *n, int flags,
 		 struct vdax_file **out);
+/* FUSE_CREATE of @name in @dir: the handle holds the new node. */
+int fc_create_node(struct vdax *vd, struct fc_node *dir, const char *name,
+		   int flags, mode_t mode, struct vdax_file **out);
+/* Send @c (a request creating @name in @dir, answering fuse_entry_out)
+ * and enter the new node; *@out (may be NULL) gets it referenced. */
+int fc_create_entry(struct vdax *vd, struct fc_node *dir, const char *name,
+		    struct fc_call *c, struct fc_node **out);
+/* FLUSH (files), RELEASE, drop the node and free @f: the flush result. */
+int fc_file_release(struct vdax_file *f);
+/* The file's size from fresh attributes, or -errno. */
+off_t fc_file_size(struct vdax_file *f);
 /* FUSE_WRITE (no DAX). */
 ssize_t fc_write_fuse(struct vdax_file *f, const void *buf, size_t len,
 		      uint64_t off);

@@ -237,7 +237,8 @@ static struct vmap *map_of_locked(uintptr_t a)
 
 static void map_free(struct vmap *m)
 {
-	vdax_release(m->f);
+	if (m->f)
+		fc_file_release(m->f);
 	free(m);
 }
 

@@ -27,6 +27,7 @@ struct tb_backend {
 	char share[300];  /* exported directory */
 	char sock[300];	  /* vhost-user socket path */
 	pid_t pid;
+	const char *vdaxd_arg; /* one more vdaxd argument (NULL: none) */
 };
 
 static inline const char *tb_kind(void)
@@ -114,7 +115,8 @@ static inline int tb_start(struct tb_backend *b)
 			snprintf(src, sizeof(src),
 				 "source=%s,cache=auto,xattr,posix_lock,flock",
 				 b->share);
-			execl(exe, exe, sockopt, "-o", src, (char *)NULL);
+			execl(exe, exe, sockopt, "-o", src, b->vdaxd_arg,
+			      (char *)NULL);
 		} else {
 			snprintf(src, sizeof(src),
 				 "source=%s,cache=auto,xattr,posix_lock,flock,sandbox=chroot",

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cf.h"
+#include "cbody.h"
 
 static void attr_chmod(void)
 {
@@ -63,6 +64,7 @@ static void attr_chown(void)
 	vdax_symlink(cf_vd, "o", P("ol"));
 	owner_is("attr.chown.follows_symlink",
 		 vdax_chown(cf_vd, P("ol"), 4321, -1), "o", 4321, 999);
+	cf_body(cb_attr_symlink);
 	vdax_chmod(cf_vd, P("o"), 04755);
 	vdax_chown(cf_vd, P("o"), 1000, 1000);
 	cf_mode("attr.chown.clears_setuid", cf_mode_of("o"), 0755);

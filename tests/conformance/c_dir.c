@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cf.h"
+#include "cbody.h"
 
 #define NENT 2000
 
@@ -147,6 +148,7 @@ static void dir_open(void)
 
 void cf_area_dir(void)
 {
+	cf_body(cb_dir_pathmax);
 	dir_mkdir();
 	dir_rmdir();
 	dir_times();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cf.h"
+#include "cbody.h"
 
 static nlink_t nl(const char *rel)
 {
@@ -106,6 +107,7 @@ static void link_unlink_open(void)
 
 void cf_area_link(void)
 {
+	cf_body(cb_link_cross_dir);
 	link_basic();
 	link_symlinks();
 	link_unlink_open();

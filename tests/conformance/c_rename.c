@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cf.h"
+#include "cbody.h"
 
 static int ren(const char *a, const char *b, unsigned int flags)
 {
@@ -167,6 +168,7 @@ static void rename_flags(void)
 
 void cf_area_rename(void)
 {
+	cf_body(cb_rename_dir_open_below);
 	rename_files();
 	rename_dirs();
 	rename_cross_dir();

@@ -85,6 +85,13 @@ bool cf_pattern_ok(const void *buf, size_t len, off_t base);
 void cf_msleep(unsigned int ms);
 
 /* The areas, one per c_*.c file (same split as vdax-posix). */
+/*
+ * Run a check of the shared body (tests/lib/cbody.h) in the current area,
+ * through the libvdax node API (c_body.c).
+ */
+struct cb_ops;
+void cf_body(void (*fn)(const struct cb_ops *o));
+
 void cf_area_open(void);
 void cf_area_rw(void);
 void cf_area_sparse(void);

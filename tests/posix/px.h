@@ -70,6 +70,10 @@ void px_msleep(unsigned int ms);
 /* Path on another mount than the work dir, for EXDEV; NULL if none. */
 const char *px_other_mount(void);
 
+/* The shared conformance body (tests/lib/cbody.h) on system calls. */
+struct cb_ops;
+extern const struct cb_ops px_cb_ops;
+
 /* The areas, one per t_*.c file. */
 void px_area_open(void);
 void px_area_rw(void);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 #define NENT 2000
 
@@ -141,6 +142,7 @@ static void dir_cwd(void)
 
 void px_area_dir(void)
 {
+	cb_dir_pathmax(&px_cb_ops);
 	dir_mkdir();
 	dir_rmdir();
 	dir_times();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 static nlink_t nl(const char *p)
 {
@@ -86,6 +87,7 @@ static void link_unlink_open(void)
 
 void px_area_link(void)
 {
+	cb_link_cross_dir(&px_cb_ops);
 	link_basic();
 	link_symlinks();
 	link_unlink_open();

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 static int rename2(const char *a, const char *b, unsigned int flags)
 {
@@ -147,6 +148,7 @@ static void rename_flags(void)
 
 void px_area_rename(void)
 {
+	cb_rename_dir_open_below(&px_cb_ops);
 	rename_files();
 	rename_dirs();
 	rename_cross_dir();

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The shared conformance body (tests/lib/cbody.h) through the libvdax node
+ * API: every path is resolved from the area directory's node, with the
+ * *at() calls (so a relative path may be PATH_MAX - 1 bytes long however
+ * deep the area is); handles are struct vdax_file, directory handles
+ * struct vdax_node.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "cf.h"
+#include "cbody.h"
+
+/* The area directory's node while a body check runs. */
+static struct vdax_node *at;
+
+static int c_mkdir(const char *p, mode_t m)
+{
+	return vdax_mkdirat(cf_vd, at, p, m, NULL);
+}
+
+static int c_rmdir(const char *p) { return vdax_rmdirat(cf_vd, at, p); }
+static int c_unlink(const char *p) { return vdax_unlinkat(cf_vd, at, p, 0); }
+
+static int c_rename(const char *a, const char *b)
+{
+	return vdax_renameat2(cf_vd, at, a, at, b, 0);
+}
+
+static int c_link(const char *a, const char *b)
+{
+	return vdax_linkat(cf_vd, at, a, at, b, 0, NULL);
+}
+
+static int c_symlink(const char *t, const char *p)
+{
+	return vdax_symlinkat(cf_vd, t, at, p, NULL);
+}
+
+static int stat_at(const char *p, int flags, struct stat *st)
+{
+	struct vdax_node *n;
+	int ret = vdax_walk(cf_vd, at, p, flags, &n);
+
+	if (ret)
+		return ret;
+	ret = vdax_getattr(cf_vd, n, st, NULL);
+	vdax_node_put(cf_vd, n);
+	return ret;
+}
+
+static int c_stat(const char *p, struct stat *st) { return stat_at(p, 0, st); }
+
+static int c_lstat(const char *p, struct stat *st)
+{
+	return stat_at(p, AT_SYMLINK_NOFOLLOW, st);
+}
+
+/* vdax_setattr() on the node @p names (a final symlink followed or not). */
+static int setattr_at(const char *p, int flags, const struct stat *attr,
+		      int to_set)
+{
+	struct vdax_node *n;
+	int ret = vdax_walk(cf_vd, at, p, flags, &n);
+
+	if (ret)
+		return ret;
+	ret = vdax_setattr(cf_vd, n, NULL, attr, to_set, NULL, NULL);
+	vdax_node_put(cf_vd, n);
+	return ret;
+}
+
+static int c_truncate(const char *p, off_t len)
+{
+	struct stat a = { .st_size = len };
+
+	return setattr_at(p, 0, &a, VDAX_SET_SIZE);
+}
+
+static int c_chmod(const char *p, mode_t m)
+{
+	struct stat a = { .st_mode = m };
+
+	return setattr_at(p, 0, &a, VDAX_SET_MODE);
+}
+
+static int c_lchmod(const char *p, mode_t m)
+{
+	struct stat a = { .st_mode = m };
+
+	return setattr_at(p, AT_SYMLINK_NOFOLLOW, &a, VDAX_SET_MODE);
+}
+
+static int c_lchown(const char *p, uid_t u, gid_t g)
+{
+	struct stat a = { .st_uid = u, .st_gid = g };
+	int set = (u != (uid_t)-1 ? VDAX_SET_UID : 0) |
+		  (g != (gid_t)-1 ? VDAX_SET_GID : 0);
+
+	return setattr_at(p, AT_SYMLINK_NOFOLLOW, &a, set);
+}
+
+static int c_lutimens(const char *p, const struct timespec ts[2])
+{
+	struct stat a = { .st_atim = ts[0], .st_mtim = ts[1] };
+
+	return setattr_at(p, AT_SYMLINK_NOFOLLOW, &a,
+			  VDAX_SET_ATIME | VDAX_SET_MTIME);
+}
+
+static int c_openat(void *d, const char *p, int flags, mode_t mode, void **f)
+{
+	struct vdax_file *vf;
+	int ret = vdax_openat(cf_vd, d, p, flags, mode, &vf);
+
+	if (!ret)
+		*f = vf;
+	return ret;
+}
+
+static int c_open(const char *p, int flags, mode_t mode, void **f)
+{
+	return c_openat(at, p, flags, mode, f);
+}
+
+static int c_close(void *f) { return vdax_release(f); }
+
+static ssize_t c_pread(void *f, void *b, size_t n, off_t off)
+{
+	return vdax_pread(f, b, n, off);
+}
+
+static ssize_t c_pwrite(void *f, const void *b, size_t n, off_t off)
+{
+	return vdax_pwrite(f, b, n, off);
+}
+
+static int c_fstat(void *f, struct stat *st) { return vdax_fstat(f, st); }
+
+static int c_opendir(const char *p, void **d)
+{
+	struct vdax_node *n;
+	int ret = vdax_walk(cf_vd, at, p, 0, &n);
+
+	if (!ret)
+		*d = n;
+	return ret;
+}
+
+static int c_closedir(void *d)
+{
+	vdax_node_put(cf_vd, d);
+	return 0;
+}
+
+static int c_renameat(void *d, const char *a, void *d2, const char *b)
+{
+	return vdax_renameat2(cf_vd, d, a, d2, b, 0);
+}
+
+static bool c_check(const char *name, bool cond, const char *detail)
+{
+	return cf_check(name, cond, "%s", detail ? detail : "");
+}
+
+static const struct cb_ops c_ops = {
+	.name = "libvdax",
+	.mkdir = c_mkdir,
+	.rmdir = c_rmdir,
+	.unlink = c_unlink,
+	.rename = c_rename,
+	.link = c_link,
+	.symlink = c_symlink,
+	.stat = c_stat,
+	.lstat = c_lstat,
+	.truncate = c_truncate,
+	.chmod = c_chmod,
+	.lchown = c_lchown,
+	.lchmod = c_lchmod,
+	.lutimens = c_lutimens,
+	.open = c_open,
+	.close = c_close,
+	.pread = c_pread,
+	.pwrite = c_pwrite,
+	.fstat = c_fstat,
+	.opendir = c_opendir,
+	.closedir = c_closedir,
+	.openat = c_openat,
+	.renameat = c_renameat,
+	.check = c_check,
+	.errname = cf_errname,
+};
+
+void cf_body(void (*fn)(const struct cb_ops *o))
+{
+	int ret = vdax_walk(cf_vd, NULL, P(""), 0, &at);
+
+	if (ret) {
+		cf_fail_errno("body.area_node", -ret);
+		return;
+	}
+	fn(&c_ops);
+	vdax_node_put(cf_vd, at);
+	at = NULL;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One conformance body: checks written once, against a small operations
+ * table, and run by every suite that can fill it in -- vdax-posix with
+ * system calls (locally, in guests, on `vdax mount`) and vdax-conform with
+ * the libvdax API (on each backend). The check names are the same
+ * everywhere, so that the runs line up check by check.
+ *
+ * Paths are relative to the area's directory (the suite's working
+ * directory, or a libvdax node of it): a relative path may be PATH_MAX - 1
+ * bytes long wherever the area itself sits. Every call returns 0 (or a
+ * count >= 0) or -errno; handles are opaque.
+ *
+ * Libc only: vdax-posix links statically and runs inside guests.
+ */
+#ifndef VDAX_TESTS_LIB_CBODY_H
+#define VDAX_TESTS_LIB_CBODY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct cb_ops {
+	const char *name; /* "posix", "libvdax" */
+	int (*mkdir)(const char *p, mode_t mode);
+	int (*rmdir)(const char *p);
+	int (*unlink)(const char *p);
+	int (*rename)(const char *from, const char *to);
+	int (*link)(const char *from, const char *to);
+	int (*symlink)(const char *target, const char *p);
+	int (*stat)(const char *p, struct stat *st);
+	int (*lstat)(const char *p, struct stat *st);
+	int (*truncate)(const char *p, off_t len);
+	int (*chmod)(const char *p, mode_t mode);
+	/* the final symlink itself: lchown(2), fchmodat/utimensat NOFOLLOW */
+	int (*lchown)(const char *p, uid_t uid, gid_t gid);
+	int (*lchmod)(const char *p, mode_t mode);
+	int (*lutimens)(const char *p, const struct timespec ts[2]);
+	/* files */
+	int (*open)(const char *p, int flags, mode_t mode, void **f);
+	int (*close)(void *f);
+	ssize_t (*pread)(void *f, void *buf, size_t len, off_t off);
+	ssize_t (*pwrite)(void *f, const void *buf, size_t len, off_t off);
+	int (*fstat)(void *f, struct stat *st);
+	/* directory handles, and calls relative to them (openat(2) ...) */
+	int (*opendir)(const char *p, void **d);
+	int (*closedir)(void *d);
+	int (*openat)(void *d, const char *p, int flags, mode_t mode, void **f);
+	int (*renameat)(void *d, const char *from, void *d2, const char *to);
+	/* one TAP line; the detail only on failure (printf format) */
+	bool (*check)(const char *name, bool cond, const char *detail);
+	const char *(*errname)(int err);
+};
+
+/* Check helpers over ops->check, for results in the -errno convention. */
+bool cb_ok(const struct cb_ops *o, const char *name, bool cond,
+	   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+bool cb_rc0(const struct cb_ops *o, const char *name, long long rc);
+bool cb_err(const struct cb_ops *o, const char *name, long long rc, int want);
+bool cb_err2(const struct cb_ops *o, const char *name, long long rc, int want,
+	     int alt);
+bool cb_eq(const struct cb_ops *o, const char *name, long long got,
+	   long long want);
+
+/* The checks, by the area that runs them. */
+void cb_dir_pathmax(const struct cb_ops *o);	     /* dir.pathmax.* */
+void cb_link_cross_dir(const struct cb_ops *o);	     /* link.cross_dir.* */
+void cb_rename_dir_open_below(const struct cb_ops *o); /* rename.dir_open_below.* */
+void cb_attr_symlink(const struct cb_ops *o);	     /* attr.l{chown,chmod,utimes}.* */
+
+#endif

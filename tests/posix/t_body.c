@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The shared conformance body (tests/lib/cbody.h) through system calls:
+ * paths relative to the area's working directory, -1/errno turned into
+ * -errno, handles are file descriptors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "px.h"
+#include "cbody.h"
+
+#define RC(x) ((x) < 0 ? -errno : 0)
+#define FD(h) ((int)(intptr_t)(h))
+
+static int s_mkdir(const char *p, mode_t m) { return RC(mkdir(p, m)); }
+static int s_rmdir(const char *p) { return RC(rmdir(p)); }
+static int s_unlink(const char *p) { return RC(unlink(p)); }
+static int s_rename(const char *a, const char *b) { return RC(rename(a, b)); }
+static int s_link(const char *a, const char *b) { return RC(link(a, b)); }
+static int s_symlink(const char *t, const char *p) { return RC(symlink(t, p)); }
+static int s_stat(const char *p, struct stat *st) { return RC(stat(p, st)); }
+static int s_lstat(const char *p, struct stat *st) { return RC(lstat(p, st)); }
+static int s_truncate(const char *p, off_t l) { return RC(truncate(p, l)); }
+static int s_chmod(const char *p, mode_t m) { return RC(chmod(p, m)); }
+
+static int s_lchown(const char *p, uid_t u, gid_t g)
+{
+	return RC(lchown(p, u, g));
+}
+
+static int s_lchmod(const char *p, mode_t m)
+{
+	return RC(fchmodat(AT_FDCWD, p, m, AT_SYMLINK_NOFOLLOW));
+}
+
+static int s_lutimens(const char *p, const struct timespec ts[2])
+{
+	return RC(utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW));
+}
+
+static int s_open(const char *p, int flags, mode_t mode, void **f)
+{
+	int fd = open(p, flags, mode);
+
+	if (fd < 0)
+		return -errno;
+	*f = (void *)(intptr_t)fd;
+	return 0;
+}
+
+static int s_close(void *f) { return RC(close(FD(f))); }
+
+static ssize_t s_pread(void *f, void *b, size_t n, off_t off)
+{
+	ssize_t r = pread(FD(f), b, n, off);
+
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t s_pwrite(void *f, const void *b, size_t n, off_t off)
+{
+	ssize_t r = pwrite(FD(f), b, n, off);
+
+	return r < 0 ? -errno : r;
+}
+
+static int s_fstat(void *f, struct stat *st) { return RC(fstat(FD(f), st)); }
+
+static int s_opendir(const char *p, void **d)
+{
+	return s_open(p, O_RDONLY | O_DIRECTORY, 0, d);
+}
+
+static int s_openat(void *d, const char *p, int flags, mode_t mode, void **f)
+{
+	int fd = openat(FD(d), p, flags, mode);
+
+	if (fd < 0)
+		return -errno;
+	*f = (void *)(intptr_t)fd;
+	return 0;
+}
+
+static int s_renameat(void *d, const char *a, void *d2, const char *b)
+{
+	return RC(renameat(FD(d), a, FD(d2), b));
+}
+
+static bool s_check(const char *name, bool cond, const char *detail)
+{
+	return px_check(name, cond, "%s", detail ? detail : "");
+}
+
+const struct cb_ops px_cb_ops = {
+	.name = "posix",
+	.mkdir = s_mkdir,
+	.rmdir = s_rmdir,
+	.unlink = s_unlink,
+	.rename = s_rename,
+	.link = s_link,
+	.symlink = s_symlink,
+	.stat = s_stat,
+	.lstat = s_lstat,
+	.truncate = s_truncate,
+	.chmod = s_chmod,
+	.lchown = s_lchown,
+	.lchmod = s_lchmod,
+	.lutimens = s_lutimens,
+	.open = s_open,
+	.close = s_close,
+	.pread = s_pread,
+	.pwrite = s_pwrite,
+	.fstat = s_fstat,
+	.opendir = s_opendir,
+	.closedir = s_close,
+	.openat = s_openat,
+	.renameat = s_renameat,
+	.check = s_check,
+	.errname = px_errname,
+};
