@@ -45,6 +45,16 @@ enum {
 	OPT_RLIMIT_NOFILE,
 	OPT_MAX_INODES,
 	OPT_PRINT_CAPS,
+	OPT_SOCKET,
+	OPT_SYSLOG,
+	OPT_READONLY,
+	OPT_TAG,
+	OPT_ALLOW_DIRECT_IO,
+	OPT_NO_ALLOW_DIRECT_IO,
+	OPT_ALLOW_MMAP,
+	OPT_PRESERVE_NOATIME,
+	OPT_KILLPRIV_V2,
+	OPT_NO_KILLPRIV_V2,
 	OPT_TEST_FORBIDDEN,
 };
 
@@ -76,6 +86,16 @@ static const struct option long_opts[] = {
 	{"rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE},
 	{"max-inodes", required_argument, NULL, OPT_MAX_INODES},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
+	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"readonly", no_argument, NULL, OPT_READONLY},
+	{"tag", required_argument, NULL, OPT_TAG},
+	{"allow-direct-io", no_argument, NULL, OPT_ALLOW_DIRECT_IO},
+	{"no-allow-direct-io", no_argument, NULL, OPT_NO_ALLOW_DIRECT_IO},
+	{"allow-mmap", no_argument, NULL, OPT_ALLOW_MMAP},
+	{"preserve-noatime", no_argument, NULL, OPT_PRESERVE_NOATIME},
+	{"killpriv-v2", no_argument, NULL, OPT_KILLPRIV_V2},
+	{"no-killpriv-v2", no_argument, NULL, OPT_NO_KILLPRIV_V2},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 #ifdef VDAXD_TEST_HOOKS
@@ -180,8 +200,10 @@ static int parse_cache(const char *opt, const char *s, enum fuse_srv_cache *out)
 		*out = FUSE_SRV_CACHE_ALWAYS;
 	else if (strcmp(s, "never") == 0 || strcmp(s, "none") == 0)
 		*out = FUSE_SRV_CACHE_NEVER;
+	else if (strcmp(s, "metadata") == 0)
+		*out = FUSE_SRV_CACHE_METADATA;
 	else
-		return bad(opt, s, "expected auto, always or never");
+		return bad(opt, s, "expected auto, always, never or metadata");
 	return 0;
 }
 
@@ -212,7 +234,8 @@ static int parse_sandbox(const char *opt, const char *s, struct vdaxd_opts *o)
 static int parse_log_level(const char *opt, const char *s, struct vdaxd_opts *o)
 {
 	if (vlog_parse_level(s, &o->log_level) < 0)
-		return bad(opt, s, "expected debug, info, warn or error");
+		return bad(opt, s,
+			   "expected trace, debug, info, warn, error or off");
 	return 0;
 }
 
@@ -236,6 +259,16 @@ static const struct {
 	 offsetof(struct vdaxd_opts, announce_submounts), false},
 	{"readdirplus", offsetof(struct vdaxd_opts, readdirplus), true},
 	{"no_readdirplus", offsetof(struct vdaxd_opts, readdirplus), false},
+	{"readonly", offsetof(struct vdaxd_opts, readonly), true},
+	{"allow_direct_io", offsetof(struct vdaxd_opts, allow_direct_io), true},
+	{"no_allow_direct_io", offsetof(struct vdaxd_opts, allow_direct_io),
+	 false},
+	{"allow_mmap", offsetof(struct vdaxd_opts, allow_mmap), true},
+	{"preserve_noatime", offsetof(struct vdaxd_opts, preserve_noatime),
+	 true},
+	{"killpriv_v2", offsetof(struct vdaxd_opts, no_killpriv_v2), false},
+	{"no_killpriv_v2", offsetof(struct vdaxd_opts, no_killpriv_v2), true},
+	{"syslog", offsetof(struct vdaxd_opts, syslog), true},
 };
 
 static int parse_o_item(char *item, struct vdaxd_opts *o)
@@ -264,7 +297,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	}
 	if (strcmp(item, "cache") == 0)
 		return parse_cache("-o cache", val, &o->cache);
-	if (strcmp(item, "log_level") == 0)
+	/* log_level is QEMU's C virtiofsd's spelling, loglevel the Rust one's */
+	if (strcmp(item, "log_level") == 0 || strcmp(item, "loglevel") == 0)
 		return parse_log_level("-o log_level", val, o);
 	if (strcmp(item, "sandbox") == 0)
 		return parse_sandbox("-o sandbox", val, o);
@@ -304,6 +338,8 @@ static void defaults(struct vdaxd_opts *o)
 	o->sandbox = SBX_MODE_NAMESPACE;
 	o->seccomp = SBX_SECCOMP_KILL;
 	o->log_level = VLOG_LVL_INFO;
+	/* As the Rust virtiofsd: the guest learns where mount points are. */
+	o->announce_submounts = true;
 }
 
 static int parse_one(int c, struct vdaxd_opts *o)
@@ -312,8 +348,39 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	int ret;
 
 	switch (c) {
+	case OPT_SOCKET: /* the Rust virtiofsd's deprecated spelling */
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
+		break;
+	case OPT_SYSLOG:
+		o->syslog = true;
+		break;
+	case OPT_READONLY:
+		o->readonly = true;
+		break;
+	case OPT_TAG:
+		/* virtio_fs_config.tag: 36 bytes, NUL-padded, not terminated */
+		if (!*optarg || strlen(optarg) > 36)
+			return bad("--tag", optarg, "expected 1 to 36 bytes");
+		o->tag = optarg;
+		break;
+	case OPT_ALLOW_DIRECT_IO:
+		o->allow_direct_io = true;
+		break;
+	case OPT_NO_ALLOW_DIRECT_IO:
+		o->allow_direct_io = false;
+		break;
+	case OPT_ALLOW_MMAP:
+		o->allow_mmap = true;
+		break;
+	case OPT_PRESERVE_NOATIME:
+		o->preserve_noatime = true;
+		break;
+	case OPT_KILLPRIV_V2:
+		o->no_killpriv_v2 = false;
+		break;
+	case OPT_NO_KILLPRIV_V2:
+		o->no_killpriv_v2 = true;
 		break;
 	case OPT_SOCKET_GROUP:
 		o->socket_group = optarg;
@@ -340,7 +407,7 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SECCOMP:
 		if (sbx_parse_seccomp(optarg, &o->seccomp) < 0)
 			return bad("--seccomp", optarg,
-				   "expected kill, log or none");
+				   "expected kill, log, trap or none");
 		break;
 	case OPT_LOG_LEVEL:
 		return parse_log_level("--log-level", optarg, o);

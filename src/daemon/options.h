@@ -37,6 +37,10 @@ struct vdaxd_opts {
 	bool xattr, announce_submounts, writeback, readdirplus, posix_lock,
 		flock;
 	bool readdirplus_set; /* else it follows the cache mode */
+	bool readonly, allow_direct_io, allow_mmap, preserve_noatime;
+	bool no_killpriv_v2; /* default: FUSE_HANDLE_KILLPRIV_V2 offered */
+	bool syslog;	     /* log to syslog instead of stderr */
+	const char *tag;     /* virtio-fs tag for GET_CONFIG; NULL = none */
 	uint64_t cache_size;  /* DAX window bytes; 0 = no DAX */
 	enum fuse_srv_inode_dax inode_dax; /* per-file DAX policy */
 	uint64_t inode_dax_size;	   /* with FUSE_SRV_INODE_DAX_SIZE */

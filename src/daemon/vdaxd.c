@@ -18,11 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -242,6 +244,50 @@ static int check_listen_fd(int fd)
 	return fd;
 }
 
+/*
+ * "<socket>.pid", locked for our lifetime (the fd stays open through the
+ * sandbox) with our pid in it: a second daemon on the same socket path
+ * fails here instead of unlinking the first one's socket. Returns the fd
+ * or -errno. The file stays behind; a stale one is harmless (the lock is
+ * what counts, and it dies with us).
+ */
+static int lock_pid_file(const char *sock)
+{
+	char path[PATH_MAX], pid[32];
+	int fd, n, ret;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.pid", sock) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		VLOG_ERR("pid file %s: %s", path, strerror(errno));
+		return ret;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = -errno;
+		if (errno == EWOULDBLOCK) {
+			n = (int)pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			VLOG_ERR("%s is in use by another daemon (pid file %s, "
+				 "pid %s)", sock, path, pid[0] ? pid : "?");
+		} else {
+			VLOG_ERR("pid file %s: lock: %s", path, strerror(errno));
+		}
+		close(fd);
+		return ret;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		ret = -errno;
+		VLOG_ERR("pid file %s: write: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 static void install_signals(sigset_t *orig)
 {
 	struct sigaction sa = {.sa_handler = on_term};
@@ -367,6 +413,11 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.readdirplus = o->readdirplus,
 		.posix_lock = o->posix_lock,
 		.flock = o->flock,
+		.readonly = o->readonly,
+		.allow_direct_io = o->allow_direct_io,
+		.preserve_noatime = o->preserve_noatime,
+		.allow_mmap = o->allow_mmap,
+		.no_killpriv_v2 = o->no_killpriv_v2,
 		.max_inodes = o->max_inodes,
 	};
 	if (o->cache_size) {
@@ -391,6 +442,8 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.thread_pool_size = o->thread_pool_size,
 		.shm_size = o->cache_size,
 	};
+	if (o->tag)
+		snprintf(cfg.tag, sizeof(cfg.tag), "%s", o->tag);
 	ret = vu_backend_new(&cfg, &ops, &d, &d.be);
 	if (ret < 0) {
 		VLOG_ERR("vhost-user backend: %s", strerror(-ret));
@@ -431,7 +484,7 @@ int main(int argc, char **argv)
 	struct vdaxd_opts o;
 	struct stat st;
 	sigset_t orig;
-	int lfd, ret;
+	int lfd, pidfd = -1, ret;
 
 	vlog_set_ident("vdaxd");
 	if (vdaxd_parse_args(argc, argv, &o) < 0) {
@@ -453,6 +506,12 @@ int main(int argc, char **argv)
 		break;
 	}
 	vlog_set_level(o.log_level);
+	if (o.syslog) {
+		ret = vlog_open_syslog();
+		if (ret < 0)
+			fprintf(stderr, "vdaxd: --syslog: %s; logging to stderr\n",
+				strerror(-ret));
+	}
 
 	if (stat(o.shared_dir, &st) < 0) {
 		fprintf(stderr, "vdaxd: --shared-dir %s: %s\n", o.shared_dir,
@@ -468,13 +527,23 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 
 	install_signals(&orig);
+	if (o.socket_path) {
+		pidfd = lock_pid_file(o.socket_path);
+		if (pidfd < 0)
+			return EX_OSERR;
+	}
 	lfd = o.socket_path ? listen_path(o.socket_path, o.socket_group)
 			    : check_listen_fd(o.fd);
-	if (lfd < 0)
+	if (lfd < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return EX_OSERR;
+	}
 
 	ret = run(&o, lfd, &orig);
 	close(lfd);
+	if (pidfd >= 0)
+		close(pidfd);
 	/*
 	 * Confined to the shared directory there is no /proc: exit-time work
 	 * that needs it (LeakSanitizer's leak check in sanitizer builds)

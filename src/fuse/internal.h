@@ -13,6 +13,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * FUSE 7.39's FUSE_DIRECT_IO_ALLOW_MMAP (first named FUSE_DIRECT_IO_RELAX):
+ * shared mmap of FOPEN_DIRECT_IO files. Debian 12's <linux/fuse.h> is 7.38.
+ */
+#define FUSE_SRV_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+
 #include "fuse/iov.h"
 #include "fuse/server.h"
 #include "passthrough/passthrough.h"

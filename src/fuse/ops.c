@@ -26,6 +26,7 @@ static uint64_t cache_timeout(const struct fuse_srv *srv)
 {
 	switch (srv->opts.cache) {
 	case FUSE_SRV_CACHE_ALWAYS:
+	case FUSE_SRV_CACHE_METADATA:
 		return 86400;
 	case FUSE_SRV_CACHE_NEVER:
 		return 0;
@@ -40,6 +41,7 @@ static uint32_t open_out_flags(const struct fuse_srv *srv, bool dir)
 	case FUSE_SRV_CACHE_ALWAYS:
 		return FOPEN_KEEP_CACHE | (dir ? FOPEN_CACHE_DIR : 0);
 	case FUSE_SRV_CACHE_NEVER:
+	case FUSE_SRV_CACHE_METADATA:
 		return dir ? 0 : FOPEN_DIRECT_IO;
 	default:
 		return 0;
@@ -144,6 +146,11 @@ static uint64_t offered_flags(const struct fuse_srv *srv)
 		     FUSE_AUTO_INVAL_DATA | FUSE_ASYNC_DIO |
 		     FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV_V2 |
 		     FUSE_MAX_PAGES | FUSE_INIT_EXT;
+
+	if (o->no_killpriv_v2)
+		f &= ~(uint64_t)FUSE_HANDLE_KILLPRIV_V2;
+	if (o->allow_mmap)
+		f |= FUSE_SRV_DIRECT_IO_ALLOW_MMAP;
 
 	if (o->posix_lock)
 		f |= FUSE_POSIX_LOCKS;

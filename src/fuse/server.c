@@ -8,6 +8,7 @@
  * (the table lock and pt_fs locks are never held together in practice).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,8 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
 		.proc_self_fd = opts->proc_self_fd,
 		.max_inodes = opts->max_inodes,
 		.announce_submounts = opts->announce_submounts,
+		.allow_direct_io = opts->allow_direct_io,
+		.preserve_noatime = opts->preserve_noatime,
 		.dax_min_size = opts->inode_dax_size,
 	};
 	struct fuse_srv *srv;
@@ -188,6 +191,49 @@ static int decode(struct fuse_req *req, const struct fuse_op *op,
 	return find_names(req, op, in_size);
 }
 
+/*
+ * --readonly: what would change the shared directory gets EROFS, as from a
+ * read-only mount: every modifying opcode, an OPEN asking for write access
+ * or truncation, and a writable DAX mapping. Called after decode().
+ */
+static int readonly_check(const struct fuse_req *req)
+{
+	switch (req->ih.opcode) {
+	case FUSE_SETATTR:
+	case FUSE_SYMLINK:
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_UNLINK:
+	case FUSE_RMDIR:
+	case FUSE_RENAME:
+	case FUSE_RENAME2:
+	case FUSE_LINK:
+	case FUSE_WRITE:
+	case FUSE_SETXATTR:
+	case FUSE_REMOVEXATTR:
+	case FUSE_CREATE:
+	case FUSE_TMPFILE:
+	case FUSE_FALLOCATE:
+	case FUSE_COPY_FILE_RANGE:
+		return -EROFS;
+	case FUSE_OPEN: {
+		const struct fuse_open_in *oi = (const void *)req->arg;
+
+		if ((oi->flags & O_ACCMODE) != O_RDONLY ||
+		    (oi->flags & (O_TRUNC | O_CREAT)))
+			return -EROFS;
+		return 0;
+	}
+	case FUSE_SETUPMAPPING: {
+		const struct fuse_setupmapping_in *si = (const void *)req->arg;
+
+		return (si->flags & FUSE_SETUPMAPPING_FLAG_WRITE) ? -EROFS : 0;
+	}
+	default:
+		return 0;
+	}
+}
+
 size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
 		       unsigned in_cnt, const struct iovec *out, unsigned out_cnt)
 {
@@ -231,10 +277,17 @@ size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
 		ret = -EINVAL;
 	} else {
 		ret = decode(&req, op, small.b, &heap);
+		if (ret == 0 && srv->opts.readonly)
+			ret = readonly_check(&req);
 		if (ret == 0)
 			ret = op->fn(&req);
 	}
 
+	VLOG_TRACE("fuse: %s (%u) unique %llu nodeid %llu: %s",
+		   op ? op->name : "?", req.ih.opcode,
+		   (unsigned long long)req.ih.unique,
+		   (unsigned long long)req.ih.nodeid,
+		   ret < 0 ? strerror(-ret) : "ok");
 	if (ret < 0 && ret != -ENOENT)
 		VLOG_DEBUG("fuse: %s (%u) unique %llu: %s",
 			   op ? op->name : "?", req.ih.opcode,

@@ -646,7 +646,17 @@ static int open_flags(struct pt_fs *fs, uint32_t flags)
 	 * bypasses its own page cache for an O_DIRECT file.
 	 */
 	int f = (int)flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_PATH |
-			       O_TMPFILE | O_NOFOLLOW | O_DIRECTORY | O_DIRECT);
+			       O_TMPFILE | O_NOFOLLOW | O_DIRECTORY);
+
+	/* --allow-direct-io: the guest asks for aligned buffers itself. */
+	if (!fs->opts.allow_direct_io)
+		f &= ~O_DIRECT;
+	/*
+	 * O_NOATIME needs ownership or CAP_FOWNER on the host; as the Rust
+	 * virtiofsd does, it is dropped unless --preserve-noatime.
+	 */
+	if (!fs->opts.preserve_noatime)
+		f &= ~O_NOATIME;
 
 	/* The kernel's writeback cache reads pages and appends itself. */
 	if (__atomic_load_n(&fs->opts.writeback, __ATOMIC_RELAXED)) {

@@ -39,6 +39,8 @@ struct pt_opts {
 	uint64_t max_handles;	 /* 0 = default */
 	bool announce_submounts; /* flag directories on another mount */
 	bool writeback;		 /* writeback cache: open O_WRONLY as O_RDWR, no O_APPEND */
+	bool allow_direct_io;	 /* keep O_DIRECT from the guest (else dropped) */
+	bool preserve_noatime;	 /* keep O_NOATIME from the guest (else dropped) */
 	enum pt_dax_policy dax_policy; /* FUSE_ATTR_DAX in attr_flags */
 	uint64_t dax_min_size;	 /* PT_DAX_SIZE threshold, bytes */
 };

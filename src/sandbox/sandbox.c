@@ -53,6 +53,8 @@ int sbx_parse_seccomp(const char *s, enum sbx_seccomp *out)
 		*out = SBX_SECCOMP_LOG;
 	else if (strcmp(s, "none") == 0)
 		*out = SBX_SECCOMP_NONE;
+	else if (strcmp(s, "trap") == 0)
+		*out = SBX_SECCOMP_TRAP;
 	else
 		return -EINVAL;
 	return 0;

@@ -4,7 +4,12 @@
 #define VDAX_SANDBOX_H
 
 enum sbx_mode { SBX_MODE_NAMESPACE, SBX_MODE_CHROOT, SBX_MODE_NONE };
-enum sbx_seccomp { SBX_SECCOMP_KILL, SBX_SECCOMP_LOG, SBX_SECCOMP_NONE };
+enum sbx_seccomp {
+	SBX_SECCOMP_KILL,
+	SBX_SECCOMP_LOG,
+	SBX_SECCOMP_NONE,
+	SBX_SECCOMP_TRAP, /* SIGSYS: the daemon dies by it, with a core */
+};
 
 struct sbx_fds {
 	int root_fd;	  /* O_PATH fd of the shared directory */

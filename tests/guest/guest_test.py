@@ -3,20 +3,22 @@
 """Guest tests: boot a real Linux guest under QEMU (tools/vm.sh) on a
 vhost-user-fs backend and check what it sees. Output is TAP.
 
-  guest_test.py smoke  --backend vdaxd|virtiofsd [common options]
+  guest_test.py smoke  --backend vdaxd|virtiofsd|rust [common options]
       boot, mount, move data both ways (host -> guest, guest -> host)
   guest_test.py reboot [common options]
       several guests in a row on one running vdaxd, one of them killed hard
   guest_test.py posix  [common options]
       vdax-posix (a) on a local directory, (b) in the guest on vdaxd, (c) in
-      the guest on QEMU's virtiofsd; one check per test name comparing (b)
-      with (a) and one comparing (b) with (c), minus the allow-listed
-      differences of tests/guest/expected-differences.txt
+      the guest on QEMU's virtiofsd, (d) in the guest on the Rust virtiofsd;
+      one check per test name comparing (b) with each of (a), (c) and (d),
+      minus the allow-listed differences of tests/guest/expected-differences.txt
 
-Common options: --vm tools/vm.sh --vdaxd PATH --virtiofsd PATH
+Common options: --vm tools/vm.sh --vdaxd PATH --virtiofsd PATH --rust PATH
 --posix PATH --tmp-base DIR --allow-list FILE. Needs root (the backends
 serve the shared directory as root) and QEMU; exits 77 (skip) otherwise.
-Extra daemon arguments: $VDAX_GUEST_VDAXD_ARGS, $VDAX_GUEST_VIRTIOFSD_ARGS.
+Extra daemon arguments: $VDAX_GUEST_VDAXD_ARGS, $VDAX_GUEST_VIRTIOFSD_ARGS,
+$VDAX_GUEST_RUST_ARGS. The Rust virtiofsd has no remote locks: it is started
+without posix_lock/flock (the guest kernel then keeps locks locally).
 """
 
 import argparse
@@ -105,6 +107,11 @@ class Backend:
             return [self.exe, '--socket-path=' + self.sock,
                     '--shared-dir=' + self.shared] + \
                 ['--' + f.replace('_', '-') for f in self.features] + extra
+        if self.kind == 'rust':
+            extra = shlex.split(os.environ.get('VDAX_GUEST_RUST_ARGS', ''))
+            return [self.exe, '--socket-path=' + self.sock,
+                    '--shared-dir=' + self.shared, '--cache=auto'] + \
+                ['--' + f for f in self.features if f == 'xattr'] + extra
         extra = shlex.split(os.environ.get('VDAX_GUEST_VIRTIOFSD_ARGS', ''))
         feats = []
         for f in self.features:
@@ -356,7 +363,7 @@ def smoke_check(shared, names, res, what):
 
 def cmd_smoke(opts):
     kind = opts.backend
-    exe = opts.vdaxd if kind == 'vdaxd' else opts.virtiofsd
+    exe = {'vdaxd': opts.vdaxd, 'virtiofsd': opts.virtiofsd, 'rust': opts.rust}[kind]
     if not exe or not os.access(exe, os.X_OK):
         tap.skip_all('%s not available' % kind)
     shared = os.path.join(opts.work, 'shared')
@@ -375,11 +382,11 @@ def cmd_smoke(opts):
         rc = be.stop()
         tap.is_eq(rc, 0, 'vdaxd: exits with status 0 on SIGTERM')
     else:
-        # QEMU's virtiofsd serves one frontend and exits.
+        # QEMU's and the Rust virtiofsd serve one frontend and exit.
         rc = be.wait_exit(10)
         if rc is None:
             rc = be.stop()
-        tap.is_eq(rc, 0, 'virtiofsd: exited cleanly after the guest left')
+        tap.is_eq(rc, 0, '%s: exited cleanly after the guest left' % kind)
     if tap.failed:
         tap.diag('%s log tail:\n%s' % (kind, be.log_tail()))
     return tap.done()
@@ -462,7 +469,7 @@ def parse_tap(text):
 
 
 def load_allow_list(path):
-    """[(glob, comparison, why)]; comparison is 'local', 'virtiofsd' or '*'."""
+    """[(glob, comparison, why)]; comparison is 'local', 'virtiofsd', 'rust' or '*'."""
     rules = []
     if not path:
         return rules
@@ -473,7 +480,7 @@ def load_allow_list(path):
                 if not line or line.startswith('#'):
                     continue
                 parts = line.split(None, 2)
-                if len(parts) < 3 or parts[1] not in ('local', 'virtiofsd', '*'):
+                if len(parts) < 3 or parts[1] not in ('local', 'virtiofsd', 'rust', '*'):
                     tap.diag('%s:%d: ignored malformed line' % (path, ln))
                     continue
                 rules.append((parts[0], parts[1], parts[2]))
@@ -521,7 +528,7 @@ def run_posix_guest(opts, kind, exe, tag):
                  adds=[opts.posix], logname='posix-' + kind,
                  backend=be if kind == 'vdaxd' else None)
     good = check_vm(res, tag)
-    tap.ok(be.alive() or kind == 'virtiofsd', '%s: backend survived the conformance run' % tag)
+    tap.ok(be.alive() or kind != 'vdaxd', '%s: backend survived the conformance run' % tag)
     be.stop()
     if not good:
         tap.diag('%s log tail:\n%s' % (kind, be.log_tail()))
@@ -563,9 +570,11 @@ def cmd_posix(opts):
     b = run_posix_guest(opts, 'vdaxd', opts.vdaxd, 'vdaxd')
     have_c = opts.virtiofsd and os.access(opts.virtiofsd, os.X_OK)
     c = run_posix_guest(opts, 'virtiofsd', opts.virtiofsd, 'virtiofsd') if have_c else None
+    have_d = opts.rust and os.access(opts.rust, os.X_OK)
+    d = run_posix_guest(opts, 'rust', opts.rust, 'rust') if have_d else None
     if b is None:
         return tap.done()
-    for label, res in (('local', a), ('vdaxd', b), ('virtiofsd', c)):
+    for label, res in (('local', a), ('vdaxd', b), ('virtiofsd', c), ('rust', d)):
         if res is not None:
             tap.diag('%s: %d checks, %d failed, %d skipped' % (
                 label, len(res), sum(v == 'fail' for v in res.values()),
@@ -576,17 +585,24 @@ def cmd_posix(opts):
     else:
         d2 = 0
         tap.skip('vdaxd=virtiofsd *', 'QEMU virtiofsd not available')
-    tap.diag('unexpected differences: %d vs local, %d vs virtiofsd' % (d1, d2))
+    if d is not None:
+        d3 = compare(rules, b, d, 'rust', 'rust')
+    else:
+        d3 = 0
+        tap.skip('vdaxd=rust *', 'the Rust virtiofsd not available')
+    tap.diag('unexpected differences: %d vs local, %d vs virtiofsd, %d vs rust' % (d1, d2, d3))
     # Allow-list entries that no longer match anything are worth knowing.
     for glob, comp, _ in rules:
         hit = False
-        for name in set(b) | set(a) | set(c or {}):
+        for name in set(b) | set(a) | set(c or {}) | set(d or {}):
             base = name.split('#', 1)[0]
             if not fnmatch.fnmatchcase(base, glob):
                 continue
             if comp in ('*', 'local') and b.get(name) != a.get(name):
                 hit = True
             if c is not None and comp in ('*', 'virtiofsd') and b.get(name) != c.get(name):
+                hit = True
+            if d is not None and comp in ('*', 'rust') and b.get(name) != d.get(name):
                 hit = True
         if not hit:
             tap.diag('allow-list entry "%s %s" matched no difference' % (glob, comp))
@@ -595,13 +611,32 @@ def cmd_posix(opts):
 
 # ---------------------------------------------------------------------- main
 
+def fetch_rust():
+    """The Rust virtiofsd's wrapper from scripts/rust-virtiofsd.sh, or ''."""
+    try:
+        p = subprocess.run([os.path.join(REPO, 'scripts', 'rust-virtiofsd.sh')],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        tap.diag('the Rust virtiofsd cannot be fetched: %s' % e)
+        return ''
+    lines = p.stdout.decode(errors='replace').splitlines()
+    if p.returncode != 0 or not lines:
+        tap.diag('the Rust virtiofsd cannot be fetched: ' +
+                 ' '.join(p.stderr.decode(errors='replace').split())[-200:])
+        return ''
+    return lines[0]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('mode', choices=['smoke', 'reboot', 'posix'])
-    ap.add_argument('--backend', choices=['vdaxd', 'virtiofsd'], default='vdaxd')
+    ap.add_argument('--backend', choices=['vdaxd', 'virtiofsd', 'rust'], default='vdaxd')
     ap.add_argument('--vm', default=os.path.join(REPO, 'tools', 'vm.sh'))
     ap.add_argument('--vdaxd')
     ap.add_argument('--virtiofsd', default='/usr/lib/qemu/virtiofsd')
+    ap.add_argument('--rust', default='',
+                    help='the Rust virtiofsd; "fetch": fetch it with '
+                    'scripts/rust-virtiofsd.sh (not available if that fails)')
     ap.add_argument('--posix')
     ap.add_argument('--tmp-base', default=None)
     ap.add_argument('--allow-list', default=os.path.join(os.path.dirname(
@@ -617,8 +652,10 @@ def main():
     for f in opts.features:
         if f not in ('xattr', 'posix_lock', 'flock'):
             ap.error('unknown feature ' + f)
+    if opts.rust == 'fetch':
+        opts.rust = fetch_rust()
     # Meson passes build targets relative to the build directory.
-    for k in ('vm', 'vdaxd', 'virtiofsd', 'posix', 'allow_list'):
+    for k in ('vm', 'vdaxd', 'virtiofsd', 'rust', 'posix', 'allow_list'):
         if getattr(opts, k):
             setattr(opts, k, os.path.abspath(getattr(opts, k)))
 

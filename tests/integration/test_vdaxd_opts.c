@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vdaxd options the Rust virtiofsd has, each shown by its effect on what a
+ * frontend sees: spawn the real vdaxd with the option, speak vhost-user and
+ * FUSE to it (fake_frontend), and look at the replies, the host directory
+ * and the daemon's own open files (/proc/PID/fdinfo).
+ *
+ *   --readonly, --cache=metadata, --allow-mmap, --[no-]killpriv-v2,
+ *   submounts announced by default, --allow-direct-io, --preserve-noatime,
+ *   --tag (VHOST_USER_PROTOCOL_F_CONFIG + GET_CONFIG), --socket, the pid
+ *   file lock, --log-level=trace|off, --syslog, and their -o forms.
+ *
+ * The daemon binary comes from $VDAXD (set by meson); without it, skip.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "fake_frontend.h"
+
+#define TMO 10000
+#define RQ 1 /* first request queue; 0 is hiprio */
+#define MAX_ARGS 16
+/* FUSE 7.39 FUSE_DIRECT_IO_ALLOW_MMAP: bit 36, i.e. bit 4 of flags2. */
+#define ALLOW_MMAP_FLAGS2 (1u << 4)
+
+static const char *bin;
+static char tmp[64], dir[128], sock[128], logpath[128];
+static uint64_t unique = 1;
+
+struct reply {
+	struct fuse_out_header oh;
+	uint8_t data[8192];
+	uint32_t used;
+};
+
+struct daemon {
+	pid_t pid;
+	struct ff *f;
+	struct fuse_init_out init;
+	bool inited;
+};
+
+static int fuse_call(struct ff *f, uint32_t opcode, uint64_t nodeid,
+		     const void *a, size_t alen, const void *b, size_t blen,
+		     size_t reply_room, struct reply *r)
+{
+	struct fuse_in_header ih = {
+		.len = (uint32_t)(sizeof(ih) + alen + blen),
+		.opcode = opcode,
+		.unique = unique++,
+		.nodeid = nodeid,
+		.uid = getuid(),
+		.gid = getgid(),
+		.pid = getpid(),
+	};
+	struct iovec out[3] = { { &ih, sizeof(ih) } };
+	struct iovec in[2] = { { &r->oh, sizeof(r->oh) },
+			       { r->data, reply_room } };
+	unsigned nout = 1;
+
+	if (alen)
+		out[nout++] = (struct iovec){ (void *)a, alen };
+	if (blen)
+		out[nout++] = (struct iovec){ (void *)b, blen };
+	memset(&r->oh, 0, sizeof(r->oh));
+	return ff_request(f, RQ, out, nout, in, reply_room ? 2 : 1, TMO,
+			  &r->used);
+}
+
+/* The FUSE error of the reply, or 1 when the transport failed. */
+static int fuse_err(int rc, const struct reply *r)
+{
+	if (rc || r->used < sizeof(r->oh) || r->oh.len != r->used)
+		return 1;
+	return r->oh.error;
+}
+
+/* Start vdaxd with the common options, then the NULL-terminated extra. */
+static pid_t spawn(const char *sockopt, ...)
+{
+	char a1[300], a2[300];
+	const char *argv[MAX_ARGS + 8];
+	int n = 0;
+	va_list ap;
+	pid_t pid;
+
+	snprintf(a1, sizeof(a1), "%s=%s", sockopt, sock);
+	snprintf(a2, sizeof(a2), "--shared-dir=%s", dir);
+	argv[n++] = bin;
+	argv[n++] = a1;
+	argv[n++] = a2;
+	argv[n++] = "--sandbox=none";
+	argv[n++] = "--seccomp=none";
+	va_start(ap, sockopt);
+	for (const char *s; n < MAX_ARGS + 5 && (s = va_arg(ap, const char *));)
+		argv[n++] = s;
+	va_end(ap);
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(bin, (char **)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop(struct daemon *d)
+{
+	int status;
+
+	if (d->f)
+		ff_free(d->f);
+	d->f = NULL;
+	if (d->pid > 0) {
+		kill(d->pid, SIGTERM);
+		for (int i = 0; i < 100; i++) {
+			if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+				d->pid = -1;
+				return;
+			}
+			usleep(20000);
+		}
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, &status, 0);
+		d->pid = -1;
+	}
+}
+
+/* Connect, set up the rings (@o may be NULL) and send FUSE_INIT. */
+static bool start_session(struct daemon *d, const struct ff_opts *o)
+{
+	struct ff_opts def = { .nreq = 1 };
+	struct fuse_init_in in = {
+		.major = FUSE_KERNEL_VERSION,
+		.minor = FUSE_KERNEL_MINOR_VERSION,
+		.max_readahead = 1 << 17,
+		/* ask for everything, as a kernel that knows it all would */
+		.flags = 0xffffffffu,
+		.flags2 = 0xffffffffu,
+	};
+	struct reply r;
+	int rc;
+
+	rc = ff_connect(sock, TMO, &d->f);
+	if (rc) {
+		diag("connect %s: %s", sock, strerror(-rc));
+		return false;
+	}
+	rc = ff_setup(d->f, o ? o : &def);
+	if (rc) {
+		diag("vhost-user setup: %s", strerror(-rc));
+		return false;
+	}
+	rc = fuse_call(d->f, FUSE_INIT, 0, &in, sizeof(in), NULL, 0,
+		       sizeof(struct fuse_init_out), &r);
+	if (fuse_err(rc, &r) ||
+	    r.used < sizeof(r.oh) + sizeof(struct fuse_init_out)) {
+		diag("FUSE_INIT failed");
+		return false;
+	}
+	memcpy(&d->init, r.data, sizeof(d->init));
+	d->inited = true;
+	return true;
+}
+
+static bool run_daemon(struct daemon *d, pid_t pid, const struct ff_opts *o,
+		       const char *what)
+{
+	d->pid = pid;
+	d->f = NULL;
+	d->inited = false;
+	if (!ok(start_session(d, o), "%s: daemon serves a session", what)) {
+		stop(d);
+		return false;
+	}
+	return true;
+}
+
+static uint64_t lookup(struct daemon *d, const char *name,
+		       struct fuse_entry_out *eo)
+{
+	struct reply r;
+	int rc = fuse_call(d->f, FUSE_LOOKUP, FUSE_ROOT_ID, name,
+			   strlen(name) + 1, NULL, 0, sizeof(*eo), &r);
+
+	if (fuse_err(rc, &r))
+		return 0;
+	memcpy(eo, r.data, sizeof(*eo));
+	return eo->nodeid;
+}
+
+/* OPEN @nodeid with @flags: the FUSE error; *@oo filled on success. */
+static int fuse_open(struct daemon *d, uint64_t nodeid, uint32_t flags,
+		     struct fuse_open_out *oo)
+{
+	struct fuse_open_in oi = { .flags = flags };
+	struct reply r;
+	int rc = fuse_call(d->f, FUSE_OPEN, nodeid, &oi, sizeof(oi), NULL, 0,
+			   sizeof(*oo), &r);
+	int err = fuse_err(rc, &r);
+
+	if (!err && oo)
+		memcpy(oo, r.data, sizeof(*oo));
+	return err;
+}
+
+/* Does the daemon hold an fd on a file named @name with flag bits @bits? */
+static bool daemon_has_fd_with(pid_t pid, const char *name, unsigned bits)
+{
+	char p[320], target[512], line[256];
+	struct dirent *de;
+	bool found = false;
+	DIR *dd;
+
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	dd = opendir(p);
+	if (!dd)
+		return false;
+	while (!found && (de = readdir(dd))) {
+		FILE *fp;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/fd/%s", (int)pid, de->d_name);
+		n = readlink(p, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (!strstr(target, name))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%d/fdinfo/%s", (int)pid,
+			 de->d_name);
+		fp = fopen(p, "r");
+		if (!fp)
+			continue;
+		while (fgets(line, sizeof(line), fp)) {
+			unsigned long fl;
+
+			if (sscanf(line, "flags: %lo", &fl) == 1 &&
+			    (fl & bits) == bits)
+				found = true;
+		}
+		fclose(fp);
+	}
+	closedir(dd);
+	return found;
+}
+
+static bool host_exists(const char *name)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return access(p, F_OK) == 0;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[65536];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* ---- the cases ---- */
+
+static void test_defaults(void)
+{
+	struct daemon d;
+	uint64_t flags;
+
+	if (!run_daemon(&d, spawn("--socket-path", NULL), NULL, "defaults"))
+		return;
+	flags = d.init.flags | ((uint64_t)d.init.flags2 << 32);
+	ok(flags & FUSE_SUBMOUNTS,
+	   "defaults: submounts announced (FUSE_SUBMOUNTS), as the Rust daemon");
+	ok(flags & FUSE_HANDLE_KILLPRIV_V2,
+	   "defaults: FUSE_HANDLE_KILLPRIV_V2 offered");
+	ok(!(d.init.flags2 & ALLOW_MMAP_FLAGS2),
+	   "defaults: no FUSE_DIRECT_IO_ALLOW_MMAP");
+	ok(!(ff_protocol(d.f) & (1ull << VHOST_USER_PROTOCOL_F_CONFIG)),
+	   "defaults: no VHOST_USER_PROTOCOL_F_CONFIG without --tag");
+	stop(&d);
+}
+
+static void test_switches(void)
+{
+	struct daemon d;
+	uint64_t flags;
+
+	if (run_daemon(&d, spawn("--socket-path", "--no-announce-submounts",
+				 "--no-killpriv-v2", NULL),
+		       NULL, "--no-announce-submounts --no-killpriv-v2")) {
+		flags = d.init.flags | ((uint64_t)d.init.flags2 << 32);
+		ok(!(flags & FUSE_SUBMOUNTS),
+		   "--no-announce-submounts: no FUSE_SUBMOUNTS");
+		ok(!(flags & FUSE_HANDLE_KILLPRIV_V2),
+		   "--no-killpriv-v2: no FUSE_HANDLE_KILLPRIV_V2");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "-o",
+				 "no_killpriv_v2,killpriv_v2,allow_mmap",
+				 "--cache=never", NULL),
+		       NULL, "-o killpriv_v2,allow_mmap")) {
+		ok(d.init.flags & FUSE_HANDLE_KILLPRIV_V2,
+		   "-o no_killpriv_v2,killpriv_v2: the last one wins");
+		ok(d.init.flags2 & ALLOW_MMAP_FLAGS2,
+		   "-o allow_mmap with cache=never: FUSE_DIRECT_IO_ALLOW_MMAP");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--allow-mmap",
+				 "--cache=metadata", NULL),
+		       NULL, "--allow-mmap --cache=metadata")) {
+		ok(d.init.flags2 & ALLOW_MMAP_FLAGS2,
+		   "--allow-mmap: FUSE_DIRECT_IO_ALLOW_MMAP");
+		stop(&d);
+	}
+}
+
+static void test_cache_metadata(void)
+{
+	struct fuse_entry_out eo;
+	struct fuse_open_out oo;
+	struct daemon d;
+	uint64_t node;
+
+	if (!run_daemon(&d, spawn("--socket-path", "--cache=metadata", NULL),
+			NULL, "--cache=metadata"))
+		return;
+	node = lookup(&d, "hello.txt", &eo);
+	ok(node && eo.entry_valid == 86400 && eo.attr_valid == 86400,
+	   "--cache=metadata: entry and attr timeouts of a day (got %llu/%llu)",
+	   (unsigned long long)eo.entry_valid,
+	   (unsigned long long)eo.attr_valid);
+	ok(node && fuse_open(&d, node, O_RDONLY, &oo) == 0 &&
+		   (oo.open_flags & FOPEN_DIRECT_IO) &&
+		   !(oo.open_flags & FOPEN_KEEP_CACHE),
+	   "--cache=metadata: file data uncached (FOPEN_DIRECT_IO)");
+	stop(&d);
+
+	if (!run_daemon(&d, spawn("--socket-path", "-o", "cache=metadata",
+				  NULL),
+			NULL, "-o cache=metadata"))
+		return;
+	node = lookup(&d, "hello.txt", &eo);
+	ok(node && eo.attr_valid == 86400, "-o cache=metadata: the same");
+	stop(&d);
+}
+
+static void test_readonly(const char *form)
+{
+	struct fuse_create_in cr = { .flags = O_RDWR | O_CREAT,
+				     .mode = S_IFREG | 0644 };
+	struct fuse_mkdir_in mk = { .mode = 0755 };
+	struct fuse_setattr_in sa = { .valid = FATTR_SIZE, .size = 0 };
+	struct fuse_read_in rd = { .size = 64 };
+	struct fuse_entry_out eo;
+	struct fuse_open_out oo;
+	struct daemon d;
+	struct reply r;
+	uint64_t node;
+	pid_t pid;
+	int rc;
+
+	/* --socket, the Rust daemon's deprecated spelling, on the way */
+	if (!strcmp(form, "--readonly"))
+		pid = spawn("--socket", "--readonly", NULL);
+	else
+		pid = spawn("--socket-path", "-o", "readonly", NULL);
+	if (!run_daemon(&d, pid, NULL, form))
+		return;
+	node = lookup(&d, "hello.txt", &eo);
+	ok(node != 0, "%s: LOOKUP works", form);
+	ok(fuse_open(&d, node, O_RDONLY, &oo) == 0, "%s: OPEN O_RDONLY works",
+	   form);
+	rd.fh = oo.fh;
+	rc = fuse_call(d.f, FUSE_READ, node, &rd, sizeof(rd), NULL, 0, 64, &r);
+	ok(!fuse_err(rc, &r) && r.used == sizeof(r.oh) + 5 &&
+		   !memcmp(r.data, "hello", 5),
+	   "%s: READ works", form);
+	is_int(fuse_open(&d, node, O_WRONLY, NULL), -EROFS,
+	       "%s: OPEN O_WRONLY: EROFS", form);
+	is_int(fuse_open(&d, node, O_RDONLY | O_TRUNC, NULL), -EROFS,
+	       "%s: OPEN O_TRUNC: EROFS", form);
+	rc = fuse_call(d.f, FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), "new",
+		       4, sizeof(struct fuse_entry_out) + sizeof(oo), &r);
+	is_int(fuse_err(rc, &r), -EROFS, "%s: CREATE: EROFS", form);
+	ok(!host_exists("new"), "%s: nothing created on the host", form);
+	rc = fuse_call(d.f, FUSE_MKDIR, FUSE_ROOT_ID, &mk, sizeof(mk), "dir",
+		       4, sizeof(struct fuse_entry_out), &r);
+	is_int(fuse_err(rc, &r), -EROFS, "%s: MKDIR: EROFS", form);
+	rc = fuse_call(d.f, FUSE_SETATTR, node, &sa, sizeof(sa), NULL, 0,
+		       sizeof(struct fuse_attr_out), &r);
+	is_int(fuse_err(rc, &r), -EROFS, "%s: SETATTR (truncate): EROFS", form);
+	rc = fuse_call(d.f, FUSE_UNLINK, FUSE_ROOT_ID, "hello.txt", 10, NULL, 0,
+		       0, &r);
+	is_int(fuse_err(rc, &r), -EROFS, "%s: UNLINK: EROFS", form);
+	{
+		struct stat st;
+		char p[256];
+
+		snprintf(p, sizeof(p), "%s/hello.txt", dir);
+		ok(stat(p, &st) == 0 && st.st_size == 5,
+		   "%s: the host file is untouched", form);
+	}
+	stop(&d);
+}
+
+static void test_open_flags(void)
+{
+	struct fuse_entry_out eo;
+	struct fuse_open_out oo;
+	struct daemon d;
+	uint64_t node;
+
+	/* Defaults: O_DIRECT and O_NOATIME are dropped on the host. */
+	if (run_daemon(&d, spawn("--socket-path", NULL), NULL,
+		       "open flags, defaults")) {
+		node = lookup(&d, "hello.txt", &eo);
+		ok(node && fuse_open(&d, node, O_RDONLY | O_DIRECT, &oo) == 0,
+		   "defaults: OPEN O_DIRECT works");
+		ok(!daemon_has_fd_with(d.pid, "hello.txt", O_DIRECT),
+		   "defaults: the host file is open without O_DIRECT");
+		ok(node && fuse_open(&d, node, O_RDONLY | O_NOATIME, &oo) == 0,
+		   "defaults: OPEN O_NOATIME works");
+		ok(!daemon_has_fd_with(d.pid, "hello.txt", O_NOATIME),
+		   "defaults: O_NOATIME is dropped (as the Rust daemon)");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--allow-direct-io",
+				 "--preserve-noatime", NULL),
+		       NULL, "--allow-direct-io --preserve-noatime")) {
+		node = lookup(&d, "hello.txt", &eo);
+		ok(node && fuse_open(&d, node, O_RDONLY | O_DIRECT, &oo) == 0 &&
+			   daemon_has_fd_with(d.pid, "hello.txt", O_DIRECT),
+		   "--allow-direct-io: the host file is open O_DIRECT");
+		ok(node &&
+			   fuse_open(&d, node, O_RDONLY | O_NOATIME, &oo) == 0 &&
+			   daemon_has_fd_with(d.pid, "hello.txt", O_NOATIME),
+		   "--preserve-noatime: the host file is open O_NOATIME");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "-o",
+				 "allow_direct_io,preserve_noatime", NULL),
+		       NULL, "-o allow_direct_io,preserve_noatime")) {
+		node = lookup(&d, "hello.txt", &eo);
+		ok(node &&
+			   fuse_open(&d, node, O_RDONLY | O_DIRECT | O_NOATIME,
+				     &oo) == 0 &&
+			   daemon_has_fd_with(d.pid, "hello.txt",
+					      O_DIRECT | O_NOATIME),
+		   "-o allow_direct_io,preserve_noatime: both kept");
+		stop(&d);
+	}
+}
+
+static int get_config(struct ff *f, uint32_t off, uint32_t size,
+		      struct vhost_user_msg *m)
+{
+	struct vhost_user_config c = { .offset = off, .size = size };
+	int rc = ff_send(f, VHOST_USER_GET_CONFIG, VHOST_USER_VERSION, &c,
+			 VHOST_USER_CONFIG_HDR + size, NULL, 0);
+
+	return rc ? rc : ff_recv(f, m, TMO);
+}
+
+static void test_tag(void)
+{
+	struct ff_opts o = { .nreq = 2, .config = true };
+	struct virtio_fs_config_le fc;
+	struct vhost_user_msg m;
+	struct daemon d;
+	int n;
+
+	if (!run_daemon(&d, spawn("--socket-path", "--tag=myfs",
+				  "--num-request-queues=2", NULL),
+			&o, "--tag"))
+		return;
+	ok(ff_protocol(d.f) & (1ull << VHOST_USER_PROTOCOL_F_CONFIG),
+	   "--tag: VHOST_USER_PROTOCOL_F_CONFIG offered");
+	n = get_config(d.f, 0, sizeof(fc), &m);
+	memcpy(&fc, m.payload.config.region, sizeof(fc));
+	ok(n == (int)(VHOST_USER_CONFIG_HDR + sizeof(fc)) &&
+		   m.payload.config.size == sizeof(fc) &&
+		   !memcmp(fc.tag, "myfs\0\0\0", 8) && fc.num_request_queues == 2,
+	   "--tag: GET_CONFIG gives tag \"myfs\" and 2 request queues");
+	n = get_config(d.f, 36, 4, &m);
+	ok(n == VHOST_USER_CONFIG_HDR + 4 &&
+		   !memcmp(m.payload.config.region, "\2\0\0\0", 4),
+	   "--tag: GET_CONFIG of a part (num_request_queues)");
+	n = get_config(d.f, 30, 20, &m);
+	ok(n == VHOST_USER_CONFIG_HDR && m.payload.config.size == 0,
+	   "--tag: GET_CONFIG past the end: an empty answer");
+	{
+		struct fuse_entry_out eo;
+
+		ok(lookup(&d, "hello.txt", &eo) != 0,
+		   "--tag: the session still works");
+	}
+	stop(&d);
+}
+
+static void test_pid_file(void)
+{
+	struct daemon d, d2 = { .pid = -1 };
+	char pidpath[160];
+	int status = 0;
+	pid_t w = 0;
+
+	if (!run_daemon(&d, spawn("--socket-path", NULL), NULL, "pid file"))
+		return;
+	snprintf(pidpath, sizeof(pidpath), "%s.pid", sock);
+	is_int(atoi(slurp(pidpath)), d.pid, "pid file: %s holds the daemon's pid",
+	       pidpath);
+	d2.pid = spawn("--socket-path", NULL);
+	for (int i = 0; i < 250 && w == 0; i++) {
+		w = waitpid(d2.pid, &status, WNOHANG);
+		if (!w)
+			usleep(20000);
+	}
+	ok(w == d2.pid && WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	   "pid file: a second daemon on the same socket fails (status %d)",
+	   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (w == d2.pid)
+		d2.pid = -1;
+	ok(strstr(slurp(logpath), "in use by another daemon") != NULL,
+	   "pid file: and says the socket is in use");
+	stop(&d2);
+	{
+		struct fuse_entry_out eo;
+
+		ok(lookup(&d, "hello.txt", &eo) != 0,
+		   "pid file: the first daemon still serves");
+	}
+	stop(&d);
+	/* The lock died with the daemon: the next one starts. */
+	if (run_daemon(&d, spawn("--socket-path", NULL), NULL,
+		       "pid file: after the first one exits, a new daemon"))
+		stop(&d);
+}
+
+static void test_log_levels(void)
+{
+	struct fuse_entry_out eo;
+	struct daemon d;
+
+	if (run_daemon(&d, spawn("--socket-path", "--log-level=trace", NULL),
+		       NULL, "--log-level=trace")) {
+		lookup(&d, "hello.txt", &eo);
+		stop(&d);
+		ok(strstr(slurp(logpath), "fuse: LOOKUP") != NULL,
+		   "--log-level=trace: every request is logged");
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--log-level=debug", NULL),
+		       NULL, "--log-level=debug")) {
+		lookup(&d, "hello.txt", &eo);
+		stop(&d);
+		ok(strstr(slurp(logpath), "fuse: LOOKUP") == NULL,
+		   "--log-level=debug: requests are not traced");
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--log-level=off", NULL),
+		       NULL, "--log-level=off")) {
+		lookup(&d, "hello.txt", &eo);
+		stop(&d);
+		is_int((int)strlen(slurp(logpath)), 0,
+		       "--log-level=off: nothing on stderr");
+	}
+	if (run_daemon(&d, spawn("--socket-path", "-o", "loglevel=warn", NULL),
+		       NULL, "-o loglevel=warn")) {
+		stop(&d);
+		ok(strstr(slurp(logpath), "listening on") == NULL,
+		   "-o loglevel=warn (the Rust spelling): no info lines");
+	}
+}
+
+static void test_syslog(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[100], buf[2048];
+	struct timeval tv = { .tv_sec = 5 };
+	struct daemon d;
+	bool seen = false, prefix = false;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/log.sock", tmp);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ok(0, "--syslog: a syslog socket for the test");
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setenv("VDAX_SYSLOG_SOCKET", path, 1);
+	if (run_daemon(&d, spawn("--socket-path", "--syslog", NULL), NULL,
+		       "--syslog")) {
+		stop(&d);
+		for (;;) {
+			ssize_t n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+
+			if (n <= 0)
+				break;
+			buf[n] = '\0';
+			if (strstr(buf, "listening on"))
+				seen = true;
+			/* daemon.info = 3 * 8 + 6 */
+			if (!strncmp(buf, "<30>", 4) && strstr(buf, "vdaxd["))
+				prefix = true;
+		}
+		ok(seen, "--syslog: the daemon's messages reach syslog");
+		ok(prefix, "--syslog: as daemon.info with \"vdaxd[PID]:\"");
+		ok(strstr(slurp(logpath), "listening on") == NULL,
+		   "--syslog: and not stderr");
+	}
+	unsetenv("VDAX_SYSLOG_SOCKET");
+	close(fd);
+}
+
+int main(void)
+{
+	char p[200];
+	int fd;
+
+	bin = getenv("VDAXD");
+	if (!bin || access(bin, X_OK))
+		tap_skip_all("vdaxd not built ($VDAXD unset)");
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(tmp, sizeof(tmp), "/tmp/vdax-opts-XXXXXX");
+	if (!mkdtemp(tmp))
+		tap_bail("mkdtemp");
+	snprintf(dir, sizeof(dir), "%s/shared", tmp);
+	snprintf(sock, sizeof(sock), "%s/vhost.sock", tmp);
+	snprintf(logpath, sizeof(logpath), "%s/vdaxd.log", tmp);
+	snprintf(p, sizeof(p), "%s/hello.txt", dir);
+	if (mkdir(dir, 0755))
+		tap_bail("mkdir");
+	fd = open(p, O_CREAT | O_WRONLY, 0644);
+	if (fd < 0 || write(fd, "hello", 5) != 5)
+		tap_bail("hello.txt");
+	close(fd);
+
+	test_defaults();
+	test_switches();
+	test_cache_metadata();
+	test_readonly("--readonly");
+	test_readonly("-o readonly");
+	test_open_flags();
+	test_tag();
+	test_pid_file();
+	test_log_levels();
+	test_syslog();
+
+	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
+	if (system(p))
+		diag("cleanup of %s failed", tmp);
+	return tap_done();
+}
