@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VDAXD_MAX_QUEUES 256
 #define VDAXD_MAX_POOL	 1024
@@ -46,6 +47,8 @@ enum {
 	OPT_MAX_INODES,
 	OPT_PRINT_CAPS,
 	OPT_SOCKET,
+	OPT_UID_MAP,
+	OPT_GID_MAP,
 	OPT_SYSLOG,
 	OPT_READONLY,
 	OPT_TAG,
@@ -87,6 +90,8 @@ static const struct option long_opts[] = {
 	{"max-inodes", required_argument, NULL, OPT_MAX_INODES},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
 	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"uid-map", required_argument, NULL, OPT_UID_MAP},
+	{"gid-map", required_argument, NULL, OPT_GID_MAP},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"readonly", no_argument, NULL, OPT_READONLY},
 	{"tag", required_argument, NULL, OPT_TAG},
@@ -352,6 +357,22 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
 		break;
+	case OPT_UID_MAP:
+		if (o->userns.nuid >= SBX_IDMAP_MAX)
+			return bad("--uid-map", optarg, "too many maps");
+		if (sbx_parse_idmap(optarg, &o->userns.uid[o->userns.nuid]))
+			return bad("--uid-map", optarg,
+				   "expected :namespace_uid:host_uid:count:");
+		o->userns.nuid++;
+		break;
+	case OPT_GID_MAP:
+		if (o->userns.ngid >= SBX_IDMAP_MAX)
+			return bad("--gid-map", optarg, "too many maps");
+		if (sbx_parse_idmap(optarg, &o->userns.gid[o->userns.ngid]))
+			return bad("--gid-map", optarg,
+				   "expected :namespace_gid:host_gid:count:");
+		o->userns.ngid++;
+		break;
 	case OPT_SYSLOG:
 		o->syslog = true;
 		break;
@@ -515,6 +536,11 @@ static int check(struct vdaxd_opts *o)
 			   "cannot be combined with --socket-path");
 	if (o->socket_group && !o->socket_path)
 		return bad("--socket-group", NULL, "needs --socket-path");
+	if ((o->userns.nuid || o->userns.ngid) &&
+	    (geteuid() == 0 || o->sandbox != SBX_MODE_NAMESPACE))
+		return bad(o->userns.nuid ? "--uid-map" : "--gid-map", NULL,
+			   "only for a daemon started without root, with "
+			   "--sandbox=namespace (a user namespace)");
 	if (!o->readdirplus_set)
 		o->readdirplus = o->cache != FUSE_SRV_CACHE_NEVER;
 	/*

@@ -41,6 +41,7 @@ struct vdaxd_opts {
 	bool no_killpriv_v2; /* default: FUSE_HANDLE_KILLPRIV_V2 offered */
 	bool syslog;	     /* log to syslog instead of stderr */
 	const char *tag;     /* virtio-fs tag for GET_CONFIG; NULL = none */
+	struct sbx_userns userns; /* --uid-map/--gid-map */
 	uint64_t cache_size;  /* DAX window bytes; 0 = no DAX */
 	enum fuse_srv_inode_dax inode_dax; /* per-file DAX policy */
 	uint64_t inode_dax_size;	   /* with FUSE_SRV_INODE_DAX_SIZE */

@@ -394,6 +394,7 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 	};
 	int ret;
 
+	sbx_set_userns(&o->userns);
 	ret = sbx_enter(o->sandbox, o->shared_dir, &fds);
 	if (ret < 0)
 		return EX_OSERR;

@@ -11,6 +11,36 @@ enum sbx_seccomp {
 	SBX_SECCOMP_TRAP, /* SIGSYS: the daemon dies by it, with a core */
 };
 
+/* --uid-map/--gid-map ":namespace_id:host_id:count:" */
+struct sbx_idmap {
+	unsigned ns, host, count;
+};
+
+#define SBX_IDMAP_MAX 16
+
+/*
+ * The user namespace of an unprivileged namespace sandbox: the maps, or
+ * none for the default (the daemon's own uid/gid as 0 in the namespace).
+ * More than a single map of our own id needs newuidmap/newgidmap (package
+ * uidmap) and /etc/subuid, /etc/subgid entries.
+ */
+struct sbx_userns {
+	struct sbx_idmap uid[SBX_IDMAP_MAX], gid[SBX_IDMAP_MAX];
+	unsigned nuid, ngid;
+};
+
+/*
+ * Parse ":NS:HOST:COUNT:" into @m (COUNT >= 1, no overflow of either
+ * range). 0 or -EINVAL.
+ */
+int sbx_parse_idmap(const char *s, struct sbx_idmap *m);
+
+/*
+ * Use @u (copied) when namespace mode starts without root. Without a call
+ * the defaults apply.
+ */
+void sbx_set_userns(const struct sbx_userns *u);
+
 struct sbx_fds {
 	int root_fd;	  /* O_PATH fd of the shared directory */
 	int proc_self_fd; /* O_PATH fd of /proc/self/fd (outlives pivot_root) */

@@ -8,11 +8,13 @@
  *   --readonly, --cache=metadata, --allow-mmap, --[no-]killpriv-v2,
  *   submounts announced by default, --allow-direct-io, --preserve-noatime,
  *   --tag (VHOST_USER_PROTOCOL_F_CONFIG + GET_CONFIG), --socket, the pid
- *   file lock, --log-level=trace|off, --syslog, and their -o forms.
+ *   file lock, --log-level=trace|off, --syslog, and their -o forms;
+ *   an unprivileged daemon in a user namespace (--uid-map/--gid-map).
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
@@ -37,6 +39,8 @@
 #define ALLOW_MMAP_FLAGS2 (1u << 4)
 
 static const char *bin;
+static uid_t run_as = 0; /* nonzero: the daemon drops to this uid and gid */
+static const char *sandbox_arg = "--sandbox=none";
 static char tmp[64], dir[128], sock[128], logpath[128];
 static uint64_t unique = 1;
 
@@ -102,7 +106,7 @@ static pid_t spawn(const char *sockopt, ...)
 	argv[n++] = bin;
 	argv[n++] = a1;
 	argv[n++] = a2;
-	argv[n++] = "--sandbox=none";
+	argv[n++] = sandbox_arg;
 	argv[n++] = "--seccomp=none";
 	va_start(ap, sockopt);
 	for (const char *s; n < MAX_ARGS + 5 && (s = va_arg(ap, const char *));)
@@ -117,6 +121,9 @@ static pid_t spawn(const char *sockopt, ...)
 			dup2(fd, 2);
 			close(fd);
 		}
+		if (run_as && (setgroups(0, NULL) || setresgid(run_as, run_as, run_as) ||
+			       setresuid(run_as, run_as, run_as)))
+			_exit(126);
 		execv(bin, (char **)argv);
 		_exit(127);
 	}
@@ -639,6 +646,136 @@ static void test_syslog(void)
 	close(fd);
 }
 
+/* The pid of @pid's child (the namespace sandbox's server), or -1. */
+static pid_t child_of(pid_t pid)
+{
+	char p[64];
+	int c = -1;
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	fp = fopen(p, "r");
+	if (fp) {
+		if (fscanf(fp, "%d", &c) != 1)
+			c = -1;
+		fclose(fp);
+	}
+	return c;
+}
+
+static bool same_userns(pid_t a, pid_t b)
+{
+	char p[64], la[64] = "a", lb[64] = "b";
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)a);
+	n = readlink(p, la, sizeof(la) - 1);
+	la[n > 0 ? n : 0] = '\0';
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)b);
+	n = readlink(p, lb, sizeof(lb) - 1);
+	lb[n > 0 ? n : 0] = '\0';
+	return n > 0 && !strcmp(la, lb);
+}
+
+/* Exit status of vdaxd with these arguments, run as @uid (0: as we are). */
+static int usage_status(uid_t uid, const char *a, const char *b)
+{
+	struct daemon d = { .pid = -1 };
+	int status = 0;
+	pid_t w = 0;
+
+	run_as = uid;
+	d.pid = spawn("--socket-path", a, b, NULL);
+	run_as = 0;
+	for (int i = 0; i < 250 && w == 0; i++) {
+		w = waitpid(d.pid, &status, WNOHANG);
+		if (!w)
+			usleep(20000);
+	}
+	if (w != d.pid) {
+		stop(&d);
+		return -1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void test_userns(void)
+{
+	const uid_t nobody = 65534;
+	char saved_dir[sizeof(dir)], saved_sock[sizeof(sock)], p[300];
+	struct fuse_create_in cr = { .flags = O_RDWR | O_CREAT,
+				     .mode = S_IFREG | 0644 };
+	struct daemon d;
+	struct reply r;
+	struct stat st;
+	pid_t server, pid;
+	int rc;
+
+	is_int(usage_status(0, "--uid-map=:0:100000:65536:", NULL), 64,
+	       "--uid-map as root: a usage error (as in the Rust daemon)");
+	is_int(usage_status(nobody, "--uid-map=0:65534:1", NULL), 64,
+	       "--uid-map without the colons: a usage error");
+	is_int(usage_status(nobody, "--gid-map=:0:65534:0:", NULL), 64,
+	       "--gid-map with count 0: a usage error");
+	is_int(usage_status(nobody, "--uid-map=:0:65534:1:",
+			    "--sandbox=chroot"),
+	       64, "--uid-map with --sandbox=chroot: a usage error");
+
+	memcpy(saved_dir, dir, sizeof(dir));
+	memcpy(saved_sock, sock, sizeof(sock));
+	/* nobody's own directory, for the socket, its pid file and the share */
+	snprintf(p, sizeof(p), "%s/ns", tmp);
+	snprintf(dir, sizeof(dir), "%s/ns/share", tmp);
+	snprintf(sock, sizeof(sock), "%s/ns/s.sock", tmp);
+	if (mkdir(p, 0755) || chown(p, nobody, nobody) || mkdir(dir, 0755) ||
+	    chown(dir, nobody, nobody) || chmod(tmp, 0755)) {
+		ok(0, "userns: a shared directory owned by nobody");
+		goto out;
+	}
+	/* Unprivileged, default sandbox: a user namespace of our own id. */
+	sandbox_arg = "--sandbox=namespace";
+	run_as = nobody;
+	pid = spawn("--socket-path", "--seccomp=kill", "--uid-map=:0:65534:1:",
+		    "--gid-map=:0:65534:1:", NULL);
+	run_as = 0;
+	if (!run_daemon(&d, pid, NULL,
+			"unprivileged --sandbox=namespace --uid-map/--gid-map")) {
+		diag("%s", slurp(logpath));
+	} else {
+		server = child_of(d.pid);
+		ok(server > 0 && !same_userns(getpid(), server),
+		   "userns: the server runs in a user namespace of its own");
+		rc = fuse_call(d.f, FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr),
+			       "by-root", 8,
+			       sizeof(struct fuse_entry_out) +
+				       sizeof(struct fuse_open_out),
+			       &r);
+		is_int(fuse_err(rc, &r), 0, "userns: CREATE as guest root");
+		snprintf(p, sizeof(p), "%s/by-root", dir);
+		if (stat(p, &st))
+			memset(&st, 0xff, sizeof(st));
+		ok(st.st_uid == nobody && st.st_gid == nobody,
+		   "userns: guest root's file belongs to host uid/gid 65534 "
+		   "(got %d:%d)", (int)st.st_uid, (int)st.st_gid);
+		stop(&d);
+	}
+	/* No maps at all: the same, by default. */
+	run_as = nobody;
+	pid = spawn("--socket-path", NULL);
+	run_as = 0;
+	if (run_daemon(&d, pid, NULL, "unprivileged, no maps")) {
+		server = child_of(d.pid);
+		ok(server > 0 && !same_userns(getpid(), server),
+		   "userns: without maps too (the default sandbox works "
+		   "without root)");
+		stop(&d);
+	}
+out:
+	sandbox_arg = "--sandbox=none";
+	memcpy(dir, saved_dir, sizeof(dir));
+	memcpy(sock, saved_sock, sizeof(sock));
+}
+
 int main(void)
 {
 	char p[200];
@@ -672,6 +809,7 @@ int main(void)
 	test_pid_file();
 	test_log_levels();
 	test_syslog();
+	test_userns();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
