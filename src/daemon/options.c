@@ -48,6 +48,7 @@ enum {
 	OPT_PRINT_CAPS,
 	OPT_SOCKET,
 	OPT_UID_MAP,
+	OPT_MODCAPS,
 	OPT_GID_MAP,
 	OPT_SYSLOG,
 	OPT_READONLY,
@@ -91,6 +92,7 @@ static const struct option long_opts[] = {
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"uid-map", required_argument, NULL, OPT_UID_MAP},
+	{"modcaps", required_argument, NULL, OPT_MODCAPS},
 	{"gid-map", required_argument, NULL, OPT_GID_MAP},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"readonly", no_argument, NULL, OPT_READONLY},
@@ -305,6 +307,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	/* log_level is QEMU's C virtiofsd's spelling, loglevel the Rust one's */
 	if (strcmp(item, "log_level") == 0 || strcmp(item, "loglevel") == 0)
 		return parse_log_level("-o log_level", val, o);
+	if (strcmp(item, "modcaps") == 0)
+		return sbx_set_modcaps(val);
 	if (strcmp(item, "sandbox") == 0)
 		return parse_sandbox("-o sandbox", val, o);
 	if (strcmp(item, "thread_pool_size") == 0)
@@ -357,6 +361,8 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
 		break;
+	case OPT_MODCAPS:
+		return sbx_set_modcaps(optarg);
 	case OPT_UID_MAP:
 		if (o->userns.nuid >= SBX_IDMAP_MAX)
 			return bad("--uid-map", optarg, "too many maps");

@@ -71,6 +71,14 @@ int sbx_enter(enum sbx_mode mode, const char *shared_dir, struct sbx_fds *out);
 int sbx_drop_caps(void);
 
 /*
+ * --modcaps: "(+|-)name[:(+|-)name]..." (names as in capabilities(7),
+ * without "cap_", any case) adds capabilities to the kept set or removes
+ * them, applied by later sbx_drop_caps() calls. 0, or -EINVAL naming the
+ * bad item on stderr.
+ */
+int sbx_set_modcaps(const char *spec);
+
+/*
  * Install the seccomp allow-list; @action for anything else. The filter is
  * synchronised to every thread of the process (TSYNC) and sets
  * no_new_privs. SBX_SECCOMP_NONE installs nothing. Returns 0 or -errno.

@@ -9,7 +9,8 @@
  *   submounts announced by default, --allow-direct-io, --preserve-noatime,
  *   --tag (VHOST_USER_PROTOCOL_F_CONFIG + GET_CONFIG), --socket, the pid
  *   file lock, --log-level=trace|off, --syslog, and their -o forms;
- *   an unprivileged daemon in a user namespace (--uid-map/--gid-map).
+ *   an unprivileged daemon in a user namespace (--uid-map/--gid-map);
+ *   --modcaps.
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
@@ -776,6 +777,86 @@ out:
 	memcpy(sock, saved_sock, sizeof(sock));
 }
 
+static uint64_t cap_eff(pid_t pid)
+{
+	char p[64], line[256];
+	unsigned long long v = 0;
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)pid);
+	fp = fopen(p, "r");
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "CapEff: %llx", &v) == 1)
+			break;
+	fclose(fp);
+	return v;
+}
+
+/* CREATE @name, then SETATTR its owner to @uid: the FUSE error. */
+static int create_chown(struct daemon *d, const char *name, uint32_t uid)
+{
+	struct fuse_create_in cr = { .flags = O_RDWR | O_CREAT,
+				     .mode = S_IFREG | 0644 };
+	struct fuse_setattr_in sa = { .valid = FATTR_UID, .uid = uid };
+	struct fuse_entry_out eo;
+	struct reply r;
+	int rc, err;
+
+	rc = fuse_call(d->f, FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr), name,
+		       strlen(name) + 1,
+		       sizeof(eo) + sizeof(struct fuse_open_out), &r);
+	err = fuse_err(rc, &r);
+	if (err)
+		return err;
+	memcpy(&eo, r.data, sizeof(eo));
+	rc = fuse_call(d->f, FUSE_SETATTR, eo.nodeid, &sa, sizeof(sa), NULL, 0,
+		       sizeof(struct fuse_attr_out), &r);
+	return fuse_err(rc, &r);
+}
+
+static void test_modcaps(void)
+{
+	const uint64_t chown_bit = 1ull << 0, sys_admin_bit = 1ull << 21;
+	struct daemon d;
+	uint64_t eff;
+
+	is_int(usage_status(0, "--modcaps=chown", NULL), 64,
+	       "--modcaps without +/-: a usage error");
+	is_int(usage_status(0, "--modcaps=+no_such_cap", NULL), 64,
+	       "--modcaps with an unknown capability: a usage error");
+	is_int(usage_status(0, "--modcaps=+chown::-fowner", NULL), 64,
+	       "--modcaps with an empty item: a usage error");
+	if (run_daemon(&d, spawn("--socket-path", NULL), NULL,
+		       "capabilities, defaults")) {
+		eff = cap_eff(d.pid);
+		ok((eff & chown_bit) && !(eff & sys_admin_bit),
+		   "defaults: CAP_CHOWN kept, CAP_SYS_ADMIN dropped (%#llx)",
+		   (unsigned long long)eff);
+		is_int(create_chown(&d, "chown-default", 1234), 0,
+		       "defaults: chown to another uid works");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--modcaps=-CHOWN:+sys_admin",
+				 NULL),
+		       NULL, "--modcaps=-CHOWN:+sys_admin")) {
+		eff = cap_eff(d.pid);
+		ok(!(eff & chown_bit) && (eff & sys_admin_bit),
+		   "--modcaps: CAP_CHOWN dropped, CAP_SYS_ADMIN kept (%#llx)",
+		   (unsigned long long)eff);
+		is_int(create_chown(&d, "chown-modcaps", 1234), -EPERM,
+		       "--modcaps=-chown: chown to another uid gets EPERM");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "-o", "modcaps=-chown",
+				 NULL),
+		       NULL, "-o modcaps=-chown")) {
+		ok(!(cap_eff(d.pid) & chown_bit), "-o modcaps=-chown: the same");
+		stop(&d);
+	}
+}
+
 int main(void)
 {
 	char p[200];
@@ -810,6 +891,7 @@ int main(void)
 	test_log_levels();
 	test_syslog();
 	test_userns();
+	test_modcaps();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
