@@ -49,6 +49,7 @@ enum {
 	OPT_SOCKET,
 	OPT_UID_MAP,
 	OPT_MODCAPS,
+	OPT_XATTRMAP,
 	OPT_GID_MAP,
 	OPT_SYSLOG,
 	OPT_READONLY,
@@ -93,6 +94,7 @@ static const struct option long_opts[] = {
 	{"socket", required_argument, NULL, OPT_SOCKET},
 	{"uid-map", required_argument, NULL, OPT_UID_MAP},
 	{"modcaps", required_argument, NULL, OPT_MODCAPS},
+	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
 	{"gid-map", required_argument, NULL, OPT_GID_MAP},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"readonly", no_argument, NULL, OPT_READONLY},
@@ -238,6 +240,22 @@ static int parse_sandbox(const char *opt, const char *s, struct vdaxd_opts *o)
 	return 0;
 }
 
+static int parse_xattrmap(const char *opt, const char *s, struct vdaxd_opts *o)
+{
+	char err[160];
+	int ret;
+
+	pt_xattrmap_free(o->xattrmap);
+	o->xattrmap = NULL;
+	ret = pt_xattrmap_parse(s, &o->xattrmap, err, sizeof(err));
+	if (ret == -ENOMEM)
+		return bad(opt, NULL, "out of memory");
+	if (ret)
+		return bad(opt, s, err);
+	o->xattr = true;
+	return 0;
+}
+
 static int parse_log_level(const char *opt, const char *s, struct vdaxd_opts *o)
 {
 	if (vlog_parse_level(s, &o->log_level) < 0)
@@ -307,6 +325,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	/* log_level is QEMU's C virtiofsd's spelling, loglevel the Rust one's */
 	if (strcmp(item, "log_level") == 0 || strcmp(item, "loglevel") == 0)
 		return parse_log_level("-o log_level", val, o);
+	if (strcmp(item, "xattrmap") == 0)
+		return parse_xattrmap("-o xattrmap", val, o);
 	if (strcmp(item, "modcaps") == 0)
 		return sbx_set_modcaps(val);
 	if (strcmp(item, "sandbox") == 0)
@@ -361,6 +381,8 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
 		break;
+	case OPT_XATTRMAP:
+		return parse_xattrmap("--xattrmap", optarg, o);
 	case OPT_MODCAPS:
 		return sbx_set_modcaps(optarg);
 	case OPT_UID_MAP:

@@ -419,6 +419,7 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.preserve_noatime = o->preserve_noatime,
 		.allow_mmap = o->allow_mmap,
 		.no_killpriv_v2 = o->no_killpriv_v2,
+		.xattrmap = o->xattrmap,
 		.max_inodes = o->max_inodes,
 	};
 	if (o->cache_size) {
@@ -491,6 +492,7 @@ int main(int argc, char **argv)
 	if (vdaxd_parse_args(argc, argv, &o) < 0) {
 		fprintf(stderr, "Try '%s --help' for more information.\n",
 			argv[0]);
+		pt_xattrmap_free(o.xattrmap);
 		return EX_USAGE;
 	}
 	switch (o.action) {
@@ -543,6 +545,7 @@ int main(int argc, char **argv)
 
 	ret = run(&o, lfd, &orig);
 	close(lfd);
+	pt_xattrmap_free(o.xattrmap);
 	if (pidfd >= 0)
 		close(pidfd);
 	/*

@@ -28,6 +28,7 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
 		.announce_submounts = opts->announce_submounts,
 		.allow_direct_io = opts->allow_direct_io,
 		.preserve_noatime = opts->preserve_noatime,
+		.xattrmap = opts->xattrmap,
 		.dax_min_size = opts->inode_dax_size,
 	};
 	struct fuse_srv *srv;

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 struct fuse_srv;
+struct pt_xattrmap;
 
 enum fuse_srv_cache {
 	FUSE_SRV_CACHE_AUTO,
@@ -59,6 +60,7 @@ struct fuse_srv_opts {
 	bool preserve_noatime;	  /* keep O_NOATIME (else it is dropped) */
 	bool allow_mmap;	  /* FUSE_DIRECT_IO_ALLOW_MMAP (cache=never/metadata) */
 	bool no_killpriv_v2;	  /* do not offer FUSE_HANDLE_KILLPRIV_V2 */
+	const struct pt_xattrmap *xattrmap; /* --xattrmap (caller's), or NULL */
 	uint64_t max_inodes;	  /* inode table bound; 0 = default */
 	unsigned max_write;	  /* bytes; 0 = default (1 MiB) */
 	struct fuse_srv_dax_ops dax;

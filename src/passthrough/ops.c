@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "passthrough/internal.h"
+#include "passthrough/xattrmap.h"
 
 #define PT_DIRBUF_SIZE 16384
 
@@ -1326,11 +1327,34 @@ static ssize_t xattr_do(struct pt_fs *fs, uint64_t nodeid,
 	return n;
 }
 
+/*
+ * --xattrmap: the host name of the guest's @*name, in @buf; *@name is
+ * pointed at it. Without a map the name stays. 0 or -errno.
+ */
+static int xattr_name(struct pt_fs *fs, const char **name, char *buf,
+		      size_t size)
+{
+	int ret;
+
+	if (!fs->opts.xattrmap || !*name)
+		return 0;
+	if (!**name || strlen(*name) > XATTR_NAME_MAX)
+		return **name ? -ERANGE : -EINVAL;
+	ret = pt_xattrmap_client(fs->opts.xattrmap, *name, buf, size);
+	if (ret == 0)
+		*name = buf;
+	return ret;
+}
+
 int pt_setxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
 		const void *value, size_t size, uint32_t flags)
 {
+	char mapped[XATTR_NAME_MAX + 1];
+	int ret = xattr_name(fs, &name, mapped, sizeof(mapped));
 	struct xa_args a = { XA_SET, name, (void *)value, size, (int)flags };
 
+	if (ret)
+		return ret;
 	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
 		return -EINVAL;
 	return (int)xattr_do(fs, nodeid, &a);
@@ -1339,9 +1363,53 @@ int pt_setxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
 ssize_t pt_getxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
 		    void *buf, size_t size)
 {
+	char mapped[XATTR_NAME_MAX + 1];
+	int ret = xattr_name(fs, &name, mapped, sizeof(mapped));
 	struct xa_args a = { XA_GET, name, buf, size, 0 };
 
-	return xattr_do(fs, nodeid, &a);
+	return ret ? ret : xattr_do(fs, nodeid, &a);
+}
+
+/*
+ * With --xattrmap the guest sees a rewritten list, whose size is only
+ * known once the host's whole list is read and filtered: read it into a
+ * buffer of our own (retrying if it grows meanwhile), then answer the
+ * size query or copy.
+ */
+static ssize_t listxattr_mapped(struct pt_fs *fs, uint64_t nodeid, void *buf,
+				size_t size)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		struct xa_args q = { XA_LIST, NULL, NULL, 0, 0 }, a = q;
+		ssize_t n = xattr_do(fs, nodeid, &q);
+		size_t len;
+		char *all;
+
+		if (n <= 0)
+			return n;
+		all = malloc((size_t)n);
+		if (!all)
+			return -ENOMEM;
+		a.buf = all;
+		a.size = (size_t)n;
+		n = xattr_do(fs, nodeid, &a);
+		if (n == -ERANGE) {
+			free(all);
+			continue;
+		}
+		if (n < 0) {
+			free(all);
+			return n;
+		}
+		len = pt_xattrmap_list(fs->opts.xattrmap, all, (size_t)n);
+		if (size && len > size)
+			n = -ERANGE;
+		else if (size)
+			memcpy(buf, all, len);
+		free(all);
+		return n < 0 ? n : (ssize_t)len;
+	}
+	return -ERANGE;
 }
 
 ssize_t pt_listxattr(struct pt_fs *fs, uint64_t nodeid, void *buf,
@@ -1349,12 +1417,16 @@ ssize_t pt_listxattr(struct pt_fs *fs, uint64_t nodeid, void *buf,
 {
 	struct xa_args a = { XA_LIST, NULL, buf, size, 0 };
 
+	if (fs->opts.xattrmap)
+		return listxattr_mapped(fs, nodeid, buf, size);
 	return xattr_do(fs, nodeid, &a);
 }
 
 int pt_removexattr(struct pt_fs *fs, uint64_t nodeid, const char *name)
 {
+	char mapped[XATTR_NAME_MAX + 1];
+	int ret = xattr_name(fs, &name, mapped, sizeof(mapped));
 	struct xa_args a = { XA_REMOVE, name, NULL, 0, 0 };
 
-	return (int)xattr_do(fs, nodeid, &a);
+	return ret ? ret : (int)xattr_do(fs, nodeid, &a);
 }

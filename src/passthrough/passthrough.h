@@ -24,6 +24,7 @@
 #include <fcntl.h>
 
 struct pt_fs;
+struct pt_xattrmap;
 
 /* Which regular files get FUSE_ATTR_DAX (per-file DAX, FUSE_HAS_INODE_DAX). */
 enum pt_dax_policy {
@@ -41,6 +42,7 @@ struct pt_opts {
 	bool writeback;		 /* writeback cache: open O_WRONLY as O_RDWR, no O_APPEND */
 	bool allow_direct_io;	 /* keep O_DIRECT from the guest (else dropped) */
 	bool preserve_noatime;	 /* keep O_NOATIME from the guest (else dropped) */
+	const struct pt_xattrmap *xattrmap; /* --xattrmap (caller's); NULL = none */
 	enum pt_dax_policy dax_policy; /* FUSE_ATTR_DAX in attr_flags */
 	uint64_t dax_min_size;	 /* PT_DAX_SIZE threshold, bytes */
 };

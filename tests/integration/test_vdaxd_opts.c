@@ -10,7 +10,7 @@
  *   --tag (VHOST_USER_PROTOCOL_F_CONFIG + GET_CONFIG), --socket, the pid
  *   file lock, --log-level=trace|off, --syslog, and their -o forms;
  *   an unprivileged daemon in a user namespace (--uid-map/--gid-map);
- *   --modcaps.
+ *   --modcaps; --xattrmap.
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "tap.h"
@@ -857,6 +858,76 @@ static void test_modcaps(void)
 	}
 }
 
+static int fuse_setxattr(struct daemon *d, uint64_t node, const char *name,
+			 const char *value)
+{
+	/* FUSE_SETXATTR_EXT is negotiated: the long form of the header */
+	struct fuse_setxattr_in si = { .size = (uint32_t)strlen(value) };
+	char body[256];
+	size_t nlen = strlen(name) + 1;
+	struct reply r;
+	int rc;
+
+	memcpy(body, name, nlen);
+	memcpy(body + nlen, value, si.size);
+	rc = fuse_call(d->f, FUSE_SETXATTR, node, &si, sizeof(si), body,
+		       nlen + si.size, 0, &r);
+	return fuse_err(rc, &r);
+}
+
+static void test_xattrmap(void)
+{
+	struct fuse_getxattr_in gi = { .size = 256 };
+	struct fuse_entry_out eo;
+	struct daemon d;
+	struct reply r;
+	char p[256], v[64] = "";
+	uint64_t node;
+	ssize_t n;
+	int rc;
+
+	is_int(usage_status(0, "--xattrmap=:tomato:client:a:b:", NULL), 64,
+	       "--xattrmap with an unknown rule type: a usage error");
+	if (!run_daemon(&d, spawn("--socket-path",
+				  "--xattrmap=:map:trusted.:user.virtiofs.:",
+				  NULL),
+			NULL, "--xattrmap=:map:trusted.:user.virtiofs.:"))
+		return;
+	ok(d.init.flags & FUSE_SETXATTR_EXT,
+	   "--xattrmap implies --xattr (FUSE_SETXATTR_EXT offered)");
+	node = lookup(&d, "hello.txt", &eo);
+	is_int(fuse_setxattr(&d, node, "trusted.overlay.opaque", "y"), 0,
+	       "--xattrmap: SETXATTR trusted.overlay.opaque (no CAP_SYS_ADMIN "
+	       "needed)");
+	snprintf(p, sizeof(p), "%s/hello.txt", dir);
+	n = getxattr(p, "user.virtiofs.trusted.overlay.opaque", v, sizeof(v));
+	ok(n == 1 && v[0] == 'y',
+	   "--xattrmap: the host holds user.virtiofs.trusted.overlay.opaque");
+	rc = fuse_call(d.f, FUSE_GETXATTR, node, &gi, sizeof(gi),
+		       "trusted.overlay.opaque", 23, 256, &r);
+	ok(!fuse_err(rc, &r) && r.used == sizeof(r.oh) + 1 && r.data[0] == 'y',
+	   "--xattrmap: GETXATTR trusted.overlay.opaque gives it back");
+	if (setxattr(p, "trusted.host-only", "h", 1, 0))
+		diag("setxattr trusted.host-only: %s", strerror(errno));
+	rc = fuse_call(d.f, FUSE_LISTXATTR, node, &gi, sizeof(gi), NULL, 0, 256,
+		       &r);
+	ok(!fuse_err(rc, &r) &&
+		   r.used == sizeof(r.oh) + sizeof("trusted.overlay.opaque") &&
+		   !strcmp((char *)r.data, "trusted.overlay.opaque"),
+	   "--xattrmap: LISTXATTR shows the guest's name only (host trusted.* "
+	   "and user.virtiofs.* hidden)");
+	gi.size = 0;
+	rc = fuse_call(d.f, FUSE_LISTXATTR, node, &gi, sizeof(gi), NULL, 0,
+		       sizeof(struct fuse_getxattr_out), &r);
+	ok(!fuse_err(rc, &r) &&
+		   ((struct fuse_getxattr_out *)r.data)->size ==
+			   sizeof("trusted.overlay.opaque"),
+	   "--xattrmap: the LISTXATTR size query gives the mapped size");
+	is_int(fuse_setxattr(&d, node, "user.virtiofs.sneak", "x"), -EPERM,
+	       "--xattrmap: the host prefix itself is refused (EPERM)");
+	stop(&d);
+}
+
 int main(void)
 {
 	char p[200];
@@ -892,6 +963,7 @@ int main(void)
 	test_syslog();
 	test_userns();
 	test_modcaps();
+	test_xattrmap();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
