@@ -50,6 +50,8 @@ enum {
 	OPT_UID_MAP,
 	OPT_MODCAPS,
 	OPT_XATTRMAP,
+	OPT_INODE_FILE_HANDLES,
+	OPT_UNSUPPORTED, /* the Rust virtiofsd's, refused with a reason */
 	OPT_GID_MAP,
 	OPT_SYSLOG,
 	OPT_READONLY,
@@ -95,6 +97,15 @@ static const struct option long_opts[] = {
 	{"uid-map", required_argument, NULL, OPT_UID_MAP},
 	{"modcaps", required_argument, NULL, OPT_MODCAPS},
 	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
+	{"inode-file-handles", required_argument, NULL, OPT_INODE_FILE_HANDLES},
+	{"posix-acl", no_argument, NULL, OPT_UNSUPPORTED},
+	{"security-label", no_argument, NULL, OPT_UNSUPPORTED},
+	{"translate-uid", required_argument, NULL, OPT_UNSUPPORTED},
+	{"translate-gid", required_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-mode", required_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-on-error", required_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-verify-handles", no_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-confirm-paths", no_argument, NULL, OPT_UNSUPPORTED},
 	{"gid-map", required_argument, NULL, OPT_GID_MAP},
 	{"syslog", no_argument, NULL, OPT_SYSLOG},
 	{"readonly", no_argument, NULL, OPT_READONLY},
@@ -112,6 +123,53 @@ static const struct option long_opts[] = {
 #endif
 	{NULL, 0, NULL, 0},
 };
+
+/*
+ * The Rust virtiofsd's options vdaxd does not implement, and why: each is
+ * refused (EX_USAGE) with its reason rather than accepted and ignored.
+ * man/vdaxd.1 lists the same.
+ */
+static const struct {
+	const char *name; /* long option; the -o form has '_' for '-' */
+	const char *why;
+} unsupported[] = {
+	{"posix-acl", "POSIX ACLs (FUSE_POSIX_ACL) are not implemented"},
+	{"security-label",
+	 "security labels (FUSE_SECURITY_CTX) are not implemented"},
+	{"translate-uid", "in-daemon id translation is not implemented; "
+			  "use --uid-map (a user namespace)"},
+	{"translate-gid", "in-daemon id translation is not implemented; "
+			  "use --gid-map (a user namespace)"},
+	{"migration-mode", "live migration is not implemented"},
+	{"migration-on-error", "live migration is not implemented"},
+	{"migration-verify-handles", "live migration is not implemented"},
+	{"migration-confirm-paths", "live migration is not implemented"},
+};
+
+/* @name: a long option's name, or an -o item (@o_form). */
+static int refuse(const char *name, bool o_form_given)
+{
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]);
+	     i++) {
+		char o_form[64];
+		size_t j;
+
+		for (j = 0; unsupported[i].name[j] && j < sizeof(o_form) - 1; j++)
+			o_form[j] = unsupported[i].name[j] == '-'
+					    ? '_'
+					    : unsupported[i].name[j];
+		o_form[j] = '\0';
+		if (strcmp(name, unsupported[i].name) &&
+		    strcmp(name, o_form))
+			continue;
+		fprintf(stderr, "vdaxd: %s%s is not supported: %s (see vdaxd(1))\n",
+			o_form_given ? "-o " : "--", name, unsupported[i].why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int long_index; /* of the long option getopt_long just returned */
 
 static int bad(const char *opt, const char *val, const char *why)
 {
@@ -303,6 +361,10 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	if (val)
 		*val++ = '\0';
 	if (!val) {
+		/* the Rust daemon's off switches for what vdaxd never does */
+		if (!strcmp(item, "no_posix_acl") ||
+		    !strcmp(item, "no_security_label"))
+			return 0;
 		for (size_t i = 0; i < sizeof(o_flags) / sizeof(o_flags[0]);
 		     i++) {
 			if (strcmp(item, o_flags[i].name) == 0) {
@@ -313,6 +375,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 				return 0;
 			}
 		}
+		if (refuse(item, true))
+			return -EINVAL;
 		fprintf(stderr, "vdaxd: unknown -o option '%s'\n", item);
 		return -EINVAL;
 	}
@@ -337,6 +401,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 		return parse_uint("-o thread_pool_size", val, 0, VDAXD_MAX_POOL,
 				  &o->thread_pool_size);
 	}
+	if (refuse(item, true))
+		return -EINVAL;
 	fprintf(stderr, "vdaxd: unknown -o option '%s=%s'\n", item, val);
 	return -EINVAL;
 }
@@ -381,6 +447,20 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
 		break;
+	case OPT_INODE_FILE_HANDLES:
+		/* An O_PATH fd per inode is what vdaxd does: "never". */
+		if (!strcmp(optarg, "never"))
+			break;
+		if (!strcmp(optarg, "prefer") || !strcmp(optarg, "fallback") ||
+		    !strcmp(optarg, "mandatory"))
+			return bad("--inode-file-handles", optarg,
+				   "not supported: inodes are always held as "
+				   "O_PATH fds (only \"never\")");
+		return bad("--inode-file-handles", optarg,
+			   "expected never, prefer or mandatory");
+	case OPT_UNSUPPORTED:
+		refuse(long_opts[long_index].name, false);
+		return -EINVAL;
 	case OPT_XATTRMAP:
 		return parse_xattrmap("--xattrmap", optarg, o);
 	case OPT_MODCAPS:
@@ -591,8 +671,8 @@ int vdaxd_parse_args(int argc, char **argv, struct vdaxd_opts *o)
 	defaults(o);
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "+hVdfo:", long_opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "+hVdfo:", long_opts,
+				&long_index)) != -1) {
 		int ret = parse_one(c, o);
 
 		if (ret < 0)
@@ -615,14 +695,23 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"\n"
 		"  --socket-path=PATH       listen on a new unix socket at "
 		"PATH\n"
+		"                           (also --socket=PATH); PATH.pid "
+		"is locked\n"
+		"  --tag=TAG                the virtio-fs tag for "
+		"GET_CONFIG (F_CONFIG)\n"
 		"  --socket-group=GROUP     give the socket to GROUP, mode "
 		"0660\n"
 		"  --fd=N                   use the listening socket inherited "
 		"as fd N\n"
 		"  --shared-dir=DIR         the directory to share (also -o "
 		"source=DIR)\n"
-		"  --cache=auto|always|never  guest caching (\"none\" = never) "
-		" [auto]\n"
+		"  --cache=auto|always|never|metadata  guest caching "
+		"(\"none\" = never)  [auto]\n"
+		"  --allow-mmap             shared mmap with cache=never/"
+		"metadata\n"
+		"  --allow-direct-io        keep the guest's O_DIRECT  [off]\n"
+		"  --preserve-noatime       keep the guest's O_NOATIME  [off]\n"
+		"  --readonly               refuse every change with EROFS\n"
 		"  --cache-size=SIZE        DAX window size, K/M/G suffixes, "
 		"multiple\n"
 		"                           of 2M; must match the frontend; 0 "
@@ -639,17 +728,28 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"served by\n"
 		"                           its own thread  [0; 8 with locks on]\n"
 		"  --sandbox=namespace|chroot|none  confinement  [namespace]\n"
-		"  --seccomp=kill|log|none  action on a forbidden syscall  "
-		"[kill]\n"
-		"  --log-level=debug|info|warn|error  [info]; -d = debug\n"
+		"  --seccomp=kill|log|trap|none  action on a forbidden "
+		"syscall  [kill]\n"
+		"  --uid-map=:NS:HOST:N:, --gid-map=:NS:HOST:N:  user "
+		"namespace maps\n"
+		"                           (without root only)\n"
+		"  --modcaps=(+|-)CAP[:...]  change the kept capabilities\n"
+		"  --log-level=trace|debug|info|warn|error|off  [info]; -d = "
+		"debug\n"
+		"  --syslog                 log to syslog, not stderr\n"
 		"  --[no-]xattr             extended attributes  [off]\n"
+		"  --xattrmap=RULES         translate xattr names (implies "
+		"--xattr)\n"
 		"  --[no-]posix-lock        POSIX record locks  [off]\n"
 		"  --[no-]flock             BSD flock locks  [off]\n"
 		"  --[no-]readdirplus       READDIRPLUS  [on unless "
 		"--cache=never]\n"
 		"  --[no-]writeback         guest writeback cache  [off]\n"
 		"  --[no-]announce-submounts  report submounts to the guest  "
-		"[off]\n"
+		"[on]\n"
+		"  --[no-]killpriv-v2       FUSE_HANDLE_KILLPRIV_V2  [on]\n"
+		"  --inode-file-handles=never  (prefer, mandatory: not "
+		"supported)\n"
 		"  --max-inodes=N           inodes the guest may hold at once;\n"
 		"                           past it LOOKUP gets ENFILE  [1048576]\n"
 		"  --rlimit-nofile=N        set RLIMIT_NOFILE; 0 = leave it\n"
@@ -663,8 +763,13 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"no_readdirplus,\n"
 		"                           writeback, no_writeback, "
 		"announce_submounts,\n"
-		"                           log_level=, sandbox=, "
-		"thread_pool_size=\n"
+		"                           log_level= (loglevel=), sandbox=, "
+		"thread_pool_size=,\n"
+		"                           readonly, allow_direct_io, "
+		"allow_mmap, syslog,\n"
+		"                           preserve_noatime, [no_]killpriv_v2, "
+		"modcaps=,\n"
+		"                           xattrmap=\n"
 		"  -f                       ignored (vdaxd always stays in the "
 		"foreground)\n"
 		"  --print-capabilities     print the vhost-user backend JSON "
