@@ -51,6 +51,8 @@ enum {
 	OPT_MODCAPS,
 	OPT_XATTRMAP,
 	OPT_INODE_FILE_HANDLES,
+	OPT_TRANSLATE_UID,
+	OPT_TRANSLATE_GID,
 	OPT_UNSUPPORTED, /* the Rust virtiofsd's, refused with a reason */
 	OPT_GID_MAP,
 	OPT_SYSLOG,
@@ -100,8 +102,8 @@ static const struct option long_opts[] = {
 	{"inode-file-handles", required_argument, NULL, OPT_INODE_FILE_HANDLES},
 	{"posix-acl", no_argument, NULL, OPT_UNSUPPORTED},
 	{"security-label", no_argument, NULL, OPT_UNSUPPORTED},
-	{"translate-uid", required_argument, NULL, OPT_UNSUPPORTED},
-	{"translate-gid", required_argument, NULL, OPT_UNSUPPORTED},
+	{"translate-uid", required_argument, NULL, OPT_TRANSLATE_UID},
+	{"translate-gid", required_argument, NULL, OPT_TRANSLATE_GID},
 	{"migration-mode", required_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-on-error", required_argument, NULL, OPT_UNSUPPORTED},
 	{"migration-verify-handles", no_argument, NULL, OPT_UNSUPPORTED},
@@ -136,10 +138,6 @@ static const struct {
 	{"posix-acl", "POSIX ACLs (FUSE_POSIX_ACL) are not implemented"},
 	{"security-label",
 	 "security labels (FUSE_SECURITY_CTX) are not implemented"},
-	{"translate-uid", "in-daemon id translation is not implemented; "
-			  "use --uid-map (a user namespace)"},
-	{"translate-gid", "in-daemon id translation is not implemented; "
-			  "use --gid-map (a user namespace)"},
 	{"migration-mode", "live migration is not implemented"},
 	{"migration-on-error", "live migration is not implemented"},
 	{"migration-verify-handles", "live migration is not implemented"},
@@ -447,6 +445,17 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
 		break;
+	case OPT_TRANSLATE_UID:
+	case OPT_TRANSLATE_GID: {
+		bool uid = c == OPT_TRANSLATE_UID;
+		char err[128];
+
+		if (fuse_idmap_add(uid ? &o->uid_map : &o->gid_map, optarg, err,
+				   sizeof(err)))
+			return bad(uid ? "--translate-uid" : "--translate-gid",
+				   optarg, err);
+		break;
+	}
 	case OPT_INODE_FILE_HANDLES:
 		/* An O_PATH fd per inode is what vdaxd does: "never". */
 		if (!strcmp(optarg, "never"))

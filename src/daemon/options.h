@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "fuse/server.h"
+#include "fuse/idmap.h"
 #include "passthrough/xattrmap.h"
 #include "sandbox/sandbox.h"
 
@@ -44,6 +45,7 @@ struct vdaxd_opts {
 	const char *tag;     /* virtio-fs tag for GET_CONFIG; NULL = none */
 	struct sbx_userns userns; /* --uid-map/--gid-map */
 	struct pt_xattrmap *xattrmap; /* --xattrmap (implies --xattr) */
+	struct fuse_idmap uid_map, gid_map; /* --translate-uid/-gid */
 	uint64_t cache_size;  /* DAX window bytes; 0 = no DAX */
 	enum fuse_srv_inode_dax inode_dax; /* per-file DAX policy */
 	uint64_t inode_dax_size;	   /* with FUSE_SRV_INODE_DAX_SIZE */

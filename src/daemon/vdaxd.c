@@ -264,6 +264,15 @@ static int lock_pid_file(const char *sock)
 		VLOG_ERR("pid file %s: %s", path, strerror(errno));
 		return ret;
 	}
+	/*
+	 * A daemon just stopped may take a moment to be gone (its sandbox
+	 * supervisor and server exit one after the other): a restart on the
+	 * same path waits up to 2 s for the lock before giving up.
+	 */
+	for (int i = 0; i < 40 && flock(fd, LOCK_EX | LOCK_NB) < 0 &&
+			    errno == EWOULDBLOCK;
+	     i++)
+		usleep(50000);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		ret = -errno;
 		if (errno == EWOULDBLOCK) {
@@ -420,6 +429,8 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.allow_mmap = o->allow_mmap,
 		.no_killpriv_v2 = o->no_killpriv_v2,
 		.xattrmap = o->xattrmap,
+		.uid_map = fuse_idmap_active(&o->uid_map) ? &o->uid_map : NULL,
+		.gid_map = fuse_idmap_active(&o->gid_map) ? &o->gid_map : NULL,
 		.max_inodes = o->max_inodes,
 	};
 	if (o->cache_size) {

@@ -19,6 +19,19 @@
  */
 #define FUSE_SRV_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
 
+/*
+ * FUSE 7.38's FUSE_CREATE_SUPP_GROUP and its request extension (absent
+ * from Debian 12's header): with creating requests the kernel sends the
+ * parent directory's group when the caller is a member of it.
+ */
+#define FUSE_SRV_CREATE_SUPP_GROUP (1ULL << 34)
+#define FUSE_SRV_EXT_GROUPS 32
+struct fuse_srv_supp_groups {
+	uint32_t nr_groups;
+	uint32_t groups[];
+};
+
+#include "fuse/idmap.h"
 #include "fuse/iov.h"
 #include "fuse/server.h"
 #include "passthrough/passthrough.h"

@@ -72,6 +72,13 @@ static void fill_attr(struct fuse_attr *a, const struct stat *st,
 	a->flags = flags;
 }
 
+/* --translate-uid/gid: the owners as the guest sees them. */
+static void map_attr_ids(const struct fuse_srv *srv, struct fuse_attr *a)
+{
+	a->uid = fuse_idmap_host(srv->opts.uid_map, a->uid);
+	a->gid = fuse_idmap_host(srv->opts.gid_map, a->gid);
+}
+
 /* FUSE_ATTR_DAX means something only once per-file DAX is negotiated. */
 static uint32_t attr_flags(const struct fuse_srv *srv, uint32_t flags)
 {
@@ -90,6 +97,7 @@ static void fill_entry(const struct fuse_srv *srv, struct fuse_entry_out *eo,
 	eo->entry_valid = t;
 	eo->attr_valid = t;
 	fill_attr(&eo->attr, &e->st, attr_flags(srv, e->attr_flags));
+	map_attr_ids(srv, &eo->attr);
 }
 
 /* A reply that cannot be sent must not leave a lookup counted. */
@@ -111,6 +119,7 @@ static int reply_attr(struct fuse_req *req, const struct stat *st,
 	struct fuse_attr_out ao = { .attr_valid = cache_timeout(req->srv) };
 
 	fill_attr(&ao.attr, st, attr_flags(req->srv, flags));
+	map_attr_ids(req->srv, &ao.attr);
 	ao.dummy = 0;
 	return reply_put(req, &ao, sizeof(ao));
 }
@@ -147,6 +156,8 @@ static uint64_t offered_flags(const struct fuse_srv *srv)
 		     FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV_V2 |
 		     FUSE_MAX_PAGES | FUSE_INIT_EXT;
 
+	/* the caller's supplementary group for creations (server.c) */
+	f |= FUSE_SRV_CREATE_SUPP_GROUP;
 	if (o->no_killpriv_v2)
 		f &= ~(uint64_t)FUSE_HANDLE_KILLPRIV_V2;
 	if (o->allow_mmap)
@@ -296,6 +307,12 @@ static int do_setattr(struct fuse_req *req)
 	if (((in->valid & FATTR_ATIME) && in->atimensec >= 1000000000u) ||
 	    ((in->valid & FATTR_MTIME) && in->mtimensec >= 1000000000u))
 		return -EINVAL;
+	/* --translate-uid/gid: the new owner on the host */
+	if (((in->valid & FATTR_UID) &&
+	     fuse_idmap_guest(req->srv->opts.uid_map, in->uid, &sa.uid)) ||
+	    ((in->valid & FATTR_GID) &&
+	     fuse_idmap_guest(req->srv->opts.gid_map, in->gid, &sa.gid)))
+		return -EPERM;
 	ret = pt_setattr(req->srv->fs, &req->ctx, req->ih.nodeid, &sa, &st);
 	if (ret == 0)
 		ret = pt_getattr(req->srv->fs, req->ih.nodeid, &st, &flags);

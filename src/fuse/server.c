@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fuse/idmap.h"
 #include "fuse/internal.h"
 
 /* Bodies up to this size are copied onto the stack. */
@@ -155,6 +156,64 @@ static uint32_t op_in_size(const struct fuse_req *req, const struct fuse_op *op)
 	return op->in_size;
 }
 
+/* The requests the kernel attaches FUSE_EXT_GROUPS to. */
+static bool op_creates(uint32_t opcode)
+{
+	return opcode == FUSE_CREATE || opcode == FUSE_MKNOD ||
+	       opcode == FUSE_MKDIR || opcode == FUSE_SYMLINK ||
+	       opcode == FUSE_TMPFILE;
+}
+
+/*
+ * The request extensions (@len bytes at @c): a chain of fuse_ext_header,
+ * each a multiple of 8 bytes. FUSE_EXT_GROUPS (negotiated with
+ * FUSE_CREATE_SUPP_GROUP) fills req->ctx's groups; others (a security
+ * context, never negotiated) are skipped. -EINVAL for a malformed chain.
+ */
+static int decode_ext(struct fuse_req *req, struct fuse_iov *c, size_t len)
+{
+	uint8_t buf[256];
+	size_t pos = 0;
+
+	if (!(fuse_srv_flags(req->srv) & FUSE_SRV_CREATE_SUPP_GROUP) ||
+	    !op_creates(req->ih.opcode))
+		return 0;
+	if (len > sizeof(buf))
+		return -EINVAL;
+	if (fuse_iov_read(c, buf, len) < 0)
+		return -EINVAL;
+	while (pos < len) {
+		struct fuse_ext_header xh;
+		struct fuse_srv_supp_groups sg;
+
+		if (len - pos < sizeof(xh))
+			return -EINVAL;
+		memcpy(&xh, buf + pos, sizeof(xh));
+		if (xh.size < sizeof(xh) || xh.size % 8 || xh.size > len - pos)
+			return -EINVAL;
+		if (xh.type == FUSE_SRV_EXT_GROUPS) {
+			size_t room = xh.size - sizeof(xh);
+
+			if (room < sizeof(sg))
+				return -EINVAL;
+			memcpy(&sg, buf + pos + sizeof(xh), sizeof(sg));
+			if (sg.nr_groups > (room - sizeof(sg)) / 4 ||
+			    sg.nr_groups > PT_CTX_GROUPS)
+				return -EINVAL;
+			memcpy(req->ctx.groups, buf + pos + sizeof(xh) + sizeof(sg),
+			       sg.nr_groups * 4);
+			req->ctx.ngroups = sg.nr_groups;
+			for (uint32_t i = 0; i < sg.nr_groups; i++)
+				if (fuse_idmap_guest(req->srv->opts.gid_map,
+						     req->ctx.groups[i],
+						     &req->ctx.groups[i]))
+					req->ctx.forbidden = true;
+		}
+		pos += xh.size;
+	}
+	return 0;
+}
+
 /*
  * Everything decided before the worker runs. Returns 0 with the body copied
  * into @buf (or *heap), or -errno for the reply.
@@ -168,10 +227,19 @@ static int decode(struct fuse_req *req, const struct fuse_op *op,
 	size_t copy;
 	int ret;
 
-	/* Extensions (security context, groups) are not negotiated: skip. */
+	/* Extensions follow the body: the groups one is read, others skipped. */
 	if (ext > body)
 		return -EINVAL;
 	body -= ext;
+	if (ext) {
+		struct fuse_iov c = req->in;
+
+		if (fuse_iov_skip(&c, body) < 0)
+			return -EINVAL;
+		ret = decode_ext(req, &c, ext);
+		if (ret < 0)
+			return ret;
+	}
 	fuse_iov_limit(&req->in, body);
 	if (body < in_size)
 		return -EINVAL;
@@ -258,6 +326,10 @@ size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
 	req.ctx.uid = req.ih.uid;
 	req.ctx.gid = req.ih.gid;
 	req.ctx.pid = req.ih.pid;
+	/* --translate-uid/gid: act as the host ids (forbidden: no creating) */
+	if (fuse_idmap_guest(srv->opts.uid_map, req.ih.uid, &req.ctx.uid) ||
+	    fuse_idmap_guest(srv->opts.gid_map, req.ih.gid, &req.ctx.gid))
+		req.ctx.forbidden = true;
 
 	if (req.ih.opcode < fuse_ops_count && fuse_ops[req.ih.opcode].fn)
 		op = &fuse_ops[req.ih.opcode];

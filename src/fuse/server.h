@@ -14,6 +14,7 @@
 
 struct fuse_srv;
 struct pt_xattrmap;
+struct fuse_idmap;
 
 enum fuse_srv_cache {
 	FUSE_SRV_CACHE_AUTO,
@@ -61,6 +62,8 @@ struct fuse_srv_opts {
 	bool allow_mmap;	  /* FUSE_DIRECT_IO_ALLOW_MMAP (cache=never/metadata) */
 	bool no_killpriv_v2;	  /* do not offer FUSE_HANDLE_KILLPRIV_V2 */
 	const struct pt_xattrmap *xattrmap; /* --xattrmap (caller's), or NULL */
+	/* --translate-uid/--translate-gid (caller's), or NULL */
+	const struct fuse_idmap *uid_map, *gid_map;
 	uint64_t max_inodes;	  /* inode table bound; 0 = default */
 	unsigned max_write;	  /* bytes; 0 = default (1 MiB) */
 	struct fuse_srv_dax_ops dax;

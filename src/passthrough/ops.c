@@ -62,7 +62,41 @@ struct creds_saved {
 	bool switched;
 	uid_t uid;
 	gid_t gid;
+	int ngroups; /* -1: the thread's groups were left alone */
+	gid_t groups[64];
 };
+
+/*
+ * The caller's supplementary groups, for this thread only: the raw
+ * syscall (glibc's setgroups() changes every thread). Saves the thread's
+ * own first. 0 or -errno.
+ */
+static int groups_enter(const struct pt_ctx *ctx, struct creds_saved *s)
+{
+	gid_t g[PT_CTX_GROUPS];
+	long n;
+
+	s->ngroups = -1;
+	if (!ctx->ngroups)
+		return 0;
+	n = syscall(SYS_getgroups, 64, s->groups);
+	if (n < 0)
+		return -errno;
+	for (uint32_t i = 0; i < ctx->ngroups && i < PT_CTX_GROUPS; i++)
+		g[i] = ctx->groups[i];
+	if (syscall(SYS_setgroups, ctx->ngroups, g) < 0)
+		return -errno;
+	s->ngroups = (int)n;
+	return 0;
+}
+
+static void groups_leave(const struct creds_saved *s)
+{
+	if (s->ngroups >= 0 &&
+	    syscall(SYS_setgroups, s->ngroups, s->groups) < 0)
+		VLOG_WARN("passthrough: restoring the thread's groups: %s",
+			  strerror(errno));
+}
 
 /*
  * Create as the caller. Nothing to switch when the caller's ids are the
@@ -70,10 +104,19 @@ struct creds_saved {
  */
 static int creds_enter(const struct pt_ctx *ctx, struct creds_saved *s)
 {
+	int ret;
+
+	s->switched = false;
+	if (ctx->forbidden)
+		return -EPERM;
 	thread_prepare();
-	s->switched = ctx->uid != thread_fsuid || ctx->gid != thread_fsgid;
+	s->switched = ctx->uid != thread_fsuid || ctx->gid != thread_fsgid ||
+		      ctx->ngroups;
 	if (!s->switched)
 		return 0;
+	ret = groups_enter(ctx, s);
+	if (ret < 0)
+		return ret;
 	s->gid = syscall(SYS_setfsgid, ctx->gid);
 	s->uid = syscall(SYS_setfsuid, ctx->uid);
 	/* setfsuid() reports failure only by not changing anything. */
@@ -81,6 +124,7 @@ static int creds_enter(const struct pt_ctx *ctx, struct creds_saved *s)
 	    (gid_t)syscall(SYS_setfsgid, -1) != ctx->gid) {
 		syscall(SYS_setfsuid, s->uid);
 		syscall(SYS_setfsgid, s->gid);
+		groups_leave(s);
 		return -EPERM;
 	}
 	return 0;
@@ -92,6 +136,7 @@ static void creds_leave(const struct creds_saved *s)
 		return;
 	syscall(SYS_setfsuid, s->uid);
 	syscall(SYS_setfsgid, s->gid);
+	groups_leave(s);
 }
 
 /* ---- helpers ---- */

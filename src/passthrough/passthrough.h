@@ -48,10 +48,20 @@ struct pt_opts {
 };
 
 /* Credentials of the requesting guest process. */
+#define PT_CTX_GROUPS 8
+
 struct pt_ctx {
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t pid;
+	/*
+	 * Supplementary groups the caller has for a creation (the kernel's
+	 * FUSE_EXT_GROUPS extension: the parent directory's group when the
+	 * caller is a member): held by the thread while it creates.
+	 */
+	uint32_t ngroups;
+	uint32_t groups[PT_CTX_GROUPS];
+	bool forbidden; /* --translate-*: these ids may not create files */
 };
 
 struct pt_entry {

@@ -101,6 +101,8 @@ static const char *const sbx_allowed[] = {
 	/* acting as the guest's caller */
 	"setfsuid",
 	"setfsgid",
+	"getgroups",
+	"setgroups", /* per thread: the caller's supplementary group */
 	"setresuid",
 	"setresgid",
 	"getuid",

@@ -78,7 +78,7 @@ for o in xattr no_xattr readdirplus no_readdirplus writeback no_writeback \
 	"$vdaxd" -o "$o" --print-capabilities >/dev/null 2>&1
 	ok $? "-o $o: accepted"
 done
-for o in posix_acl security_label translate_uid=map:0:0:1; do
+for o in posix_acl security_label; do
 	out=$("$vdaxd" -o "$o" --print-capabilities 2>&1); rc=$?
 	[ "$rc" -eq $EX_USAGE ] && printf '%s' "$out" | grep -q "is not supported"
 	ok $? "-o $o: refused with a reason"

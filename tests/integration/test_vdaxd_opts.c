@@ -10,7 +10,8 @@
  *   --tag (VHOST_USER_PROTOCOL_F_CONFIG + GET_CONFIG), --socket, the pid
  *   file lock, --log-level=trace|off, --syslog, and their -o forms;
  *   an unprivileged daemon in a user namespace (--uid-map/--gid-map);
- *   --modcaps; --xattrmap.
+ *   --modcaps; --xattrmap; the caller's supplementary group on creation
+ *   (FUSE_CREATE_SUPP_GROUP).
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
@@ -875,6 +876,170 @@ static int fuse_setxattr(struct daemon *d, uint64_t node, const char *name,
 	return fuse_err(rc, &r);
 }
 
+/*
+ * CREATE @name in @parent as @uid/@gid, with the FUSE_EXT_GROUPS
+ * extension naming @group unless it is 0. The FUSE error; the entry in
+ * *@eo if not NULL.
+ */
+static int create_as(struct daemon *d, uint64_t parent, const char *name,
+		     uint32_t uid, uint32_t gid, uint32_t group,
+		     struct fuse_entry_out *eo)
+{
+	struct fuse_create_in cr = { .flags = O_RDWR | O_CREAT,
+				     .mode = S_IFREG | 0644, .umask = 022 };
+	struct {
+		struct fuse_ext_header xh;
+		uint32_t nr, gid;
+	} ext = { { sizeof(ext), 32 /* FUSE_EXT_GROUPS */ }, 1, group };
+	size_t nlen = strlen(name) + 1;
+	char padded[64] = { 0 };
+	struct fuse_in_header ih = {
+		.opcode = FUSE_CREATE,
+		.unique = unique++,
+		.nodeid = parent,
+		.uid = uid,
+		.gid = gid,
+		.pid = getpid(),
+	};
+	struct iovec out[4] = { { &ih, sizeof(ih) }, { &cr, sizeof(cr) },
+				{ padded, 0 }, { &ext, sizeof(ext) } };
+	struct reply r;
+	struct iovec in[2] = { { &r.oh, sizeof(r.oh) },
+			       { r.data, sizeof(struct fuse_entry_out) +
+						 sizeof(struct fuse_open_out) } };
+	unsigned nout = group ? 4 : 3;
+	int rc;
+
+	/* the extension starts 8-aligned after the name */
+	memcpy(padded, name, nlen);
+	out[2].iov_len = group ? (nlen + 7) / 8 * 8 : nlen;
+	ih.total_extlen = group ? sizeof(ext) / 8 : 0;
+	ih.len = (uint32_t)(sizeof(ih) + sizeof(cr) + out[2].iov_len +
+			    (group ? sizeof(ext) : 0));
+	memset(&r.oh, 0, sizeof(r.oh));
+	rc = ff_request(d->f, RQ, out, nout, in, 2, TMO, &r.used);
+	rc = fuse_err(rc, &r);
+	if (!rc && eo)
+		memcpy(eo, r.data, sizeof(*eo));
+	return rc;
+}
+
+static int create_as_1000(struct daemon *d, uint64_t parent, const char *name,
+			  uint32_t group)
+{
+	return create_as(d, parent, name, 1000, 1000, group, NULL);
+}
+
+static void host_owner(const char *name, int *uid, int *gid)
+{
+	struct stat st;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (stat(p, &st)) {
+		*uid = *gid = -1;
+		return;
+	}
+	*uid = (int)st.st_uid;
+	*gid = (int)st.st_gid;
+}
+
+static void test_translate(void)
+{
+	struct fuse_setattr_in sa = { .valid = FATTR_UID | FATTR_GID,
+				      .uid = 1005, .gid = 1006 };
+	struct fuse_entry_out eo;
+	struct daemon d;
+	struct reply r;
+	uint64_t open_dir;
+	char p[256];
+	int u, g, rc;
+
+	is_int(usage_status(0, "--translate-uid=tomato:1:2:3", NULL), 64,
+	       "--translate-uid with an unknown type: a usage error");
+	is_int(usage_status(0, "--translate-uid=map:1:2", NULL), 64,
+	       "--translate-uid with a number missing: a usage error");
+	if (!run_daemon(&d, spawn("--socket-path",
+				  "--translate-uid=map:1000:5000:10",
+				  "--translate-gid=map:1000:5000:10",
+				  "--translate-uid=forbid-guest:2000:1",
+				  "--translate-uid=squash-host:7000:65534:100",
+				  NULL),
+			NULL, "--translate-uid/--translate-gid"))
+		return;
+	/* a directory anyone may create in: the host checks as 5000 */
+	snprintf(p, sizeof(p), "%s/open", dir);
+	if (mkdir(p, 0777) || chmod(p, 0777))
+		diag("mkdir %s: %s", p, strerror(errno));
+	open_dir = lookup(&d, "open", &eo);
+	rc = create_as(&d, open_dir, "by-1000", 1000, 1000, 0, &eo);
+	host_owner("open/by-1000", &u, &g);
+	ok(rc == 0 && u == 5000 && g == 5000,
+	   "translate: guest 1000:1000 creates as host 5000:5000 (got %d:%d)",
+	   u, g);
+	ok(rc == 0 && eo.attr.uid == 1000 && eo.attr.gid == 1000,
+	   "translate: and the guest sees 1000:1000 (got %u:%u)",
+	   eo.attr.uid, eo.attr.gid);
+	rc = fuse_call(d.f, FUSE_SETATTR, eo.nodeid, &sa, sizeof(sa), NULL, 0,
+		       sizeof(struct fuse_attr_out), &r);
+	host_owner("open/by-1000", &u, &g);
+	ok(!fuse_err(rc, &r) && u == 5005 && g == 5006,
+	   "translate: chown to 1005:1006 gives host 5005:5006 (got %d:%d)",
+	   u, g);
+	ok(!fuse_err(rc, &r) &&
+		   ((struct fuse_attr_out *)r.data)->attr.uid == 1005,
+	   "translate: the SETATTR reply shows guest 1005");
+	is_int(create_as(&d, open_dir, "by-2000", 2000, 2000, 0, NULL),
+	       -EPERM, "translate: forbid-guest 2000: CREATE gets EPERM");
+	ok(lookup(&d, "hello.txt", &eo) && eo.attr.uid == 0,
+	   "translate: unmapped ids stay as they are (root)");
+	snprintf(p, sizeof(p), "%s/squashed", dir);
+	if (mknod(p, S_IFREG | 0644, 0) || chown(p, 7042, 7042))
+		diag("squashed: %s", strerror(errno));
+	if (!lookup(&d, "squashed", &eo))
+		memset(&eo, 0, sizeof(eo));
+	ok(eo.attr.uid == 65534 && eo.attr.gid == 7042,
+	   "translate: squash-host 7000+100 shows host 7042 as 65534 "
+	   "(got %u:%u)", eo.attr.uid, eo.attr.gid);
+	stop(&d);
+}
+
+static void test_supp_groups(void)
+{
+	struct fuse_entry_out eo;
+	struct daemon d;
+	struct stat st;
+	char p[256];
+	uint64_t node;
+
+	snprintf(p, sizeof(p), "%s/grp", dir);
+	if (mkdir(p, 0770) || chown(p, 0, 2000) || chmod(p, 0770)) {
+		ok(0, "supplementary groups: a directory of group 2000");
+		return;
+	}
+	if (!run_daemon(&d, spawn("--socket-path", NULL), NULL,
+			"supplementary groups"))
+		return;
+	ok(d.init.flags2 & (1u << 2),
+	   "FUSE_CREATE_SUPP_GROUP offered");
+	node = lookup(&d, "grp", &eo);
+	is_int(create_as_1000(&d, node, "no-group", 0), -EACCES,
+	       "uid 1000 without group 2000: EACCES in a 0770 root:2000 "
+	       "directory");
+	is_int(create_as_1000(&d, node, "with-group", 2000), 0,
+	       "uid 1000 with the supplementary group 2000 (FUSE_EXT_GROUPS): "
+	       "created");
+	snprintf(p, sizeof(p), "%s/grp/with-group", dir);
+	if (stat(p, &st))
+		memset(&st, 0xff, sizeof(st));
+	ok(st.st_uid == 1000 && st.st_gid == 1000,
+	   "the file belongs to 1000:1000 (got %d:%d)", (int)st.st_uid,
+	   (int)st.st_gid);
+	is_int(create_as_1000(&d, node, "again-no-group", 0), -EACCES,
+	       "the group is not left on the worker thread");
+	stop(&d);
+}
+
 static void test_xattrmap(void)
 {
 	struct fuse_getxattr_in gi = { .size = 256 };
@@ -964,6 +1129,8 @@ int main(void)
 	test_userns();
 	test_modcaps();
 	test_xattrmap();
+	test_supp_groups();
+	test_translate();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
