@@ -52,6 +52,7 @@ enum {
 	OPT_XATTRMAP,
 	OPT_INODE_FILE_HANDLES,
 	OPT_TRANSLATE_UID,
+	OPT_POSIX_ACL,
 	OPT_TRANSLATE_GID,
 	OPT_UNSUPPORTED, /* the Rust virtiofsd's, refused with a reason */
 	OPT_GID_MAP,
@@ -100,7 +101,7 @@ static const struct option long_opts[] = {
 	{"modcaps", required_argument, NULL, OPT_MODCAPS},
 	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
 	{"inode-file-handles", required_argument, NULL, OPT_INODE_FILE_HANDLES},
-	{"posix-acl", no_argument, NULL, OPT_UNSUPPORTED},
+	{"posix-acl", no_argument, NULL, OPT_POSIX_ACL},
 	{"security-label", no_argument, NULL, OPT_UNSUPPORTED},
 	{"translate-uid", required_argument, NULL, OPT_TRANSLATE_UID},
 	{"translate-gid", required_argument, NULL, OPT_TRANSLATE_GID},
@@ -135,7 +136,6 @@ static const struct {
 	const char *name; /* long option; the -o form has '_' for '-' */
 	const char *why;
 } unsupported[] = {
-	{"posix-acl", "POSIX ACLs (FUSE_POSIX_ACL) are not implemented"},
 	{"security-label",
 	 "security labels (FUSE_SECURITY_CTX) are not implemented"},
 	{"migration-mode", "live migration is not implemented"},
@@ -359,10 +359,13 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	if (val)
 		*val++ = '\0';
 	if (!val) {
-		/* the Rust daemon's off switches for what vdaxd never does */
-		if (!strcmp(item, "no_posix_acl") ||
-		    !strcmp(item, "no_security_label"))
+		/* the Rust daemon's off switch for what vdaxd never does */
+		if (!strcmp(item, "no_security_label"))
 			return 0;
+		if (!strcmp(item, "posix_acl") || !strcmp(item, "no_posix_acl")) {
+			o->posix_acl = item[0] == 'p';
+			return 0;
+		}
 		for (size_t i = 0; i < sizeof(o_flags) / sizeof(o_flags[0]);
 		     i++) {
 			if (strcmp(item, o_flags[i].name) == 0) {
@@ -444,6 +447,9 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SOCKET: /* the Rust virtiofsd's deprecated spelling */
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
+		break;
+	case OPT_POSIX_ACL:
+		o->posix_acl = true;
 		break;
 	case OPT_TRANSLATE_UID:
 	case OPT_TRANSLATE_GID: {
@@ -658,6 +664,14 @@ static int check(struct vdaxd_opts *o)
 		return bad(o->userns.nuid ? "--uid-map" : "--gid-map", NULL,
 			   "only for a daemon started without root, with "
 			   "--sandbox=namespace (a user namespace)");
+	/* ACL entries name host ids: translating them would break them */
+	if (o->posix_acl && (fuse_idmap_active(&o->uid_map) ||
+			     fuse_idmap_active(&o->gid_map)))
+		return bad("--posix-acl", NULL,
+			   "cannot be combined with --translate-uid/gid (as in "
+			   "the Rust virtiofsd)");
+	if (o->posix_acl)
+		o->xattr = true;
 	if (!o->readdirplus_set)
 		o->readdirplus = o->cache != FUSE_SRV_CACHE_NEVER;
 	/*
@@ -747,6 +761,9 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"debug\n"
 		"  --syslog                 log to syslog, not stderr\n"
 		"  --[no-]xattr             extended attributes  [off]\n"
+		"  --posix-acl              POSIX ACLs (implies --xattr)\n"
+		"  --translate-uid=TYPE:A:B:N, --translate-gid=...  id "
+		"translation\n"
 		"  --xattrmap=RULES         translate xattr names (implies "
 		"--xattr)\n"
 		"  --[no-]posix-lock        POSIX record locks  [off]\n"

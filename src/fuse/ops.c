@@ -156,6 +156,13 @@ static uint64_t offered_flags(const struct fuse_srv *srv)
 		     FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV_V2 |
 		     FUSE_MAX_PAGES | FUSE_INIT_EXT;
 
+	/*
+	 * --posix-acl: the guest kernel enforces ACLs (default_permissions)
+	 * and reads them as system.posix_acl_* xattrs; umask stays ours to
+	 * apply (FUSE_DONT_MASK), so the host honours default ACLs.
+	 */
+	if (o->posix_acl && o->xattr)
+		f |= FUSE_POSIX_ACL;
 	/* the caller's supplementary group for creations (server.c) */
 	f |= FUSE_SRV_CREATE_SUPP_GROUP;
 	if (o->no_killpriv_v2)
@@ -797,13 +804,36 @@ static int do_setxattr(struct fuse_req *req)
 	const struct fuse_setxattr_in *in = ARG(struct fuse_setxattr_in);
 	const char *value = req->name[0] + strlen(req->name[0]) + 1;
 	size_t have = (size_t)(req->arg + req->arglen - value);
+	int ret;
 
 	if (!req->srv->opts.xattr)
 		return -ENOSYS;
 	if (in->size > have)
 		return -EINVAL;
-	return pt_setxattr(req->srv->fs, req->ih.nodeid, req->name[0], value,
-			   in->size, in->flags);
+	ret = pt_setxattr(req->srv->fs, req->ih.nodeid, req->name[0], value,
+			  in->size, in->flags);
+	/*
+	 * The guest kernel decided the ACL change clears set-group-ID (the
+	 * caller is not in the group); the daemon has CAP_FSETID, so the host
+	 * kernel would keep it.
+	 */
+	if (ret == 0 && (fuse_srv_flags(req->srv) & FUSE_POSIX_ACL) &&
+	    (fuse_srv_flags(req->srv) & FUSE_SETXATTR_EXT) &&
+	    (in->setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
+	    !strcmp(req->name[0], "system.posix_acl_access")) {
+		static const struct pt_ctx root = { 0 };
+		struct pt_setattr sa = { .valid = FATTR_MODE };
+		struct stat st;
+		uint32_t flags;
+
+		ret = pt_getattr(req->srv->fs, req->ih.nodeid, &st, &flags);
+		if (ret == 0 && (st.st_mode & S_ISGID)) {
+			sa.mode = st.st_mode & ~(mode_t)S_ISGID & 07777;
+			ret = pt_setattr(req->srv->fs, &root, req->ih.nodeid,
+					 &sa, &st);
+		}
+	}
+	return ret;
 }
 
 /* GETXATTR/LISTXATTR: size 0 asks for the size, else for the data. */

@@ -11,7 +11,7 @@
  *   file lock, --log-level=trace|off, --syslog, and their -o forms;
  *   an unprivileged daemon in a user namespace (--uid-map/--gid-map);
  *   --modcaps; --xattrmap; the caller's supplementary group on creation
- *   (FUSE_CREATE_SUPP_GROUP).
+ *   (FUSE_CREATE_SUPP_GROUP); --translate-uid/gid; --posix-acl.
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
@@ -859,6 +859,25 @@ static void test_modcaps(void)
 	}
 }
 
+static int fuse_setxattr_raw(struct daemon *d, uint64_t node,
+			     const char *name, const void *value, size_t len,
+			     uint32_t setxattr_flags)
+{
+	/* FUSE_SETXATTR_EXT is negotiated: the long form of the header */
+	struct fuse_setxattr_in si = { .size = (uint32_t)len,
+				       .setxattr_flags = setxattr_flags };
+	char body[256];
+	size_t nlen = strlen(name) + 1;
+	struct reply r;
+	int rc;
+
+	memcpy(body, name, nlen);
+	memcpy(body + nlen, value, len);
+	rc = fuse_call(d->f, FUSE_SETXATTR, node, &si, sizeof(si), body,
+		       nlen + len, 0, &r);
+	return fuse_err(rc, &r);
+}
+
 static int fuse_setxattr(struct daemon *d, uint64_t node, const char *name,
 			 const char *value)
 {
@@ -1040,6 +1059,77 @@ static void test_supp_groups(void)
 	stop(&d);
 }
 
+/* An access ACL in the xattr format: u::rw-, u:1234:r--, g::r--, m::r--, o::--- */
+struct acl_entry {
+	uint16_t tag, perm;
+	uint32_t id;
+};
+
+static const struct {
+	uint32_t version;
+	struct acl_entry e[5];
+} test_acl = { 2,
+	       { { 0x01, 6, (uint32_t)-1 },
+		 { 0x02, 4, 1234 },
+		 { 0x04, 4, (uint32_t)-1 },
+		 { 0x10, 4, (uint32_t)-1 },
+		 { 0x20, 0, (uint32_t)-1 } } };
+
+static void test_posix_acl(void)
+{
+	struct fuse_entry_out eo;
+	struct daemon d;
+	struct stat st;
+	char p[256], v[128];
+	uint64_t node;
+	ssize_t n;
+	int fd;
+
+	is_int(usage_status(0, "--posix-acl", "--translate-uid=map:0:1:1"), 64,
+	       "--posix-acl with --translate-uid: a usage error (as the Rust "
+	       "daemon)");
+	if (run_daemon(&d, spawn("--socket-path", "--xattr", NULL), NULL,
+		       "--xattr without --posix-acl")) {
+		ok(!(d.init.flags & FUSE_POSIX_ACL),
+		   "without --posix-acl: no FUSE_POSIX_ACL");
+		stop(&d);
+	}
+	snprintf(p, sizeof(p), "%s/acl.txt", dir);
+	fd = open(p, O_CREAT | O_WRONLY, 0664);
+	if (fd < 0 || fchmod(fd, 02664)) {
+		ok(0, "--posix-acl: a set-group-ID file");
+		return;
+	}
+	close(fd);
+	if (!run_daemon(&d, spawn("--socket-path", "--posix-acl", NULL), NULL,
+			"--posix-acl"))
+		return;
+	ok((d.init.flags & FUSE_POSIX_ACL) && (d.init.flags & FUSE_DONT_MASK) &&
+		   (d.init.flags & FUSE_SETXATTR_EXT),
+	   "--posix-acl: FUSE_POSIX_ACL, FUSE_DONT_MASK, FUSE_SETXATTR_EXT "
+	   "(and so xattrs)");
+	node = lookup(&d, "acl.txt", &eo);
+	is_int(fuse_setxattr_raw(&d, node, "system.posix_acl_access", &test_acl,
+				 sizeof(test_acl), 0),
+	       0, "--posix-acl: SETXATTR system.posix_acl_access");
+	n = getxattr(p, "system.posix_acl_access", v, sizeof(v));
+	ok(n == (ssize_t)sizeof(test_acl) && !memcmp(v, &test_acl, sizeof(test_acl)),
+	   "--posix-acl: the host file has the ACL (user 1234 r--)");
+	ok(stat(p, &st) == 0 && (st.st_mode & S_ISGID),
+	   "--posix-acl: set-group-ID kept without KILL_SGID");
+	is_int(fuse_setxattr_raw(&d, node, "system.posix_acl_access", &test_acl,
+				 sizeof(test_acl),
+				 FUSE_SETXATTR_ACL_KILL_SGID),
+	       0, "--posix-acl: SETXATTR with FUSE_SETXATTR_ACL_KILL_SGID");
+	if (stat(p, &st))
+		memset(&st, 0, sizeof(st));
+	ok(!(st.st_mode & S_ISGID) && (st.st_mode & 07777) == 0640,
+	   "--posix-acl: KILL_SGID cleared set-group-ID, the ACL set the rest "
+	   "(0640: u::rw-, mask::r--, o::---; got %o)",
+	   (unsigned)(st.st_mode & 07777));
+	stop(&d);
+}
+
 static void test_xattrmap(void)
 {
 	struct fuse_getxattr_in gi = { .size = 256 };
@@ -1131,6 +1221,7 @@ int main(void)
 	test_xattrmap();
 	test_supp_groups();
 	test_translate();
+	test_posix_acl();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
