@@ -11,7 +11,8 @@
  *   file lock, --log-level=trace|off, --syslog, and their -o forms;
  *   an unprivileged daemon in a user namespace (--uid-map/--gid-map);
  *   --modcaps; --xattrmap; the caller's supplementary group on creation
- *   (FUSE_CREATE_SUPP_GROUP); --translate-uid/gid; --posix-acl.
+ *   (FUSE_CREATE_SUPP_GROUP); --translate-uid/gid; --posix-acl; the
+ *   command lines libvirt's qemu_virtiofs.c builds (system and session).
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
@@ -1130,6 +1131,104 @@ static void test_posix_acl(void)
 	stop(&d);
 }
 
+/*
+ * Start vdaxd as libvirt does: a listening socket inherited as fd 3
+ * (--fd=3), the options as separate words. NULL-terminated extra args.
+ */
+static pid_t spawn_libvirt(uid_t uid, ...)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *argv[MAX_ARGS + 4];
+	int n = 0, lfd;
+	va_list ap;
+	pid_t pid;
+
+	unlink(sock);
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(lfd, 1) || (uid && chown(sock, uid, uid)))
+		return -1;
+	argv[n++] = bin;
+	argv[n++] = "--fd=3";
+	va_start(ap, uid);
+	for (const char *s; n < MAX_ARGS + 2 && (s = va_arg(ap, const char *));)
+		argv[n++] = s;
+	va_end(ap);
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		if (dup2(lfd, 3) < 0)
+			_exit(126);
+		if (uid && (setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+			    setresuid(uid, uid, uid)))
+			_exit(126);
+		execv(bin, (char **)argv);
+		_exit(127);
+	}
+	close(lfd);
+	return pid;
+}
+
+static void test_libvirt_cmdline(void)
+{
+	char saved_dir[sizeof(dir)], saved_sock[sizeof(sock)], o_opts[300];
+	struct fuse_entry_out eo;
+	struct daemon d;
+	pid_t pid;
+
+	/* system mode, Rust-style (separate-options): qemuVirtioFSBuildCommandLine */
+	pid = spawn_libvirt(0, "--shared-dir", dir, "--cache", "never",
+			    "--sandbox", "chroot", "--xattr",
+			    "--thread-pool-size=4", "--rlimit-nofile=4096",
+			    "--log-level", "debug", NULL);
+	if (run_daemon(&d, pid, NULL,
+		       "libvirt's system-mode command line (--fd, --cache never, "
+		       "--sandbox chroot, --xattr, ...)")) {
+		ok(lookup(&d, "hello.txt", &eo) && eo.attr_valid == 0 &&
+			   (d.init.flags & FUSE_SETXATTR_EXT),
+		   "libvirt system mode: cache never and xattrs in effect");
+		stop(&d);
+	}
+	/* the -o form libvirt builds for a daemon without separate-options */
+	snprintf(o_opts, sizeof(o_opts),
+		 "source=%s,cache=always,sandbox=chroot,xattr,flock,posix_lock",
+		 dir);
+	pid = spawn_libvirt(0, "-o", o_opts, NULL);
+	if (run_daemon(&d, pid, NULL, "libvirt's -o command line")) {
+		ok(lookup(&d, "hello.txt", &eo) && eo.attr_valid == 86400 &&
+			   (d.init.flags & FUSE_POSIX_LOCKS) &&
+			   (d.init.flags & FUSE_FLOCK_LOCKS),
+		   "libvirt -o form: cache always, posix_lock and flock in "
+		   "effect");
+		stop(&d);
+	}
+	/* session mode: unprivileged, --uid-map/--gid-map of its own ids */
+	memcpy(saved_dir, dir, sizeof(dir));
+	memcpy(saved_sock, sock, sizeof(sock));
+	snprintf(dir, sizeof(dir), "%s/ns/share", tmp);
+	snprintf(sock, sizeof(sock), "%s/ns/libvirt.sock", tmp);
+	pid = spawn_libvirt(65534, "--shared-dir", dir, "--uid-map=:0:65534:1:",
+			    "--gid-map=:0:65534:1:", "--xattr", NULL);
+	if (run_daemon(&d, pid, NULL,
+		       "libvirt's session-mode command line (unprivileged, "
+		       "--uid-map/--gid-map)")) {
+		ok(lookup(&d, "by-root", &eo) && eo.attr.uid == 0,
+		   "libvirt session mode: host uid 65534 is root in the guest");
+		stop(&d);
+	}
+	memcpy(dir, saved_dir, sizeof(dir));
+	memcpy(sock, saved_sock, sizeof(sock));
+}
+
 static void test_xattrmap(void)
 {
 	struct fuse_getxattr_in gi = { .size = 256 };
@@ -1222,6 +1321,7 @@ int main(void)
 	test_supp_groups();
 	test_translate();
 	test_posix_acl();
+	test_libvirt_cmdline();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
