@@ -5,6 +5,8 @@ vhost-user-fs backend and check what it sees. Output is TAP.
 
   guest_test.py smoke  --backend vdaxd|virtiofsd|rust [common options]
       boot, mount, move data both ways (host -> guest, guest -> host)
+  guest_test.py readonly [common options]
+      a guest on vdaxd --readonly: reads work, every change is EROFS
   guest_test.py reboot [common options]
       several guests in a row on one running vdaxd, one of them killed hard
   guest_test.py posix  [common options]
@@ -392,6 +394,81 @@ def cmd_smoke(opts):
     return tap.done()
 
 
+# ------------------------------------------------------------------ readonly
+
+READONLY_GUEST = r'''
+r() { echo "R:$1:$2"; }
+r read "$(cat from-host.txt)"
+r ls "$(ls | tr '\n' ' ')"
+try() { # try NAME CMD...: the error message of a change that must fail
+	n=$1; shift
+	if out=$("$@" 2>&1); then r "$n" "succeeded"; else
+		case $out in *"Read-only file system"*) r "$n" EROFS ;; *) r "$n" "$out" ;; esac
+	fi
+}
+try create sh -c 'echo x > new.txt'
+try append sh -c 'echo x >> from-host.txt'
+try mkdir mkdir d
+try rm rm from-host.txt
+try mv mv from-host.txt moved.txt
+try chmod chmod 600 from-host.txt
+try truncate truncate -s 0 from-host.txt
+try symlink ln -s from-host.txt link
+r done yes
+'''
+
+
+def cmd_readonly(opts):
+    if not opts.vdaxd or not os.access(opts.vdaxd, os.X_OK):
+        tap.skip_all('vdaxd not available')
+    shared = os.path.join(opts.work, 'shared')
+    os.mkdir(shared)
+    with open(os.path.join(shared, 'from-host.txt'), 'w') as f:
+        f.write('written by the host')
+    os.environ['VDAX_GUEST_VDAXD_ARGS'] = (os.environ.get('VDAX_GUEST_VDAXD_ARGS', '') +
+                                           ' --readonly').strip()
+    be = Backend('vdaxd', opts.vdaxd, shared, opts.work)
+    if not tap.ok(be.start(), 'vdaxd --readonly started and listening'):
+        tap.diag(be.log_tail())
+        be.stop()
+        return tap.done()
+    res = run_vm(opts, be.sock, READONLY_GUEST, opts.vm_timeout, backend=be)
+    check_vm(res, 'readonly')
+    r = res.results()
+    tap.is_eq(r.get('read'), 'written by the host', 'readonly: the guest reads a host file')
+    tap.is_eq(r.get('ls'), 'from-host.txt ', 'readonly: the guest lists the share')
+    for name in ('create', 'append', 'mkdir', 'rm', 'mv', 'chmod', 'truncate', 'symlink'):
+        tap.is_eq(r.get(name), 'EROFS', 'readonly: %s in the guest fails with EROFS' % name)
+    tap.is_eq(sorted(os.listdir(shared)), ['from-host.txt'], 'readonly: nothing changed on the host')
+    tap.is_eq(read(os.path.join(shared, 'from-host.txt')), 'written by the host',
+              'readonly: the host file is intact')
+    tap.is_eq(r.get('done'), 'yes', 'readonly: guest script ran to the end')
+    be.stop()
+    if tap.failed:
+        tap.diag('vdaxd log tail:\n' + be.log_tail())
+    # The same guest on the Rust virtiofsd --readonly: the same answers.
+    if not opts.rust or not os.access(opts.rust, os.X_OK):
+        tap.skip('readonly: the same answers as the Rust virtiofsd --readonly',
+                 'the Rust virtiofsd not available')
+        return tap.done()
+    rshared = os.path.join(opts.work, 'shared-rust')
+    os.mkdir(rshared)
+    with open(os.path.join(rshared, 'from-host.txt'), 'w') as f:
+        f.write('written by the host')
+    os.environ['VDAX_GUEST_RUST_ARGS'] = (os.environ.get('VDAX_GUEST_RUST_ARGS', '') +
+                                          ' --readonly').strip()
+    rb = Backend('rust', opts.rust, rshared, opts.work)
+    if not tap.ok(rb.start(), 'the Rust virtiofsd --readonly started'):
+        tap.diag(rb.log_tail())
+        rb.stop()
+        return tap.done()
+    rres = run_vm(opts, rb.sock, READONLY_GUEST, opts.vm_timeout)
+    check_vm(rres, 'readonly on the Rust virtiofsd')
+    tap.is_eq(rres.results(), r, 'readonly: the same answers as the Rust virtiofsd --readonly')
+    rb.stop()
+    return tap.done()
+
+
 # -------------------------------------------------------------------- reboot
 
 def cmd_reboot(opts):
@@ -629,7 +706,7 @@ def fetch_rust():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('mode', choices=['smoke', 'reboot', 'posix'])
+    ap.add_argument('mode', choices=['smoke', 'reboot', 'posix', 'readonly'])
     ap.add_argument('--backend', choices=['vdaxd', 'virtiofsd', 'rust'], default='vdaxd')
     ap.add_argument('--vm', default=os.path.join(REPO, 'tools', 'vm.sh'))
     ap.add_argument('--vdaxd')
@@ -679,7 +756,8 @@ def main():
         opts.work = tempfile.mkdtemp(prefix='vdax-guest-%s-' % opts.mode)
     rc = 1
     try:
-        rc = {'smoke': cmd_smoke, 'reboot': cmd_reboot, 'posix': cmd_posix}[opts.mode](opts)
+        rc = {'smoke': cmd_smoke, 'reboot': cmd_reboot, 'posix': cmd_posix,
+              'readonly': cmd_readonly}[opts.mode](opts)
     finally:
         if opts.keep or rc != 0:
             tap.diag('work directory kept: ' + opts.work)
