@@ -69,6 +69,28 @@ for o in $opts; do
 	fi
 done
 
+# --print-capabilities lists only what is real: separate-options (the
+# options above), and not migrate-precopy (the Rust daemon's, but vdaxd has
+# no migration); the installed vhost-user JSON (built next to vdaxd) says
+# the same type and names vdaxd.
+caps=$("$vdaxd" --print-capabilities)
+json=$(dirname "$vdaxd")/../../share/50-vdaxd.json
+if command -v python3 >/dev/null 2>&1; then
+	printf '%s' "$caps" | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+sys.exit(0 if d["type"] == "fs" and d["features"] == ["separate-options"] else 1)'
+	ok $? "--print-capabilities: type fs, features exactly [separate-options]"
+	if [ -f "$json" ]; then
+		python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["type"] == "fs" and d["binary"].endswith("/vdaxd") else 1)' "$json"
+		ok $? "50-vdaxd.json: type fs, binary .../vdaxd, as --print-capabilities"
+	fi
+fi
+printf '%s\n' "$help" | grep -q -- "--migration-mode" &&
+	! printf '%s' "$caps" | grep -q migrate-precopy
+ok $? "no migrate-precopy: migration is one of the refused options"
+
 # The -o forms of the Rust daemon's compat list.
 for o in xattr no_xattr readdirplus no_readdirplus writeback no_writeback \
 	allow_direct_io no_allow_direct_io announce_submounts killpriv_v2 \
