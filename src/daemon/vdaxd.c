@@ -493,21 +493,14 @@ out_fds:
 	return ret;
 }
 
-int main(int argc, char **argv)
+/* Everything after parsing; @o->xattrmap is freed by the caller. */
+static int vdaxd_main(struct vdaxd_opts *o, char **argv)
 {
-	struct vdaxd_opts o;
 	struct stat st;
 	sigset_t orig;
 	int lfd, pidfd = -1, ret;
 
-	vlog_set_ident("vdaxd");
-	if (vdaxd_parse_args(argc, argv, &o) < 0) {
-		fprintf(stderr, "Try '%s --help' for more information.\n",
-			argv[0]);
-		pt_xattrmap_free(o.xattrmap);
-		return EX_USAGE;
-	}
-	switch (o.action) {
+	switch (o->action) {
 	case VDAXD_ACT_HELP:
 		vdaxd_usage(argv[0], stdout);
 		return EX_OK;
@@ -520,53 +513,69 @@ int main(int argc, char **argv)
 	case VDAXD_ACT_RUN:
 		break;
 	}
-	vlog_set_level(o.log_level);
-	if (o.syslog) {
+	vlog_set_level(o->log_level);
+	if (o->syslog) {
 		ret = vlog_open_syslog();
 		if (ret < 0)
 			fprintf(stderr, "vdaxd: --syslog: %s; logging to stderr\n",
 				strerror(-ret));
 	}
 
-	if (stat(o.shared_dir, &st) < 0) {
-		fprintf(stderr, "vdaxd: --shared-dir %s: %s\n", o.shared_dir,
+	if (stat(o->shared_dir, &st) < 0) {
+		fprintf(stderr, "vdaxd: --shared-dir %s: %s\n", o->shared_dir,
 			strerror(errno));
 		return EX_NOINPUT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "vdaxd: --shared-dir %s: not a directory\n",
-			o.shared_dir);
+			o->shared_dir);
 		return EX_NOINPUT;
 	}
-	if (set_rlimit_nofile(&o) < 0)
+	if (set_rlimit_nofile(o) < 0)
 		return EX_OSERR;
 
 	install_signals(&orig);
-	if (o.socket_path) {
-		pidfd = lock_pid_file(o.socket_path);
+	if (o->socket_path) {
+		pidfd = lock_pid_file(o->socket_path);
 		if (pidfd < 0)
 			return EX_OSERR;
 	}
-	lfd = o.socket_path ? listen_path(o.socket_path, o.socket_group)
-			    : check_listen_fd(o.fd);
+	lfd = o->socket_path ? listen_path(o->socket_path, o->socket_group)
+			     : check_listen_fd(o->fd);
 	if (lfd < 0) {
 		if (pidfd >= 0)
 			close(pidfd);
 		return EX_OSERR;
 	}
 
-	ret = run(&o, lfd, &orig);
+	ret = run(o, lfd, &orig);
 	close(lfd);
-	pt_xattrmap_free(o.xattrmap);
 	if (pidfd >= 0)
 		close(pidfd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct vdaxd_opts o;
+	int ret;
+
+	vlog_set_ident("vdaxd");
+	if (vdaxd_parse_args(argc, argv, &o) < 0) {
+		fprintf(stderr, "Try '%s --help' for more information.\n",
+			argv[0]);
+		pt_xattrmap_free(o.xattrmap);
+		return EX_USAGE;
+	}
+	ret = vdaxd_main(&o, argv);
+	pt_xattrmap_free(o.xattrmap);
 	/*
 	 * Confined to the shared directory there is no /proc: exit-time work
 	 * that needs it (LeakSanitizer's leak check in sanitizer builds)
 	 * would spin for ever, and the supervisor with it. Everything is
 	 * already released; leave without atexit handlers.
 	 */
-	if (o.sandbox != SBX_MODE_NONE) {
+	if (o.action == VDAXD_ACT_RUN && o.sandbox != SBX_MODE_NONE) {
 		fflush(NULL);
 		_exit(ret);
 	}
