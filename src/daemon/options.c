@@ -53,6 +53,7 @@ enum {
 	OPT_INODE_FILE_HANDLES,
 	OPT_TRANSLATE_UID,
 	OPT_POSIX_ACL,
+	OPT_SECURITY_LABEL,
 	OPT_TRANSLATE_GID,
 	OPT_UNSUPPORTED, /* the Rust virtiofsd's, refused with a reason */
 	OPT_GID_MAP,
@@ -102,7 +103,7 @@ static const struct option long_opts[] = {
 	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
 	{"inode-file-handles", required_argument, NULL, OPT_INODE_FILE_HANDLES},
 	{"posix-acl", no_argument, NULL, OPT_POSIX_ACL},
-	{"security-label", no_argument, NULL, OPT_UNSUPPORTED},
+	{"security-label", no_argument, NULL, OPT_SECURITY_LABEL},
 	{"translate-uid", required_argument, NULL, OPT_TRANSLATE_UID},
 	{"translate-gid", required_argument, NULL, OPT_TRANSLATE_GID},
 	{"migration-mode", required_argument, NULL, OPT_UNSUPPORTED},
@@ -136,8 +137,6 @@ static const struct {
 	const char *name; /* long option; the -o form has '_' for '-' */
 	const char *why;
 } unsupported[] = {
-	{"security-label",
-	 "security labels (FUSE_SECURITY_CTX) are not implemented"},
 	{"migration-mode", "live migration is not implemented"},
 	{"migration-on-error", "live migration is not implemented"},
 	{"migration-verify-handles", "live migration is not implemented"},
@@ -359,9 +358,11 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	if (val)
 		*val++ = '\0';
 	if (!val) {
-		/* the Rust daemon's off switch for what vdaxd never does */
-		if (!strcmp(item, "no_security_label"))
+		if (!strcmp(item, "security_label") ||
+		    !strcmp(item, "no_security_label")) {
+			o->security_label = item[0] == 's';
 			return 0;
+		}
 		if (!strcmp(item, "posix_acl") || !strcmp(item, "no_posix_acl")) {
 			o->posix_acl = item[0] == 'p';
 			return 0;
@@ -450,6 +451,9 @@ static int parse_one(int c, struct vdaxd_opts *o)
 		break;
 	case OPT_POSIX_ACL:
 		o->posix_acl = true;
+		break;
+	case OPT_SECURITY_LABEL:
+		o->security_label = true;
 		break;
 	case OPT_TRANSLATE_UID:
 	case OPT_TRANSLATE_GID: {
@@ -670,7 +674,7 @@ static int check(struct vdaxd_opts *o)
 		return bad("--posix-acl", NULL,
 			   "cannot be combined with --translate-uid/gid (as in "
 			   "the Rust virtiofsd)");
-	if (o->posix_acl)
+	if (o->posix_acl || o->security_label)
 		o->xattr = true;
 	if (!o->readdirplus_set)
 		o->readdirplus = o->cache != FUSE_SRV_CACHE_NEVER;
@@ -762,6 +766,8 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"  --syslog                 log to syslog, not stderr\n"
 		"  --[no-]xattr             extended attributes  [off]\n"
 		"  --posix-acl              POSIX ACLs (implies --xattr)\n"
+		"  --security-label         labels of new files "
+		"(FUSE_SECURITY_CTX)\n"
 		"  --translate-uid=TYPE:A:B:N, --translate-gid=...  id "
 		"translation\n"
 		"  --xattrmap=RULES         translate xattr names (implies "

@@ -43,6 +43,7 @@ struct vdaxd_opts {
 	bool no_killpriv_v2; /* default: FUSE_HANDLE_KILLPRIV_V2 offered */
 	bool syslog;	     /* log to syslog instead of stderr */
 	bool posix_acl;	     /* FUSE_POSIX_ACL (implies xattr) */
+	bool security_label; /* FUSE_SECURITY_CTX (implies xattr) */
 	const char *tag;     /* virtio-fs tag for GET_CONFIG; NULL = none */
 	struct sbx_userns userns; /* --uid-map/--gid-map */
 	struct pt_xattrmap *xattrmap; /* --xattrmap (implies --xattr) */

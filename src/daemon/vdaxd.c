@@ -429,6 +429,7 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.allow_mmap = o->allow_mmap,
 		.no_killpriv_v2 = o->no_killpriv_v2,
 		.posix_acl = o->posix_acl,
+		.security_label = o->security_label,
 		.xattrmap = o->xattrmap,
 		.uid_map = fuse_idmap_active(&o->uid_map) ? &o->uid_map : NULL,
 		.gid_map = fuse_idmap_active(&o->gid_map) ? &o->gid_map : NULL,

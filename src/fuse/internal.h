@@ -109,6 +109,12 @@ struct fuse_req {
 	size_t out_len;		  /* payload bytes written */
 	const char *name[2];	  /* NUL-terminated names after the fixed part */
 	struct pt_ctx ctx;
+	/* request extensions (server.c decode_ext), copied out once */
+	uint8_t ext[256];
+	/* --security-label: the label asked for a creation, or NULL */
+	const char *secctx_name;
+	const void *secctx_value;
+	uint32_t secctx_len;
 };
 
 enum {

@@ -163,6 +163,9 @@ static uint64_t offered_flags(const struct fuse_srv *srv)
 	 */
 	if (o->posix_acl && o->xattr)
 		f |= FUSE_POSIX_ACL;
+	/* --security-label: the guest sends the label of each creation */
+	if (o->security_label && o->xattr)
+		f |= FUSE_SECURITY_CTX;
 	/* the caller's supplementary group for creations (server.c) */
 	f |= FUSE_SRV_CREATE_SUPP_GROUP;
 	if (o->no_killpriv_v2)
@@ -342,12 +345,45 @@ static int do_readlink(struct fuse_req *req)
 	return ret;
 }
 
+/*
+ * --security-label: give the new inode the label the guest sent (through
+ * --xattrmap, as any name). If that fails the creation is undone and the
+ * error returned: a file without its label must not appear.
+ */
+static int apply_secctx(struct fuse_req *req, const struct pt_entry *e,
+			bool dir, const uint64_t *fh)
+{
+	struct pt_fs *fs = req->srv->fs;
+	int ret;
+
+	if (!req->secctx_name)
+		return 0;
+	ret = pt_setxattr(fs, e->nodeid, req->secctx_name, req->secctx_value,
+			  req->secctx_len, 0);
+	if (ret == 0)
+		return 0;
+	VLOG_WARN("fuse: security label %s of a new inode: %s",
+		  req->secctx_name, strerror(-ret));
+	if (fh)
+		pt_release(fs, e->nodeid, *fh, false);
+	if (req->ih.opcode != FUSE_TMPFILE) {
+		if (dir)
+			pt_rmdir(fs, req->ih.nodeid, req->name[0]);
+		else
+			pt_unlink(fs, req->ih.nodeid, req->name[0]);
+	}
+	pt_forget(fs, e->nodeid, 1);
+	return ret;
+}
+
 static int do_symlink(struct fuse_req *req)
 {
 	struct pt_entry e;
 	int ret = pt_symlink(req->srv->fs, &req->ctx, req->ih.nodeid,
 			     req->name[0], req->name[1], &e);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, NULL);
 	return ret < 0 ? ret : reply_entry(req, &e);
 }
 
@@ -358,6 +394,8 @@ static int do_mknod(struct fuse_req *req)
 	int ret = pt_mknod(req->srv->fs, &req->ctx, req->ih.nodeid,
 			   req->name[0], in->mode, in->rdev, in->umask, &e);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, NULL);
 	return ret < 0 ? ret : reply_entry(req, &e);
 }
 
@@ -368,6 +406,8 @@ static int do_mkdir(struct fuse_req *req)
 	int ret = pt_mkdir(req->srv->fs, &req->ctx, req->ih.nodeid,
 			   req->name[0], in->mode, in->umask, &e);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, true, NULL);
 	return ret < 0 ? ret : reply_entry(req, &e);
 }
 
@@ -435,6 +475,8 @@ static int do_create(struct fuse_req *req)
 			    req->name[0], in->mode, in->umask, in->flags, &e,
 			    &fh);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, &fh);
 	return ret < 0 ? ret : reply_create(req, &e, fh);
 }
 
@@ -446,6 +488,8 @@ static int do_tmpfile(struct fuse_req *req)
 	int ret = pt_tmpfile(req->srv->fs, &req->ctx, req->ih.nodeid, in->mode,
 			     in->umask, in->flags, &e, &fh);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, &fh);
 	return ret < 0 ? ret : reply_create(req, &e, fh);
 }
 

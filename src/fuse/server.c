@@ -165,20 +165,54 @@ static bool op_creates(uint32_t opcode)
 }
 
 /*
+ * A security context extension (--security-label): fuse_secctx_header
+ * (whose nr_secctx sits where an extension's type does), then per context
+ * a fuse_secctx, the xattr name and the value. The first one is kept.
+ */
+static int decode_secctx(struct fuse_req *req, const uint8_t *p, size_t size,
+			 uint32_t nr)
+{
+	struct fuse_secctx sc;
+	const char *name, *nul;
+	size_t pos = sizeof(struct fuse_secctx_header), left;
+
+	if (!nr)
+		return 0;
+	if (size - pos < sizeof(sc))
+		return -EINVAL;
+	memcpy(&sc, p + pos, sizeof(sc));
+	pos += sizeof(sc);
+	name = (const char *)p + pos;
+	nul = memchr(name, '\0', size - pos);
+	if (!nul || nul == name)
+		return -EINVAL;
+	pos += (size_t)(nul - name) + 1;
+	left = size - pos;
+	if (sc.size > left)
+		return -EINVAL;
+	req->secctx_name = name;
+	req->secctx_value = p + pos;
+	req->secctx_len = sc.size;
+	return 0;
+}
+
+/*
  * The request extensions (@len bytes at @c): a chain of fuse_ext_header,
  * each a multiple of 8 bytes. FUSE_EXT_GROUPS (negotiated with
- * FUSE_CREATE_SUPP_GROUP) fills req->ctx's groups; others (a security
- * context, never negotiated) are skipped. -EINVAL for a malformed chain.
+ * FUSE_CREATE_SUPP_GROUP) fills req->ctx's groups; a security context
+ * (types up to FUSE_MAX_NR_SECCTX, with FUSE_SECURITY_CTX) the label of
+ * the creation. -EINVAL for a malformed chain.
  */
 static int decode_ext(struct fuse_req *req, struct fuse_iov *c, size_t len)
 {
-	uint8_t buf[256];
+	uint64_t f = fuse_srv_flags(req->srv);
+	uint8_t *buf = req->ext;
 	size_t pos = 0;
 
-	if (!(fuse_srv_flags(req->srv) & FUSE_SRV_CREATE_SUPP_GROUP) ||
+	if (!(f & (FUSE_SRV_CREATE_SUPP_GROUP | FUSE_SECURITY_CTX)) ||
 	    !op_creates(req->ih.opcode))
 		return 0;
-	if (len > sizeof(buf))
+	if (len > sizeof(req->ext))
 		return -EINVAL;
 	if (fuse_iov_read(c, buf, len) < 0)
 		return -EINVAL;
@@ -208,6 +242,13 @@ static int decode_ext(struct fuse_req *req, struct fuse_iov *c, size_t len)
 						     req->ctx.groups[i],
 						     &req->ctx.groups[i]))
 					req->ctx.forbidden = true;
+		} else if (xh.type <= FUSE_MAX_NR_SECCTX &&
+			   (f & FUSE_SECURITY_CTX)) {
+			int ret = decode_secctx(req, buf + pos, xh.size,
+						xh.type);
+
+			if (ret < 0)
+				return ret;
 		}
 		pos += xh.size;
 	}

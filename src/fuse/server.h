@@ -62,6 +62,7 @@ struct fuse_srv_opts {
 	bool allow_mmap;	  /* FUSE_DIRECT_IO_ALLOW_MMAP (cache=never/metadata) */
 	bool no_killpriv_v2;	  /* do not offer FUSE_HANDLE_KILLPRIV_V2 */
 	bool posix_acl;		  /* offer FUSE_POSIX_ACL (needs xattr) */
+	bool security_label;	  /* offer FUSE_SECURITY_CTX (needs xattr) */
 	const struct pt_xattrmap *xattrmap; /* --xattrmap (caller's), or NULL */
 	/* --translate-uid/--translate-gid (caller's), or NULL */
 	const struct fuse_idmap *uid_map, *gid_map;

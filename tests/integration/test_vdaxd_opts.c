@@ -12,7 +12,8 @@
  *   an unprivileged daemon in a user namespace (--uid-map/--gid-map);
  *   --modcaps; --xattrmap; the caller's supplementary group on creation
  *   (FUSE_CREATE_SUPP_GROUP); --translate-uid/gid; --posix-acl; the
- *   command lines libvirt's qemu_virtiofs.c builds (system and session).
+ *   command lines libvirt's qemu_virtiofs.c builds (system and session);
+ *   --security-label (FUSE_SECURITY_CTX).
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
@@ -1229,6 +1230,84 @@ static void test_libvirt_cmdline(void)
 	memcpy(sock, saved_sock, sizeof(sock));
 }
 
+/* MKDIR @name as root with a security context extension @xname=@value. */
+static int mkdir_labelled(struct daemon *d, const char *name,
+			  const char *xname, const char *value)
+{
+	struct fuse_mkdir_in mk = { .mode = 0755, .umask = 022 };
+	uint8_t ext[128] = { 0 };
+	char padded[64] = { 0 };
+	size_t nlen = strlen(name) + 1, xlen = strlen(xname) + 1;
+	size_t vlen = strlen(value), esize;
+	struct fuse_secctx_header *h = (void *)ext;
+	struct fuse_secctx *sc = (void *)(ext + sizeof(*h));
+	struct fuse_in_header ih = {
+		.opcode = FUSE_MKDIR,
+		.unique = unique++,
+		.nodeid = FUSE_ROOT_ID,
+		.pid = getpid(),
+	};
+	struct reply r;
+	struct iovec out[4], in[2] = {
+		{ &r.oh, sizeof(r.oh) },
+		{ r.data, sizeof(struct fuse_entry_out) },
+	};
+	int rc;
+
+	esize = (sizeof(*h) + sizeof(*sc) + xlen + vlen + 7) / 8 * 8;
+	h->size = (uint32_t)esize;
+	h->nr_secctx = 1;
+	sc->size = (uint32_t)vlen;
+	memcpy(ext + sizeof(*h) + sizeof(*sc), xname, xlen);
+	memcpy(ext + sizeof(*h) + sizeof(*sc) + xlen, value, vlen);
+	memcpy(padded, name, nlen);
+	out[0] = (struct iovec){ &ih, sizeof(ih) };
+	out[1] = (struct iovec){ &mk, sizeof(mk) };
+	out[2] = (struct iovec){ padded, (nlen + 7) / 8 * 8 };
+	out[3] = (struct iovec){ ext, esize };
+	ih.total_extlen = (uint16_t)(esize / 8);
+	ih.len = (uint32_t)(sizeof(ih) + sizeof(mk) + out[2].iov_len + esize);
+	memset(&r.oh, 0, sizeof(r.oh));
+	rc = ff_request(d->f, RQ, out, 4, in, 2, TMO, &r.used);
+	return fuse_err(rc, &r);
+}
+
+static void test_security_label(void)
+{
+	struct daemon d;
+	char p[256], v[64] = "";
+	ssize_t n;
+
+	if (run_daemon(&d, spawn("--socket-path", "--security-label",
+				 "--modcaps=+sys_admin", NULL),
+		       NULL, "--security-label")) {
+		ok(d.init.flags2 & 1, "--security-label: FUSE_SECURITY_CTX");
+		is_int(mkdir_labelled(&d, "labelled", "security.vdaxtest",
+				      "system_u:object_r:test_t"),
+		       0, "--security-label: MKDIR with a security context");
+		snprintf(p, sizeof(p), "%s/labelled", dir);
+		n = getxattr(p, "security.vdaxtest", v, sizeof(v) - 1);
+		ok(n == 24 && !memcmp(v, "system_u:object_r:test_t", 24),
+		   "--security-label: the new directory has the label on the "
+		   "host");
+		stop(&d);
+	}
+	/* Without CAP_SYS_ADMIN the host refuses security.*: undone. */
+	if (run_daemon(&d, spawn("--socket-path", "-o", "security_label", NULL),
+		       NULL, "-o security_label (no CAP_SYS_ADMIN)")) {
+		is_int(mkdir_labelled(&d, "unlabelled", "security.vdaxtest", "x"),
+		       -EPERM, "a label the host refuses: EPERM");
+		ok(!host_exists("unlabelled"),
+		   "and the directory is not left behind");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--xattr", NULL), NULL,
+		       "no --security-label")) {
+		ok(!(d.init.flags2 & 1), "without it: no FUSE_SECURITY_CTX");
+		stop(&d);
+	}
+}
+
 static void test_xattrmap(void)
 {
 	struct fuse_getxattr_in gi = { .size = 256 };
@@ -1322,6 +1401,7 @@ int main(void)
 	test_translate();
 	test_posix_acl();
 	test_libvirt_cmdline();
+	test_security_label();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
