@@ -72,6 +72,7 @@ static struct params {
 	const char *dir;	  /* shared directory (NULL: a temp one) */
 	const char *vdaxd;	  /* vdaxd executable */
 	const char *virtiofsd;	  /* QEMU's virtiofsd */
+	const char *rust;	  /* the Rust virtiofsd (scripts/rust-virtiofsd.sh) */
 	const char *json;	  /* JSON output path */
 	const char *md;		  /* Markdown output path (NULL: stdout) */
 	const char *only;	  /* comma list of backends, NULL: all */
@@ -698,6 +699,36 @@ static int virtiofsd_setup(struct backend *be)
 	return 0;
 }
 
+/* The Rust virtiofsd, as vdax-conform runs it: chroot sandbox, cache=auto. */
+static int rust_setup(struct backend *be)
+{
+	char src[PATH_MAX + 16], sockopt[PATH_MAX + 16];
+	char *argv[] = { (char *)P.rust, sockopt, src, "--cache=auto",
+			 "--sandbox=chroot", NULL };
+
+	if (!P.rust || !*P.rust)
+		return -1;
+	fmt_path(be->sock, sizeof(be->sock), "%s/%s.sock", workdir, be->name);
+	fmt_path(be->log, sizeof(be->log), "%s/%s.log", workdir, be->name);
+	snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", be->sock);
+	snprintf(src, sizeof(src), "--shared-dir=%s", sharedir);
+	if (daemon_start(be, argv, be->sock, be->log, &be->pid))
+		return -1;
+	be->queues = 1; /* one request queue, as QEMU's C virtiofsd */
+	if (P.entries) {
+		static char eopts[64];
+
+		snprintf(eopts, sizeof(eopts), "entries=%u", P.entries);
+		be->vdax_options = eopts;
+	}
+	if (session_open(be, be->sock, be->log, 1, be->vdax_options, &be->vd)) {
+		stop_pid(&be->pid);
+		return -1;
+	}
+	be->max_write = vdax_max_write(be->vd);
+	return 0;
+}
+
 static void vdax_teardown(struct backend *be)
 {
 	vdax_close(be->vd);
@@ -851,6 +882,10 @@ static struct backend backends[] = {
 	  &local_ops, guest_setup, no_teardown, .external = true },
 	{ "guest-virtiofsd", "the same guest on QEMU's virtiofsd",
 	  &local_ops, guest_setup, no_teardown, .external = true },
+	{ "rust", "libvdax on the Rust virtiofsd (Debian 13's, "
+		  "scripts/rust-virtiofsd.sh; sandbox=chroot, cache=auto, one "
+		  "request queue); with --rust=PATH and --only",
+	  &vdax_ops, rust_setup, vdax_teardown, .optional = true },
 	{ "vdaxd-1q", "libvdax on vdaxd with one request queue",
 	  &vdax_ops, vdaxd_setup, vdax_teardown, .optional = true,
 	  .queues = 1 },
@@ -2689,6 +2724,7 @@ static void usage(FILE *f)
 		"QEMU's virtiofsd, side by side on the same directory.\n\n"
 		"  --vdaxd=PATH        vdaxd executable [%s]\n"
 		"  --virtiofsd=PATH    QEMU's virtiofsd [/usr/lib/qemu/virtiofsd]\n"
+		"  --rust=PATH         the Rust virtiofsd, for the rust column\n"
 		"  --dir=DIR           shared directory (default: a new one under\n"
 		"                      $TMPDIR or /var/tmp, removed at the end)\n"
 		"  --duration=SEC      seconds per measurement [0.5]\n"
@@ -2698,7 +2734,7 @@ static void usage(FILE *f)
 		"  --threads=N[,N]     thread counts [1,4]\n"
 		"  --queues=N          request queues for vdaxd [online CPUs, max 4]\n"
 		"  --only=A,B          columns [local,dax,vdaxd,virtiofsd,mnt-dax,mnt];\n"
-		"                      also vdaxd-1q\n"
+		"                      also vdaxd-1q, rust (with --rust)\n"
 		"  --workloads=A,B     randread,randwrite,seqread,seqwrite,mmapread,\n"
 		"                      mmapwrite,meta,readdir,walk,ws8x,ws0.5x,...\n"
 		"  --json=FILE         raw results [bench/results/DATE.json in cwd]\n"
@@ -2748,6 +2784,7 @@ static void parse_args(int argc, char **argv)
 		{ "plots", required_argument, NULL, 'P' },
 		{ "window", required_argument, NULL, 'W' },
 		{ "ws-window", required_argument, NULL, 'S' },
+		{ "rust", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -2762,6 +2799,7 @@ static void parse_args(int argc, char **argv)
 		switch (c) {
 		case 'V': P.vdaxd = optarg; break;
 		case 'Q': P.virtiofsd = optarg; break;
+		case 'R': P.rust = optarg; break;
 		case 'D': P.dir = optarg; break;
 		case 't':
 			P.duration = strtod(optarg, &end);

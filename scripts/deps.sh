@@ -11,6 +11,7 @@ libseccomp-dev libcap-ng-dev libfuse3-dev fuse3
 qemu-system-x86 qemu-system-common qemu-utils
 busybox-static cpio xz-utils zstd kmod
 fio gnuplot-nox attr
+libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients debian-archive-keyring
 "
 
 missing=""

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define VDAXD_MAX_QUEUES 256
 #define VDAXD_MAX_POOL	 1024
@@ -45,6 +46,26 @@ enum {
 	OPT_RLIMIT_NOFILE,
 	OPT_MAX_INODES,
 	OPT_PRINT_CAPS,
+	OPT_SOCKET,
+	OPT_UID_MAP,
+	OPT_MODCAPS,
+	OPT_XATTRMAP,
+	OPT_INODE_FILE_HANDLES,
+	OPT_TRANSLATE_UID,
+	OPT_POSIX_ACL,
+	OPT_SECURITY_LABEL,
+	OPT_TRANSLATE_GID,
+	OPT_UNSUPPORTED, /* the Rust virtiofsd's, refused with a reason */
+	OPT_GID_MAP,
+	OPT_SYSLOG,
+	OPT_READONLY,
+	OPT_TAG,
+	OPT_ALLOW_DIRECT_IO,
+	OPT_NO_ALLOW_DIRECT_IO,
+	OPT_ALLOW_MMAP,
+	OPT_PRESERVE_NOATIME,
+	OPT_KILLPRIV_V2,
+	OPT_NO_KILLPRIV_V2,
 	OPT_TEST_FORBIDDEN,
 };
 
@@ -76,6 +97,29 @@ static const struct option long_opts[] = {
 	{"rlimit-nofile", required_argument, NULL, OPT_RLIMIT_NOFILE},
 	{"max-inodes", required_argument, NULL, OPT_MAX_INODES},
 	{"print-capabilities", no_argument, NULL, OPT_PRINT_CAPS},
+	{"socket", required_argument, NULL, OPT_SOCKET},
+	{"uid-map", required_argument, NULL, OPT_UID_MAP},
+	{"modcaps", required_argument, NULL, OPT_MODCAPS},
+	{"xattrmap", required_argument, NULL, OPT_XATTRMAP},
+	{"inode-file-handles", required_argument, NULL, OPT_INODE_FILE_HANDLES},
+	{"posix-acl", no_argument, NULL, OPT_POSIX_ACL},
+	{"security-label", no_argument, NULL, OPT_SECURITY_LABEL},
+	{"translate-uid", required_argument, NULL, OPT_TRANSLATE_UID},
+	{"translate-gid", required_argument, NULL, OPT_TRANSLATE_GID},
+	{"migration-mode", required_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-on-error", required_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-verify-handles", no_argument, NULL, OPT_UNSUPPORTED},
+	{"migration-confirm-paths", no_argument, NULL, OPT_UNSUPPORTED},
+	{"gid-map", required_argument, NULL, OPT_GID_MAP},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"readonly", no_argument, NULL, OPT_READONLY},
+	{"tag", required_argument, NULL, OPT_TAG},
+	{"allow-direct-io", no_argument, NULL, OPT_ALLOW_DIRECT_IO},
+	{"no-allow-direct-io", no_argument, NULL, OPT_NO_ALLOW_DIRECT_IO},
+	{"allow-mmap", no_argument, NULL, OPT_ALLOW_MMAP},
+	{"preserve-noatime", no_argument, NULL, OPT_PRESERVE_NOATIME},
+	{"killpriv-v2", no_argument, NULL, OPT_KILLPRIV_V2},
+	{"no-killpriv-v2", no_argument, NULL, OPT_NO_KILLPRIV_V2},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 #ifdef VDAXD_TEST_HOOKS
@@ -83,6 +127,46 @@ static const struct option long_opts[] = {
 #endif
 	{NULL, 0, NULL, 0},
 };
+
+/*
+ * The Rust virtiofsd's options vdaxd does not implement, and why: each is
+ * refused (EX_USAGE) with its reason rather than accepted and ignored.
+ * man/vdaxd.1 lists the same.
+ */
+static const struct {
+	const char *name; /* long option; the -o form has '_' for '-' */
+	const char *why;
+} unsupported[] = {
+	{"migration-mode", "live migration is not implemented"},
+	{"migration-on-error", "live migration is not implemented"},
+	{"migration-verify-handles", "live migration is not implemented"},
+	{"migration-confirm-paths", "live migration is not implemented"},
+};
+
+/* @name: a long option's name, or an -o item (@o_form). */
+static int refuse(const char *name, bool o_form_given)
+{
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]);
+	     i++) {
+		char o_form[64];
+		size_t j;
+
+		for (j = 0; unsupported[i].name[j] && j < sizeof(o_form) - 1; j++)
+			o_form[j] = unsupported[i].name[j] == '-'
+					    ? '_'
+					    : unsupported[i].name[j];
+		o_form[j] = '\0';
+		if (strcmp(name, unsupported[i].name) &&
+		    strcmp(name, o_form))
+			continue;
+		fprintf(stderr, "vdaxd: %s%s is not supported: %s (see vdaxd(1))\n",
+			o_form_given ? "-o " : "--", name, unsupported[i].why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int long_index; /* of the long option getopt_long just returned */
 
 static int bad(const char *opt, const char *val, const char *why)
 {
@@ -180,8 +264,10 @@ static int parse_cache(const char *opt, const char *s, enum fuse_srv_cache *out)
 		*out = FUSE_SRV_CACHE_ALWAYS;
 	else if (strcmp(s, "never") == 0 || strcmp(s, "none") == 0)
 		*out = FUSE_SRV_CACHE_NEVER;
+	else if (strcmp(s, "metadata") == 0)
+		*out = FUSE_SRV_CACHE_METADATA;
 	else
-		return bad(opt, s, "expected auto, always or never");
+		return bad(opt, s, "expected auto, always, never or metadata");
 	return 0;
 }
 
@@ -209,10 +295,27 @@ static int parse_sandbox(const char *opt, const char *s, struct vdaxd_opts *o)
 	return 0;
 }
 
+static int parse_xattrmap(const char *opt, const char *s, struct vdaxd_opts *o)
+{
+	char err[160];
+	int ret;
+
+	pt_xattrmap_free(o->xattrmap);
+	o->xattrmap = NULL;
+	ret = pt_xattrmap_parse(s, &o->xattrmap, err, sizeof(err));
+	if (ret == -ENOMEM)
+		return bad(opt, NULL, "out of memory");
+	if (ret)
+		return bad(opt, s, err);
+	o->xattr = true;
+	return 0;
+}
+
 static int parse_log_level(const char *opt, const char *s, struct vdaxd_opts *o)
 {
 	if (vlog_parse_level(s, &o->log_level) < 0)
-		return bad(opt, s, "expected debug, info, warn or error");
+		return bad(opt, s,
+			   "expected trace, debug, info, warn, error or off");
 	return 0;
 }
 
@@ -236,6 +339,16 @@ static const struct {
 	 offsetof(struct vdaxd_opts, announce_submounts), false},
 	{"readdirplus", offsetof(struct vdaxd_opts, readdirplus), true},
 	{"no_readdirplus", offsetof(struct vdaxd_opts, readdirplus), false},
+	{"readonly", offsetof(struct vdaxd_opts, readonly), true},
+	{"allow_direct_io", offsetof(struct vdaxd_opts, allow_direct_io), true},
+	{"no_allow_direct_io", offsetof(struct vdaxd_opts, allow_direct_io),
+	 false},
+	{"allow_mmap", offsetof(struct vdaxd_opts, allow_mmap), true},
+	{"preserve_noatime", offsetof(struct vdaxd_opts, preserve_noatime),
+	 true},
+	{"killpriv_v2", offsetof(struct vdaxd_opts, no_killpriv_v2), false},
+	{"no_killpriv_v2", offsetof(struct vdaxd_opts, no_killpriv_v2), true},
+	{"syslog", offsetof(struct vdaxd_opts, syslog), true},
 };
 
 static int parse_o_item(char *item, struct vdaxd_opts *o)
@@ -245,6 +358,15 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	if (val)
 		*val++ = '\0';
 	if (!val) {
+		if (!strcmp(item, "security_label") ||
+		    !strcmp(item, "no_security_label")) {
+			o->security_label = item[0] == 's';
+			return 0;
+		}
+		if (!strcmp(item, "posix_acl") || !strcmp(item, "no_posix_acl")) {
+			o->posix_acl = item[0] == 'p';
+			return 0;
+		}
 		for (size_t i = 0; i < sizeof(o_flags) / sizeof(o_flags[0]);
 		     i++) {
 			if (strcmp(item, o_flags[i].name) == 0) {
@@ -255,6 +377,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 				return 0;
 			}
 		}
+		if (refuse(item, true))
+			return -EINVAL;
 		fprintf(stderr, "vdaxd: unknown -o option '%s'\n", item);
 		return -EINVAL;
 	}
@@ -264,8 +388,13 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 	}
 	if (strcmp(item, "cache") == 0)
 		return parse_cache("-o cache", val, &o->cache);
-	if (strcmp(item, "log_level") == 0)
+	/* log_level is QEMU's C virtiofsd's spelling, loglevel the Rust one's */
+	if (strcmp(item, "log_level") == 0 || strcmp(item, "loglevel") == 0)
 		return parse_log_level("-o log_level", val, o);
+	if (strcmp(item, "xattrmap") == 0)
+		return parse_xattrmap("-o xattrmap", val, o);
+	if (strcmp(item, "modcaps") == 0)
+		return sbx_set_modcaps(val);
 	if (strcmp(item, "sandbox") == 0)
 		return parse_sandbox("-o sandbox", val, o);
 	if (strcmp(item, "thread_pool_size") == 0)
@@ -274,6 +403,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 		return parse_uint("-o thread_pool_size", val, 0, VDAXD_MAX_POOL,
 				  &o->thread_pool_size);
 	}
+	if (refuse(item, true))
+		return -EINVAL;
 	fprintf(stderr, "vdaxd: unknown -o option '%s=%s'\n", item, val);
 	return -EINVAL;
 }
@@ -304,6 +435,8 @@ static void defaults(struct vdaxd_opts *o)
 	o->sandbox = SBX_MODE_NAMESPACE;
 	o->seccomp = SBX_SECCOMP_KILL;
 	o->log_level = VLOG_LVL_INFO;
+	/* As the Rust virtiofsd: the guest learns where mount points are. */
+	o->announce_submounts = true;
 }
 
 static int parse_one(int c, struct vdaxd_opts *o)
@@ -312,8 +445,90 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	int ret;
 
 	switch (c) {
+	case OPT_SOCKET: /* the Rust virtiofsd's deprecated spelling */
 	case OPT_SOCKET_PATH:
 		o->socket_path = optarg;
+		break;
+	case OPT_POSIX_ACL:
+		o->posix_acl = true;
+		break;
+	case OPT_SECURITY_LABEL:
+		o->security_label = true;
+		break;
+	case OPT_TRANSLATE_UID:
+	case OPT_TRANSLATE_GID: {
+		bool uid = c == OPT_TRANSLATE_UID;
+		char err[128];
+
+		if (fuse_idmap_add(uid ? &o->uid_map : &o->gid_map, optarg, err,
+				   sizeof(err)))
+			return bad(uid ? "--translate-uid" : "--translate-gid",
+				   optarg, err);
+		break;
+	}
+	case OPT_INODE_FILE_HANDLES:
+		/* An O_PATH fd per inode is what vdaxd does: "never". */
+		if (!strcmp(optarg, "never"))
+			break;
+		if (!strcmp(optarg, "prefer") || !strcmp(optarg, "fallback") ||
+		    !strcmp(optarg, "mandatory"))
+			return bad("--inode-file-handles", optarg,
+				   "not supported: inodes are always held as "
+				   "O_PATH fds (only \"never\")");
+		return bad("--inode-file-handles", optarg,
+			   "expected never, prefer or mandatory");
+	case OPT_UNSUPPORTED:
+		refuse(long_opts[long_index].name, false);
+		return -EINVAL;
+	case OPT_XATTRMAP:
+		return parse_xattrmap("--xattrmap", optarg, o);
+	case OPT_MODCAPS:
+		return sbx_set_modcaps(optarg);
+	case OPT_UID_MAP:
+		if (o->userns.nuid >= SBX_IDMAP_MAX)
+			return bad("--uid-map", optarg, "too many maps");
+		if (sbx_parse_idmap(optarg, &o->userns.uid[o->userns.nuid]))
+			return bad("--uid-map", optarg,
+				   "expected :namespace_uid:host_uid:count:");
+		o->userns.nuid++;
+		break;
+	case OPT_GID_MAP:
+		if (o->userns.ngid >= SBX_IDMAP_MAX)
+			return bad("--gid-map", optarg, "too many maps");
+		if (sbx_parse_idmap(optarg, &o->userns.gid[o->userns.ngid]))
+			return bad("--gid-map", optarg,
+				   "expected :namespace_gid:host_gid:count:");
+		o->userns.ngid++;
+		break;
+	case OPT_SYSLOG:
+		o->syslog = true;
+		break;
+	case OPT_READONLY:
+		o->readonly = true;
+		break;
+	case OPT_TAG:
+		/* virtio_fs_config.tag: 36 bytes, NUL-padded, not terminated */
+		if (!*optarg || strlen(optarg) > 36)
+			return bad("--tag", optarg, "expected 1 to 36 bytes");
+		o->tag = optarg;
+		break;
+	case OPT_ALLOW_DIRECT_IO:
+		o->allow_direct_io = true;
+		break;
+	case OPT_NO_ALLOW_DIRECT_IO:
+		o->allow_direct_io = false;
+		break;
+	case OPT_ALLOW_MMAP:
+		o->allow_mmap = true;
+		break;
+	case OPT_PRESERVE_NOATIME:
+		o->preserve_noatime = true;
+		break;
+	case OPT_KILLPRIV_V2:
+		o->no_killpriv_v2 = false;
+		break;
+	case OPT_NO_KILLPRIV_V2:
+		o->no_killpriv_v2 = true;
 		break;
 	case OPT_SOCKET_GROUP:
 		o->socket_group = optarg;
@@ -340,7 +555,7 @@ static int parse_one(int c, struct vdaxd_opts *o)
 	case OPT_SECCOMP:
 		if (sbx_parse_seccomp(optarg, &o->seccomp) < 0)
 			return bad("--seccomp", optarg,
-				   "expected kill, log or none");
+				   "expected kill, log, trap or none");
 		break;
 	case OPT_LOG_LEVEL:
 		return parse_log_level("--log-level", optarg, o);
@@ -448,6 +663,19 @@ static int check(struct vdaxd_opts *o)
 			   "cannot be combined with --socket-path");
 	if (o->socket_group && !o->socket_path)
 		return bad("--socket-group", NULL, "needs --socket-path");
+	if ((o->userns.nuid || o->userns.ngid) &&
+	    (geteuid() == 0 || o->sandbox != SBX_MODE_NAMESPACE))
+		return bad(o->userns.nuid ? "--uid-map" : "--gid-map", NULL,
+			   "only for a daemon started without root, with "
+			   "--sandbox=namespace (a user namespace)");
+	/* ACL entries name host ids: translating them would break them */
+	if (o->posix_acl && (fuse_idmap_active(&o->uid_map) ||
+			     fuse_idmap_active(&o->gid_map)))
+		return bad("--posix-acl", NULL,
+			   "cannot be combined with --translate-uid/gid (as in "
+			   "the Rust virtiofsd)");
+	if (o->posix_acl || o->security_label)
+		o->xattr = true;
 	if (!o->readdirplus_set)
 		o->readdirplus = o->cache != FUSE_SRV_CACHE_NEVER;
 	/*
@@ -470,8 +698,8 @@ int vdaxd_parse_args(int argc, char **argv, struct vdaxd_opts *o)
 	defaults(o);
 	optind = 1;
 	opterr = 1;
-	while ((c = getopt_long(argc, argv, "+hVdfo:", long_opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "+hVdfo:", long_opts,
+				&long_index)) != -1) {
 		int ret = parse_one(c, o);
 
 		if (ret < 0)
@@ -494,14 +722,23 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"\n"
 		"  --socket-path=PATH       listen on a new unix socket at "
 		"PATH\n"
+		"                           (also --socket=PATH); PATH.pid "
+		"is locked\n"
+		"  --tag=TAG                the virtio-fs tag for "
+		"GET_CONFIG (F_CONFIG)\n"
 		"  --socket-group=GROUP     give the socket to GROUP, mode "
 		"0660\n"
 		"  --fd=N                   use the listening socket inherited "
 		"as fd N\n"
 		"  --shared-dir=DIR         the directory to share (also -o "
 		"source=DIR)\n"
-		"  --cache=auto|always|never  guest caching (\"none\" = never) "
-		" [auto]\n"
+		"  --cache=auto|always|never|metadata  guest caching "
+		"(\"none\" = never)  [auto]\n"
+		"  --allow-mmap             shared mmap with cache=never/"
+		"metadata\n"
+		"  --allow-direct-io        keep the guest's O_DIRECT  [off]\n"
+		"  --preserve-noatime       keep the guest's O_NOATIME  [off]\n"
+		"  --readonly               refuse every change with EROFS\n"
 		"  --cache-size=SIZE        DAX window size, K/M/G suffixes, "
 		"multiple\n"
 		"                           of 2M; must match the frontend; 0 "
@@ -518,17 +755,33 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"served by\n"
 		"                           its own thread  [0; 8 with locks on]\n"
 		"  --sandbox=namespace|chroot|none  confinement  [namespace]\n"
-		"  --seccomp=kill|log|none  action on a forbidden syscall  "
-		"[kill]\n"
-		"  --log-level=debug|info|warn|error  [info]; -d = debug\n"
+		"  --seccomp=kill|log|trap|none  action on a forbidden "
+		"syscall  [kill]\n"
+		"  --uid-map=:NS:HOST:N:, --gid-map=:NS:HOST:N:  user "
+		"namespace maps\n"
+		"                           (without root only)\n"
+		"  --modcaps=(+|-)CAP[:...]  change the kept capabilities\n"
+		"  --log-level=trace|debug|info|warn|error|off  [info]; -d = "
+		"debug\n"
+		"  --syslog                 log to syslog, not stderr\n"
 		"  --[no-]xattr             extended attributes  [off]\n"
+		"  --posix-acl              POSIX ACLs (implies --xattr)\n"
+		"  --security-label         labels of new files "
+		"(FUSE_SECURITY_CTX)\n"
+		"  --translate-uid=TYPE:A:B:N, --translate-gid=...  id "
+		"translation\n"
+		"  --xattrmap=RULES         translate xattr names (implies "
+		"--xattr)\n"
 		"  --[no-]posix-lock        POSIX record locks  [off]\n"
 		"  --[no-]flock             BSD flock locks  [off]\n"
 		"  --[no-]readdirplus       READDIRPLUS  [on unless "
 		"--cache=never]\n"
 		"  --[no-]writeback         guest writeback cache  [off]\n"
 		"  --[no-]announce-submounts  report submounts to the guest  "
-		"[off]\n"
+		"[on]\n"
+		"  --[no-]killpriv-v2       FUSE_HANDLE_KILLPRIV_V2  [on]\n"
+		"  --inode-file-handles=never  (prefer, mandatory: not "
+		"supported)\n"
 		"  --max-inodes=N           inodes the guest may hold at once;\n"
 		"                           past it LOOKUP gets ENFILE  [1048576]\n"
 		"  --rlimit-nofile=N        set RLIMIT_NOFILE; 0 = leave it\n"
@@ -542,8 +795,13 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"no_readdirplus,\n"
 		"                           writeback, no_writeback, "
 		"announce_submounts,\n"
-		"                           log_level=, sandbox=, "
-		"thread_pool_size=\n"
+		"                           log_level= (loglevel=), sandbox=, "
+		"thread_pool_size=,\n"
+		"                           readonly, allow_direct_io, "
+		"allow_mmap, syslog,\n"
+		"                           preserve_noatime, [no_]killpriv_v2, "
+		"modcaps=,\n"
+		"                           xattrmap=\n"
 		"  -f                       ignored (vdaxd always stays in the "
 		"foreground)\n"
 		"  --print-capabilities     print the vhost-user backend JSON "

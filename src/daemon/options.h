@@ -9,6 +9,8 @@
 
 #include "common/log.h"
 #include "fuse/server.h"
+#include "fuse/idmap.h"
+#include "passthrough/xattrmap.h"
 #include "sandbox/sandbox.h"
 
 enum vdaxd_action {
@@ -37,6 +39,15 @@ struct vdaxd_opts {
 	bool xattr, announce_submounts, writeback, readdirplus, posix_lock,
 		flock;
 	bool readdirplus_set; /* else it follows the cache mode */
+	bool readonly, allow_direct_io, allow_mmap, preserve_noatime;
+	bool no_killpriv_v2; /* default: FUSE_HANDLE_KILLPRIV_V2 offered */
+	bool syslog;	     /* log to syslog instead of stderr */
+	bool posix_acl;	     /* FUSE_POSIX_ACL (implies xattr) */
+	bool security_label; /* FUSE_SECURITY_CTX (implies xattr) */
+	const char *tag;     /* virtio-fs tag for GET_CONFIG; NULL = none */
+	struct sbx_userns userns; /* --uid-map/--gid-map */
+	struct pt_xattrmap *xattrmap; /* --xattrmap (implies --xattr) */
+	struct fuse_idmap uid_map, gid_map; /* --translate-uid/-gid */
 	uint64_t cache_size;  /* DAX window bytes; 0 = no DAX */
 	enum fuse_srv_inode_dax inode_dax; /* per-file DAX policy */
 	uint64_t inode_dax_size;	   /* with FUSE_SRV_INODE_DAX_SIZE */

@@ -18,11 +18,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -243,6 +245,59 @@ static int check_listen_fd(int fd)
 	return fd;
 }
 
+/*
+ * "<socket>.pid", locked for our lifetime (the fd stays open through the
+ * sandbox) with our pid in it: a second daemon on the same socket path
+ * fails here instead of unlinking the first one's socket. Returns the fd
+ * or -errno. The file stays behind; a stale one is harmless (the lock is
+ * what counts, and it dies with us).
+ */
+static int lock_pid_file(const char *sock)
+{
+	char path[PATH_MAX], pid[32];
+	int fd, n, ret;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.pid", sock) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		ret = -errno;
+		VLOG_ERR("pid file %s: %s", path, strerror(errno));
+		return ret;
+	}
+	/*
+	 * A daemon just stopped may take a moment to be gone (its sandbox
+	 * supervisor and server exit one after the other): a restart on the
+	 * same path waits up to 2 s for the lock before giving up.
+	 */
+	for (int i = 0; i < 40 && flock(fd, LOCK_EX | LOCK_NB) < 0 &&
+			    errno == EWOULDBLOCK;
+	     i++)
+		usleep(50000);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = -errno;
+		if (errno == EWOULDBLOCK) {
+			n = (int)pread(fd, pid, sizeof(pid) - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			VLOG_ERR("%s is in use by another daemon (pid file %s, "
+				 "pid %s)", sock, path, pid[0] ? pid : "?");
+		} else {
+			VLOG_ERR("pid file %s: lock: %s", path, strerror(errno));
+		}
+		close(fd);
+		return ret;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		ret = -errno;
+		VLOG_ERR("pid file %s: write: %s", path, strerror(errno));
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
 static void install_signals(sigset_t *orig)
 {
 	struct sigaction sa = {.sa_handler = on_term};
@@ -349,6 +404,7 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 	};
 	int ret;
 
+	sbx_set_userns(&o->userns);
 	ret = sbx_enter(o->sandbox, o->shared_dir, &fds);
 	if (ret < 0)
 		return EX_OSERR;
@@ -368,6 +424,16 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.readdirplus = o->readdirplus,
 		.posix_lock = o->posix_lock,
 		.flock = o->flock,
+		.readonly = o->readonly,
+		.allow_direct_io = o->allow_direct_io,
+		.preserve_noatime = o->preserve_noatime,
+		.allow_mmap = o->allow_mmap,
+		.no_killpriv_v2 = o->no_killpriv_v2,
+		.posix_acl = o->posix_acl,
+		.security_label = o->security_label,
+		.xattrmap = o->xattrmap,
+		.uid_map = fuse_idmap_active(&o->uid_map) ? &o->uid_map : NULL,
+		.gid_map = fuse_idmap_active(&o->gid_map) ? &o->gid_map : NULL,
 		.max_inodes = o->max_inodes,
 	};
 	if (o->cache_size) {
@@ -392,6 +458,8 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.thread_pool_size = o->thread_pool_size,
 		.shm_size = o->cache_size,
 	};
+	if (o->tag)
+		snprintf(cfg.tag, sizeof(cfg.tag), "%s", o->tag);
 	ret = vu_backend_new(&cfg, &ops, &d, &d.be);
 	if (ret < 0) {
 		VLOG_ERR("vhost-user backend: %s", strerror(-ret));
@@ -427,20 +495,14 @@ out_fds:
 	return ret;
 }
 
-int main(int argc, char **argv)
+/* Everything after parsing; @o->xattrmap is freed by the caller. */
+static int vdaxd_main(struct vdaxd_opts *o, char **argv)
 {
-	struct vdaxd_opts o;
 	struct stat st;
 	sigset_t orig;
-	int lfd, ret;
+	int lfd, pidfd = -1, ret;
 
-	vlog_set_ident("vdaxd");
-	if (vdaxd_parse_args(argc, argv, &o) < 0) {
-		fprintf(stderr, "Try '%s --help' for more information.\n",
-			argv[0]);
-		return EX_USAGE;
-	}
-	switch (o.action) {
+	switch (o->action) {
 	case VDAXD_ACT_HELP:
 		vdaxd_usage(argv[0], stdout);
 		return EX_OK;
@@ -453,36 +515,69 @@ int main(int argc, char **argv)
 	case VDAXD_ACT_RUN:
 		break;
 	}
-	vlog_set_level(o.log_level);
+	vlog_set_level(o->log_level);
+	if (o->syslog) {
+		ret = vlog_open_syslog();
+		if (ret < 0)
+			fprintf(stderr, "vdaxd: --syslog: %s; logging to stderr\n",
+				strerror(-ret));
+	}
 
-	if (stat(o.shared_dir, &st) < 0) {
-		fprintf(stderr, "vdaxd: --shared-dir %s: %s\n", o.shared_dir,
+	if (stat(o->shared_dir, &st) < 0) {
+		fprintf(stderr, "vdaxd: --shared-dir %s: %s\n", o->shared_dir,
 			strerror(errno));
 		return EX_NOINPUT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "vdaxd: --shared-dir %s: not a directory\n",
-			o.shared_dir);
+			o->shared_dir);
 		return EX_NOINPUT;
 	}
-	if (set_rlimit_nofile(&o) < 0)
+	if (set_rlimit_nofile(o) < 0)
 		return EX_OSERR;
 
 	install_signals(&orig);
-	lfd = o.socket_path ? listen_path(o.socket_path, o.socket_group)
-			    : check_listen_fd(o.fd);
-	if (lfd < 0)
+	if (o->socket_path) {
+		pidfd = lock_pid_file(o->socket_path);
+		if (pidfd < 0)
+			return EX_OSERR;
+	}
+	lfd = o->socket_path ? listen_path(o->socket_path, o->socket_group)
+			     : check_listen_fd(o->fd);
+	if (lfd < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
 		return EX_OSERR;
+	}
 
-	ret = run(&o, lfd, &orig);
+	ret = run(o, lfd, &orig);
 	close(lfd);
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct vdaxd_opts o;
+	int ret;
+
+	vlog_set_ident("vdaxd");
+	if (vdaxd_parse_args(argc, argv, &o) < 0) {
+		fprintf(stderr, "Try '%s --help' for more information.\n",
+			argv[0]);
+		pt_xattrmap_free(o.xattrmap);
+		return EX_USAGE;
+	}
+	ret = vdaxd_main(&o, argv);
+	pt_xattrmap_free(o.xattrmap);
 	/*
 	 * Confined to the shared directory there is no /proc: exit-time work
 	 * that needs it (LeakSanitizer's leak check in sanitizer builds)
 	 * would spin for ever, and the supervisor with it. Everything is
 	 * already released; leave without atexit handlers.
 	 */
-	if (o.sandbox != SBX_MODE_NONE) {
+	if (o.action == VDAXD_ACT_RUN && o.sandbox != SBX_MODE_NONE) {
 		fflush(NULL);
 		_exit(ret);
 	}

@@ -13,6 +13,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * FUSE 7.39's FUSE_DIRECT_IO_ALLOW_MMAP (first named FUSE_DIRECT_IO_RELAX):
+ * shared mmap of FOPEN_DIRECT_IO files. Debian 12's <linux/fuse.h> is 7.38.
+ */
+#define FUSE_SRV_DIRECT_IO_ALLOW_MMAP (1ULL << 36)
+
+/*
+ * FUSE 7.38's FUSE_CREATE_SUPP_GROUP and its request extension (absent
+ * from Debian 12's header): with creating requests the kernel sends the
+ * parent directory's group when the caller is a member of it.
+ */
+#define FUSE_SRV_CREATE_SUPP_GROUP (1ULL << 34)
+#define FUSE_SRV_EXT_GROUPS 32
+struct fuse_srv_supp_groups {
+	uint32_t nr_groups;
+	uint32_t groups[];
+};
+
+#include "fuse/idmap.h"
 #include "fuse/iov.h"
 #include "fuse/server.h"
 #include "passthrough/passthrough.h"
@@ -92,6 +111,12 @@ struct fuse_req {
 	size_t out_len;		  /* payload bytes written */
 	const char *name[2];	  /* NUL-terminated names after the fixed part */
 	struct pt_ctx ctx;
+	/* request extensions (server.c decode_ext), copied out once */
+	uint8_t ext[256];
+	/* --security-label: the label asked for a creation, or NULL */
+	const char *secctx_name;
+	const void *secctx_value;
+	uint32_t secctx_len;
 };
 
 enum {

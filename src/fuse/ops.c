@@ -26,6 +26,7 @@ static uint64_t cache_timeout(const struct fuse_srv *srv)
 {
 	switch (srv->opts.cache) {
 	case FUSE_SRV_CACHE_ALWAYS:
+	case FUSE_SRV_CACHE_METADATA:
 		return 86400;
 	case FUSE_SRV_CACHE_NEVER:
 		return 0;
@@ -40,6 +41,7 @@ static uint32_t open_out_flags(const struct fuse_srv *srv, bool dir)
 	case FUSE_SRV_CACHE_ALWAYS:
 		return FOPEN_KEEP_CACHE | (dir ? FOPEN_CACHE_DIR : 0);
 	case FUSE_SRV_CACHE_NEVER:
+	case FUSE_SRV_CACHE_METADATA:
 		return dir ? 0 : FOPEN_DIRECT_IO;
 	default:
 		return 0;
@@ -70,6 +72,13 @@ static void fill_attr(struct fuse_attr *a, const struct stat *st,
 	a->flags = flags;
 }
 
+/* --translate-uid/gid: the owners as the guest sees them. */
+static void map_attr_ids(const struct fuse_srv *srv, struct fuse_attr *a)
+{
+	a->uid = fuse_idmap_host(srv->opts.uid_map, a->uid);
+	a->gid = fuse_idmap_host(srv->opts.gid_map, a->gid);
+}
+
 /* FUSE_ATTR_DAX means something only once per-file DAX is negotiated. */
 static uint32_t attr_flags(const struct fuse_srv *srv, uint32_t flags)
 {
@@ -88,6 +97,7 @@ static void fill_entry(const struct fuse_srv *srv, struct fuse_entry_out *eo,
 	eo->entry_valid = t;
 	eo->attr_valid = t;
 	fill_attr(&eo->attr, &e->st, attr_flags(srv, e->attr_flags));
+	map_attr_ids(srv, &eo->attr);
 }
 
 /* A reply that cannot be sent must not leave a lookup counted. */
@@ -109,6 +119,7 @@ static int reply_attr(struct fuse_req *req, const struct stat *st,
 	struct fuse_attr_out ao = { .attr_valid = cache_timeout(req->srv) };
 
 	fill_attr(&ao.attr, st, attr_flags(req->srv, flags));
+	map_attr_ids(req->srv, &ao.attr);
 	ao.dummy = 0;
 	return reply_put(req, &ao, sizeof(ao));
 }
@@ -144,6 +155,23 @@ static uint64_t offered_flags(const struct fuse_srv *srv)
 		     FUSE_AUTO_INVAL_DATA | FUSE_ASYNC_DIO |
 		     FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV_V2 |
 		     FUSE_MAX_PAGES | FUSE_INIT_EXT;
+
+	/*
+	 * --posix-acl: the guest kernel enforces ACLs (default_permissions)
+	 * and reads them as system.posix_acl_* xattrs; umask stays ours to
+	 * apply (FUSE_DONT_MASK), so the host honours default ACLs.
+	 */
+	if (o->posix_acl && o->xattr)
+		f |= FUSE_POSIX_ACL;
+	/* --security-label: the guest sends the label of each creation */
+	if (o->security_label && o->xattr)
+		f |= FUSE_SECURITY_CTX;
+	/* the caller's supplementary group for creations (server.c) */
+	f |= FUSE_SRV_CREATE_SUPP_GROUP;
+	if (o->no_killpriv_v2)
+		f &= ~(uint64_t)FUSE_HANDLE_KILLPRIV_V2;
+	if (o->allow_mmap)
+		f |= FUSE_SRV_DIRECT_IO_ALLOW_MMAP;
 
 	if (o->posix_lock)
 		f |= FUSE_POSIX_LOCKS;
@@ -305,6 +333,12 @@ static int do_setattr(struct fuse_req *req)
 	if (((in->valid & FATTR_ATIME) && in->atimensec >= 1000000000u) ||
 	    ((in->valid & FATTR_MTIME) && in->mtimensec >= 1000000000u))
 		return -EINVAL;
+	/* --translate-uid/gid: the new owner on the host */
+	if (((in->valid & FATTR_UID) &&
+	     fuse_idmap_guest(req->srv->opts.uid_map, in->uid, &sa.uid)) ||
+	    ((in->valid & FATTR_GID) &&
+	     fuse_idmap_guest(req->srv->opts.gid_map, in->gid, &sa.gid)))
+		return -EPERM;
 	ret = pt_setattr(req->srv->fs, &req->ctx, req->ih.nodeid, &sa, &st);
 	if (ret == 0)
 		ret = pt_getattr(req->srv->fs, req->ih.nodeid, &st, &flags);
@@ -327,12 +361,45 @@ static int do_readlink(struct fuse_req *req)
 	return ret;
 }
 
+/*
+ * --security-label: give the new inode the label the guest sent (through
+ * --xattrmap, as any name). If that fails the creation is undone and the
+ * error returned: a file without its label must not appear.
+ */
+static int apply_secctx(struct fuse_req *req, const struct pt_entry *e,
+			bool dir, const uint64_t *fh)
+{
+	struct pt_fs *fs = req->srv->fs;
+	int ret;
+
+	if (!req->secctx_name)
+		return 0;
+	ret = pt_setxattr(fs, e->nodeid, req->secctx_name, req->secctx_value,
+			  req->secctx_len, 0);
+	if (ret == 0)
+		return 0;
+	VLOG_WARN("fuse: security label %s of a new inode: %s",
+		  req->secctx_name, strerror(-ret));
+	if (fh)
+		pt_release(fs, e->nodeid, *fh, false);
+	if (req->ih.opcode != FUSE_TMPFILE) {
+		if (dir)
+			pt_rmdir(fs, req->ih.nodeid, req->name[0]);
+		else
+			pt_unlink(fs, req->ih.nodeid, req->name[0]);
+	}
+	pt_forget(fs, e->nodeid, 1);
+	return ret;
+}
+
 static int do_symlink(struct fuse_req *req)
 {
 	struct pt_entry e;
 	int ret = pt_symlink(req->srv->fs, &req->ctx, req->ih.nodeid,
 			     req->name[0], req->name[1], &e);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, NULL);
 	return ret < 0 ? ret : reply_entry(req, &e);
 }
 
@@ -343,6 +410,8 @@ static int do_mknod(struct fuse_req *req)
 	int ret = pt_mknod(req->srv->fs, &req->ctx, req->ih.nodeid,
 			   req->name[0], in->mode, in->rdev, in->umask, &e);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, NULL);
 	return ret < 0 ? ret : reply_entry(req, &e);
 }
 
@@ -353,6 +422,8 @@ static int do_mkdir(struct fuse_req *req)
 	int ret = pt_mkdir(req->srv->fs, &req->ctx, req->ih.nodeid,
 			   req->name[0], in->mode, in->umask, &e);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, true, NULL);
 	return ret < 0 ? ret : reply_entry(req, &e);
 }
 
@@ -420,6 +491,8 @@ static int do_create(struct fuse_req *req)
 			    req->name[0], in->mode, in->umask, in->flags, &e,
 			    &fh);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, &fh);
 	return ret < 0 ? ret : reply_create(req, &e, fh);
 }
 
@@ -431,6 +504,8 @@ static int do_tmpfile(struct fuse_req *req)
 	int ret = pt_tmpfile(req->srv->fs, &req->ctx, req->ih.nodeid, in->mode,
 			     in->umask, in->flags, &e, &fh);
 
+	if (ret == 0)
+		ret = apply_secctx(req, &e, false, &fh);
 	return ret < 0 ? ret : reply_create(req, &e, fh);
 }
 
@@ -789,13 +864,36 @@ static int do_setxattr(struct fuse_req *req)
 	const struct fuse_setxattr_in *in = ARG(struct fuse_setxattr_in);
 	const char *value = req->name[0] + strlen(req->name[0]) + 1;
 	size_t have = (size_t)(req->arg + req->arglen - value);
+	int ret;
 
 	if (!req->srv->opts.xattr)
 		return -ENOSYS;
 	if (in->size > have)
 		return -EINVAL;
-	return pt_setxattr(req->srv->fs, req->ih.nodeid, req->name[0], value,
-			   in->size, in->flags);
+	ret = pt_setxattr(req->srv->fs, req->ih.nodeid, req->name[0], value,
+			  in->size, in->flags);
+	/*
+	 * The guest kernel decided the ACL change clears set-group-ID (the
+	 * caller is not in the group); the daemon has CAP_FSETID, so the host
+	 * kernel would keep it.
+	 */
+	if (ret == 0 && (fuse_srv_flags(req->srv) & FUSE_POSIX_ACL) &&
+	    (fuse_srv_flags(req->srv) & FUSE_SETXATTR_EXT) &&
+	    (in->setxattr_flags & FUSE_SETXATTR_ACL_KILL_SGID) &&
+	    !strcmp(req->name[0], "system.posix_acl_access")) {
+		static const struct pt_ctx root = { 0 };
+		struct pt_setattr sa = { .valid = FATTR_MODE };
+		struct stat st;
+		uint32_t flags;
+
+		ret = pt_getattr(req->srv->fs, req->ih.nodeid, &st, &flags);
+		if (ret == 0 && (st.st_mode & S_ISGID)) {
+			sa.mode = st.st_mode & ~(mode_t)S_ISGID & 07777;
+			ret = pt_setattr(req->srv->fs, &root, req->ih.nodeid,
+					 &sa, &st);
+		}
+	}
+	return ret;
 }
 
 /* GETXATTR/LISTXATTR: size 0 asks for the size, else for the data. */

@@ -8,11 +8,13 @@
  * (the table lock and pt_fs locks are never held together in practice).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "fuse/idmap.h"
 #include "fuse/internal.h"
 
 /* Bodies up to this size are copied onto the stack. */
@@ -25,6 +27,9 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
 		.proc_self_fd = opts->proc_self_fd,
 		.max_inodes = opts->max_inodes,
 		.announce_submounts = opts->announce_submounts,
+		.allow_direct_io = opts->allow_direct_io,
+		.preserve_noatime = opts->preserve_noatime,
+		.xattrmap = opts->xattrmap,
 		.dax_min_size = opts->inode_dax_size,
 	};
 	struct fuse_srv *srv;
@@ -151,6 +156,105 @@ static uint32_t op_in_size(const struct fuse_req *req, const struct fuse_op *op)
 	return op->in_size;
 }
 
+/* The requests the kernel attaches FUSE_EXT_GROUPS to. */
+static bool op_creates(uint32_t opcode)
+{
+	return opcode == FUSE_CREATE || opcode == FUSE_MKNOD ||
+	       opcode == FUSE_MKDIR || opcode == FUSE_SYMLINK ||
+	       opcode == FUSE_TMPFILE;
+}
+
+/*
+ * A security context extension (--security-label): fuse_secctx_header
+ * (whose nr_secctx sits where an extension's type does), then per context
+ * a fuse_secctx, the xattr name and the value. The first one is kept.
+ */
+static int decode_secctx(struct fuse_req *req, const uint8_t *p, size_t size,
+			 uint32_t nr)
+{
+	struct fuse_secctx sc;
+	const char *name, *nul;
+	size_t pos = sizeof(struct fuse_secctx_header), left;
+
+	if (!nr)
+		return 0;
+	if (size - pos < sizeof(sc))
+		return -EINVAL;
+	memcpy(&sc, p + pos, sizeof(sc));
+	pos += sizeof(sc);
+	name = (const char *)p + pos;
+	nul = memchr(name, '\0', size - pos);
+	if (!nul || nul == name)
+		return -EINVAL;
+	pos += (size_t)(nul - name) + 1;
+	left = size - pos;
+	if (sc.size > left)
+		return -EINVAL;
+	req->secctx_name = name;
+	req->secctx_value = p + pos;
+	req->secctx_len = sc.size;
+	return 0;
+}
+
+/*
+ * The request extensions (@len bytes at @c): a chain of fuse_ext_header,
+ * each a multiple of 8 bytes. FUSE_EXT_GROUPS (negotiated with
+ * FUSE_CREATE_SUPP_GROUP) fills req->ctx's groups; a security context
+ * (types up to FUSE_MAX_NR_SECCTX, with FUSE_SECURITY_CTX) the label of
+ * the creation. -EINVAL for a malformed chain.
+ */
+static int decode_ext(struct fuse_req *req, struct fuse_iov *c, size_t len)
+{
+	uint64_t f = fuse_srv_flags(req->srv);
+	uint8_t *buf = req->ext;
+	size_t pos = 0;
+
+	if (!(f & (FUSE_SRV_CREATE_SUPP_GROUP | FUSE_SECURITY_CTX)) ||
+	    !op_creates(req->ih.opcode))
+		return 0;
+	if (len > sizeof(req->ext))
+		return -EINVAL;
+	if (fuse_iov_read(c, buf, len) < 0)
+		return -EINVAL;
+	while (pos < len) {
+		struct fuse_ext_header xh;
+		struct fuse_srv_supp_groups sg;
+
+		if (len - pos < sizeof(xh))
+			return -EINVAL;
+		memcpy(&xh, buf + pos, sizeof(xh));
+		if (xh.size < sizeof(xh) || xh.size % 8 || xh.size > len - pos)
+			return -EINVAL;
+		if (xh.type == FUSE_SRV_EXT_GROUPS) {
+			size_t room = xh.size - sizeof(xh);
+
+			if (room < sizeof(sg))
+				return -EINVAL;
+			memcpy(&sg, buf + pos + sizeof(xh), sizeof(sg));
+			if (sg.nr_groups > (room - sizeof(sg)) / 4 ||
+			    sg.nr_groups > PT_CTX_GROUPS)
+				return -EINVAL;
+			memcpy(req->ctx.groups, buf + pos + sizeof(xh) + sizeof(sg),
+			       sg.nr_groups * 4);
+			req->ctx.ngroups = sg.nr_groups;
+			for (uint32_t i = 0; i < sg.nr_groups; i++)
+				if (fuse_idmap_guest(req->srv->opts.gid_map,
+						     req->ctx.groups[i],
+						     &req->ctx.groups[i]))
+					req->ctx.forbidden = true;
+		} else if (xh.type <= FUSE_MAX_NR_SECCTX &&
+			   (f & FUSE_SECURITY_CTX)) {
+			int ret = decode_secctx(req, buf + pos, xh.size,
+						xh.type);
+
+			if (ret < 0)
+				return ret;
+		}
+		pos += xh.size;
+	}
+	return 0;
+}
+
 /*
  * Everything decided before the worker runs. Returns 0 with the body copied
  * into @buf (or *heap), or -errno for the reply.
@@ -164,10 +268,19 @@ static int decode(struct fuse_req *req, const struct fuse_op *op,
 	size_t copy;
 	int ret;
 
-	/* Extensions (security context, groups) are not negotiated: skip. */
+	/* Extensions follow the body: the groups one is read, others skipped. */
 	if (ext > body)
 		return -EINVAL;
 	body -= ext;
+	if (ext) {
+		struct fuse_iov c = req->in;
+
+		if (fuse_iov_skip(&c, body) < 0)
+			return -EINVAL;
+		ret = decode_ext(req, &c, ext);
+		if (ret < 0)
+			return ret;
+	}
 	fuse_iov_limit(&req->in, body);
 	if (body < in_size)
 		return -EINVAL;
@@ -186,6 +299,49 @@ static int decode(struct fuse_req *req, const struct fuse_op *op,
 	req->arg = buf;
 	req->arglen = copy;
 	return find_names(req, op, in_size);
+}
+
+/*
+ * --readonly: what would change the shared directory gets EROFS, as from a
+ * read-only mount: every modifying opcode, an OPEN asking for write access
+ * or truncation, and a writable DAX mapping. Called after decode().
+ */
+static int readonly_check(const struct fuse_req *req)
+{
+	switch (req->ih.opcode) {
+	case FUSE_SETATTR:
+	case FUSE_SYMLINK:
+	case FUSE_MKNOD:
+	case FUSE_MKDIR:
+	case FUSE_UNLINK:
+	case FUSE_RMDIR:
+	case FUSE_RENAME:
+	case FUSE_RENAME2:
+	case FUSE_LINK:
+	case FUSE_WRITE:
+	case FUSE_SETXATTR:
+	case FUSE_REMOVEXATTR:
+	case FUSE_CREATE:
+	case FUSE_TMPFILE:
+	case FUSE_FALLOCATE:
+	case FUSE_COPY_FILE_RANGE:
+		return -EROFS;
+	case FUSE_OPEN: {
+		const struct fuse_open_in *oi = (const void *)req->arg;
+
+		if ((oi->flags & O_ACCMODE) != O_RDONLY ||
+		    (oi->flags & (O_TRUNC | O_CREAT)))
+			return -EROFS;
+		return 0;
+	}
+	case FUSE_SETUPMAPPING: {
+		const struct fuse_setupmapping_in *si = (const void *)req->arg;
+
+		return (si->flags & FUSE_SETUPMAPPING_FLAG_WRITE) ? -EROFS : 0;
+	}
+	default:
+		return 0;
+	}
 }
 
 size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
@@ -211,6 +367,10 @@ size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
 	req.ctx.uid = req.ih.uid;
 	req.ctx.gid = req.ih.gid;
 	req.ctx.pid = req.ih.pid;
+	/* --translate-uid/gid: act as the host ids (forbidden: no creating) */
+	if (fuse_idmap_guest(srv->opts.uid_map, req.ih.uid, &req.ctx.uid) ||
+	    fuse_idmap_guest(srv->opts.gid_map, req.ih.gid, &req.ctx.gid))
+		req.ctx.forbidden = true;
 
 	if (req.ih.opcode < fuse_ops_count && fuse_ops[req.ih.opcode].fn)
 		op = &fuse_ops[req.ih.opcode];
@@ -231,10 +391,17 @@ size_t fuse_srv_handle(struct fuse_srv *srv, const struct iovec *in,
 		ret = -EINVAL;
 	} else {
 		ret = decode(&req, op, small.b, &heap);
+		if (ret == 0 && srv->opts.readonly)
+			ret = readonly_check(&req);
 		if (ret == 0)
 			ret = op->fn(&req);
 	}
 
+	VLOG_TRACE("fuse: %s (%u) unique %llu nodeid %llu: %s",
+		   op ? op->name : "?", req.ih.opcode,
+		   (unsigned long long)req.ih.unique,
+		   (unsigned long long)req.ih.nodeid,
+		   ret < 0 ? strerror(-ret) : "ok");
 	if (ret < 0 && ret != -ENOENT)
 		VLOG_DEBUG("fuse: %s (%u) unique %llu: %s",
 			   op ? op->name : "?", req.ih.opcode,

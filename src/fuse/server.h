@@ -13,8 +13,15 @@
 #include <sys/uio.h>
 
 struct fuse_srv;
+struct pt_xattrmap;
+struct fuse_idmap;
 
-enum fuse_srv_cache { FUSE_SRV_CACHE_AUTO, FUSE_SRV_CACHE_ALWAYS, FUSE_SRV_CACHE_NEVER };
+enum fuse_srv_cache {
+	FUSE_SRV_CACHE_AUTO,
+	FUSE_SRV_CACHE_ALWAYS,
+	FUSE_SRV_CACHE_NEVER,
+	FUSE_SRV_CACHE_METADATA, /* metadata as ALWAYS, file data as NEVER */
+};
 
 /*
  * DAX hooks (the vhost-user backend channel); all NULL when DAX is off.
@@ -49,6 +56,16 @@ struct fuse_srv_opts {
 	bool readdirplus;	  /* offer READDIRPLUS */
 	bool posix_lock;	  /* serve GETLK/SETLK/SETLKW */
 	bool flock;		  /* serve BSD flock */
+	bool readonly;		  /* EROFS for everything that modifies */
+	bool allow_direct_io;	  /* keep the guest's O_DIRECT on the host */
+	bool preserve_noatime;	  /* keep O_NOATIME (else it is dropped) */
+	bool allow_mmap;	  /* FUSE_DIRECT_IO_ALLOW_MMAP (cache=never/metadata) */
+	bool no_killpriv_v2;	  /* do not offer FUSE_HANDLE_KILLPRIV_V2 */
+	bool posix_acl;		  /* offer FUSE_POSIX_ACL (needs xattr) */
+	bool security_label;	  /* offer FUSE_SECURITY_CTX (needs xattr) */
+	const struct pt_xattrmap *xattrmap; /* --xattrmap (caller's), or NULL */
+	/* --translate-uid/--translate-gid (caller's), or NULL */
+	const struct fuse_idmap *uid_map, *gid_map;
 	uint64_t max_inodes;	  /* inode table bound; 0 = default */
 	unsigned max_write;	  /* bytes; 0 = default (1 MiB) */
 	struct fuse_srv_dax_ops dax;

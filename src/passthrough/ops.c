@@ -29,6 +29,7 @@
 
 #include "common/log.h"
 #include "passthrough/internal.h"
+#include "passthrough/xattrmap.h"
 
 #define PT_DIRBUF_SIZE 16384
 
@@ -61,7 +62,41 @@ struct creds_saved {
 	bool switched;
 	uid_t uid;
 	gid_t gid;
+	int ngroups; /* -1: the thread's groups were left alone */
+	gid_t groups[64];
 };
+
+/*
+ * The caller's supplementary groups, for this thread only: the raw
+ * syscall (glibc's setgroups() changes every thread). Saves the thread's
+ * own first. 0 or -errno.
+ */
+static int groups_enter(const struct pt_ctx *ctx, struct creds_saved *s)
+{
+	gid_t g[PT_CTX_GROUPS];
+	long n;
+
+	s->ngroups = -1;
+	if (!ctx->ngroups)
+		return 0;
+	n = syscall(SYS_getgroups, 64, s->groups);
+	if (n < 0)
+		return -errno;
+	for (uint32_t i = 0; i < ctx->ngroups && i < PT_CTX_GROUPS; i++)
+		g[i] = ctx->groups[i];
+	if (syscall(SYS_setgroups, ctx->ngroups, g) < 0)
+		return -errno;
+	s->ngroups = (int)n;
+	return 0;
+}
+
+static void groups_leave(const struct creds_saved *s)
+{
+	if (s->ngroups >= 0 &&
+	    syscall(SYS_setgroups, s->ngroups, s->groups) < 0)
+		VLOG_WARN("passthrough: restoring the thread's groups: %s",
+			  strerror(errno));
+}
 
 /*
  * Create as the caller. Nothing to switch when the caller's ids are the
@@ -69,10 +104,19 @@ struct creds_saved {
  */
 static int creds_enter(const struct pt_ctx *ctx, struct creds_saved *s)
 {
+	int ret;
+
+	s->switched = false;
+	if (ctx->forbidden)
+		return -EPERM;
 	thread_prepare();
-	s->switched = ctx->uid != thread_fsuid || ctx->gid != thread_fsgid;
+	s->switched = ctx->uid != thread_fsuid || ctx->gid != thread_fsgid ||
+		      ctx->ngroups;
 	if (!s->switched)
 		return 0;
+	ret = groups_enter(ctx, s);
+	if (ret < 0)
+		return ret;
 	s->gid = syscall(SYS_setfsgid, ctx->gid);
 	s->uid = syscall(SYS_setfsuid, ctx->uid);
 	/* setfsuid() reports failure only by not changing anything. */
@@ -80,6 +124,7 @@ static int creds_enter(const struct pt_ctx *ctx, struct creds_saved *s)
 	    (gid_t)syscall(SYS_setfsgid, -1) != ctx->gid) {
 		syscall(SYS_setfsuid, s->uid);
 		syscall(SYS_setfsgid, s->gid);
+		groups_leave(s);
 		return -EPERM;
 	}
 	return 0;
@@ -91,6 +136,7 @@ static void creds_leave(const struct creds_saved *s)
 		return;
 	syscall(SYS_setfsuid, s->uid);
 	syscall(SYS_setfsgid, s->gid);
+	groups_leave(s);
 }
 
 /* ---- helpers ---- */
@@ -646,7 +692,17 @@ static int open_flags(struct pt_fs *fs, uint32_t flags)
 	 * bypasses its own page cache for an O_DIRECT file.
 	 */
 	int f = (int)flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_PATH |
-			       O_TMPFILE | O_NOFOLLOW | O_DIRECTORY | O_DIRECT);
+			       O_TMPFILE | O_NOFOLLOW | O_DIRECTORY);
+
+	/* --allow-direct-io: the guest asks for aligned buffers itself. */
+	if (!fs->opts.allow_direct_io)
+		f &= ~O_DIRECT;
+	/*
+	 * O_NOATIME needs ownership or CAP_FOWNER on the host; as the Rust
+	 * virtiofsd does, it is dropped unless --preserve-noatime.
+	 */
+	if (!fs->opts.preserve_noatime)
+		f &= ~O_NOATIME;
 
 	/* The kernel's writeback cache reads pages and appends itself. */
 	if (__atomic_load_n(&fs->opts.writeback, __ATOMIC_RELAXED)) {
@@ -1332,11 +1388,34 @@ static ssize_t xattr_do(struct pt_fs *fs, uint64_t nodeid,
 	return n;
 }
 
+/*
+ * --xattrmap: the host name of the guest's @*name, in @buf; *@name is
+ * pointed at it. Without a map the name stays. 0 or -errno.
+ */
+static int xattr_name(struct pt_fs *fs, const char **name, char *buf,
+		      size_t size)
+{
+	int ret;
+
+	if (!fs->opts.xattrmap || !*name)
+		return 0;
+	if (!**name || strlen(*name) > XATTR_NAME_MAX)
+		return **name ? -ERANGE : -EINVAL;
+	ret = pt_xattrmap_client(fs->opts.xattrmap, *name, buf, size);
+	if (ret == 0)
+		*name = buf;
+	return ret;
+}
+
 int pt_setxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
 		const void *value, size_t size, uint32_t flags)
 {
+	char mapped[XATTR_NAME_MAX + 1];
+	int ret = xattr_name(fs, &name, mapped, sizeof(mapped));
 	struct xa_args a = { XA_SET, name, (void *)value, size, (int)flags };
 
+	if (ret)
+		return ret;
 	if (flags & ~(uint32_t)(XATTR_CREATE | XATTR_REPLACE))
 		return -EINVAL;
 	return (int)xattr_do(fs, nodeid, &a);
@@ -1345,9 +1424,53 @@ int pt_setxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
 ssize_t pt_getxattr(struct pt_fs *fs, uint64_t nodeid, const char *name,
 		    void *buf, size_t size)
 {
+	char mapped[XATTR_NAME_MAX + 1];
+	int ret = xattr_name(fs, &name, mapped, sizeof(mapped));
 	struct xa_args a = { XA_GET, name, buf, size, 0 };
 
-	return xattr_do(fs, nodeid, &a);
+	return ret ? ret : xattr_do(fs, nodeid, &a);
+}
+
+/*
+ * With --xattrmap the guest sees a rewritten list, whose size is only
+ * known once the host's whole list is read and filtered: read it into a
+ * buffer of our own (retrying if it grows meanwhile), then answer the
+ * size query or copy.
+ */
+static ssize_t listxattr_mapped(struct pt_fs *fs, uint64_t nodeid, void *buf,
+				size_t size)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		struct xa_args q = { XA_LIST, NULL, NULL, 0, 0 }, a = q;
+		ssize_t n = xattr_do(fs, nodeid, &q);
+		size_t len;
+		char *all;
+
+		if (n <= 0)
+			return n;
+		all = malloc((size_t)n);
+		if (!all)
+			return -ENOMEM;
+		a.buf = all;
+		a.size = (size_t)n;
+		n = xattr_do(fs, nodeid, &a);
+		if (n == -ERANGE) {
+			free(all);
+			continue;
+		}
+		if (n < 0) {
+			free(all);
+			return n;
+		}
+		len = pt_xattrmap_list(fs->opts.xattrmap, all, (size_t)n);
+		if (size && len > size)
+			n = -ERANGE;
+		else if (size)
+			memcpy(buf, all, len);
+		free(all);
+		return n < 0 ? n : (ssize_t)len;
+	}
+	return -ERANGE;
 }
 
 ssize_t pt_listxattr(struct pt_fs *fs, uint64_t nodeid, void *buf,
@@ -1355,12 +1478,16 @@ ssize_t pt_listxattr(struct pt_fs *fs, uint64_t nodeid, void *buf,
 {
 	struct xa_args a = { XA_LIST, NULL, buf, size, 0 };
 
+	if (fs->opts.xattrmap)
+		return listxattr_mapped(fs, nodeid, buf, size);
 	return xattr_do(fs, nodeid, &a);
 }
 
 int pt_removexattr(struct pt_fs *fs, uint64_t nodeid, const char *name)
 {
+	char mapped[XATTR_NAME_MAX + 1];
+	int ret = xattr_name(fs, &name, mapped, sizeof(mapped));
 	struct xa_args a = { XA_REMOVE, name, NULL, 0, 0 };
 
-	return (int)xattr_do(fs, nodeid, &a);
+	return ret ? ret : (int)xattr_do(fs, nodeid, &a);
 }

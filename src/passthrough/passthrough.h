@@ -24,6 +24,7 @@
 #include <fcntl.h>
 
 struct pt_fs;
+struct pt_xattrmap;
 
 /* Which regular files get FUSE_ATTR_DAX (per-file DAX, FUSE_HAS_INODE_DAX). */
 enum pt_dax_policy {
@@ -39,15 +40,28 @@ struct pt_opts {
 	uint64_t max_handles;	 /* 0 = default */
 	bool announce_submounts; /* flag directories on another mount */
 	bool writeback;		 /* writeback cache: open O_WRONLY as O_RDWR, no O_APPEND */
+	bool allow_direct_io;	 /* keep O_DIRECT from the guest (else dropped) */
+	bool preserve_noatime;	 /* keep O_NOATIME from the guest (else dropped) */
+	const struct pt_xattrmap *xattrmap; /* --xattrmap (caller's); NULL = none */
 	enum pt_dax_policy dax_policy; /* FUSE_ATTR_DAX in attr_flags */
 	uint64_t dax_min_size;	 /* PT_DAX_SIZE threshold, bytes */
 };
 
 /* Credentials of the requesting guest process. */
+#define PT_CTX_GROUPS 8
+
 struct pt_ctx {
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t pid;
+	/*
+	 * Supplementary groups the caller has for a creation (the kernel's
+	 * FUSE_EXT_GROUPS extension: the parent directory's group when the
+	 * caller is a member): held by the thread while it creates.
+	 */
+	uint32_t ngroups;
+	uint32_t groups[PT_CTX_GROUPS];
+	bool forbidden; /* --translate-*: these ids may not create files */
 };
 
 struct pt_entry {

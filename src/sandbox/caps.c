@@ -10,6 +10,10 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <linux/capability.h>
 #include <unistd.h>
 
@@ -37,25 +41,81 @@ static const unsigned int sbx_kept_caps[] = {
 
 #define SBX_NKEPT (sizeof(sbx_kept_caps) / sizeof(sbx_kept_caps[0]))
 
-/* A capability we do not hold cannot be kept: capset would fail. */
-static void which_held(bool held[SBX_NKEPT])
+/* --modcaps on top of the list: bit N = capability N (CAP_LAST_CAP < 64) */
+static uint64_t sbx_caps_add, sbx_caps_del;
+
+int sbx_set_modcaps(const char *spec)
 {
-	capng_get_caps_process();
-	for (size_t i = 0; i < SBX_NKEPT; i++)
-		held[i] = capng_have_capability(CAPNG_PERMITTED,
-						sbx_kept_caps[i]);
+	uint64_t add = 0, del = 0;
+	char *copy = strdup(spec), *save = NULL;
+	int ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	if (!*copy)
+		ret = -EINVAL;
+	for (char *it = strtok_r(copy, ":", &save); it && !ret;
+	     it = strtok_r(NULL, ":", &save)) {
+		int cap = it[0] && it[1] ? capng_name_to_capability(it + 1) : -1;
+
+		if ((it[0] != '+' && it[0] != '-') || cap < 0 || cap > 63) {
+			fprintf(stderr, "vdaxd: --modcaps: bad item '%s': "
+					"expected +name or -name\n", it);
+			ret = -EINVAL;
+		} else if (it[0] == '+') {
+			add |= 1ull << cap;
+			del &= ~(1ull << cap);
+		} else {
+			del |= 1ull << cap;
+			add &= ~(1ull << cap);
+		}
+	}
+	/* "a::b" or a trailing ':' leaves an empty item strtok_r skips */
+	if (!ret && (strstr(spec, "::") || spec[strlen(spec) - 1] == ':' ||
+		     spec[0] == ':')) {
+		fprintf(stderr, "vdaxd: --modcaps: empty item in '%s'\n", spec);
+		ret = -EINVAL;
+	}
+	free(copy);
+	if (!ret) {
+		sbx_caps_add = add;
+		sbx_caps_del = del;
+	}
+	return ret;
 }
 
-static int build_set(const bool held[SBX_NKEPT])
+static bool wanted(unsigned cap)
 {
+	if (cap < 64 && (sbx_caps_del >> cap & 1))
+		return false;
+	if (cap < 64 && (sbx_caps_add >> cap & 1))
+		return true;
+	for (size_t i = 0; i < SBX_NKEPT; i++)
+		if (sbx_kept_caps[i] == cap)
+			return true;
+	return false;
+}
+
+/*
+ * The set to keep: wanted and held (a capability we do not hold cannot be
+ * kept: capset would fail).
+ */
+static int build_set(void)
+{
+	bool held[64];
+
+	capng_get_caps_process();
+	for (unsigned c = 0; c < 64; c++)
+		held[c] = c <= CAP_LAST_CAP &&
+			  capng_have_capability(CAPNG_PERMITTED, c);
 	capng_clear(CAPNG_SELECT_BOTH);
-	for (size_t i = 0; i < SBX_NKEPT; i++) {
-		if (!held[i])
+	for (unsigned c = 0; c <= CAP_LAST_CAP && c < 64; c++) {
+		if (!held[c] || !wanted(c))
 			continue;
 		if (capng_update(CAPNG_ADD,
 				 CAPNG_EFFECTIVE | CAPNG_PERMITTED |
 					 CAPNG_BOUNDING_SET,
-				 sbx_kept_caps[i]) < 0)
+				 c) < 0)
 			return -EINVAL;
 	}
 	return 0;
@@ -63,7 +123,6 @@ static int build_set(const bool held[SBX_NKEPT])
 
 int sbx_drop_caps(void)
 {
-	bool held[SBX_NKEPT];
 	int ret;
 
 	if (geteuid() != 0) {
@@ -71,8 +130,7 @@ int sbx_drop_caps(void)
 			"sandbox: not root, keeping capabilities as they are");
 		return 0;
 	}
-	which_held(held);
-	ret = build_set(held);
+	ret = build_set();
 	if (ret < 0) {
 		VLOG_ERR("sandbox: building the capability set failed");
 		return ret;
@@ -87,7 +145,7 @@ int sbx_drop_caps(void)
 		VLOG_INFO("sandbox: cannot shrink the bounding set (%d), "
 			  "dropping effective/permitted only",
 			  ret);
-		ret = build_set(held);
+		ret = build_set();
 		if (ret == 0)
 			ret = capng_apply(CAPNG_SELECT_CAPS);
 	}

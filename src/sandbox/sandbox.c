@@ -14,6 +14,12 @@
  *            a process keeping CAP_SYS_CHROOT could escape, which is why the
  *            capability drop and seccomp (no chroot(2)) must follow.
  * none:      nothing; the shared directory is reached through root_fd.
+ *
+ * Without root, namespace mode first enters a new user namespace (as the
+ * Rust virtiofsd does): a helper forked beforehand writes the uid/gid maps
+ * from outside (newuidmap/newgidmap when more than our own id is mapped),
+ * then the daemon becomes uid/gid 0 in it and carries on as root would,
+ * with capabilities valid for that namespace only.
  */
 #include "sandbox/sandbox.h"
 
@@ -24,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -53,8 +60,203 @@ int sbx_parse_seccomp(const char *s, enum sbx_seccomp *out)
 		*out = SBX_SECCOMP_LOG;
 	else if (strcmp(s, "none") == 0)
 		*out = SBX_SECCOMP_NONE;
+	else if (strcmp(s, "trap") == 0)
+		*out = SBX_SECCOMP_TRAP;
 	else
 		return -EINVAL;
+	return 0;
+}
+
+static struct sbx_userns sbx_userns_cfg;
+
+void sbx_set_userns(const struct sbx_userns *u)
+{
+	sbx_userns_cfg = *u;
+}
+
+int sbx_parse_idmap(const char *s, struct sbx_idmap *m)
+{
+	unsigned long long v[3];
+	const char *p = s;
+
+	if (*p++ != ':')
+		return -EINVAL;
+	for (int i = 0; i < 3; i++) {
+		char *end;
+
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		errno = 0;
+		v[i] = strtoull(p, &end, 10);
+		if (errno || *end != ':' || v[i] > UINT32_MAX)
+			return -EINVAL;
+		p = end + 1;
+	}
+	if (*p || v[2] == 0 || v[0] + v[2] - 1 > UINT32_MAX - 1 ||
+	    v[1] + v[2] - 1 > UINT32_MAX - 1)
+		return -EINVAL;
+	m->ns = (unsigned)v[0];
+	m->host = (unsigned)v[1];
+	m->count = (unsigned)v[2];
+	return 0;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+	size_t len = strlen(s);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, len) != (ssize_t)len)
+		err = -errno ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+/* Run newuidmap/newgidmap PID NS HOST COUNT...; 0 or -errno. */
+static int run_idmap_tool(const char *tool, pid_t pid,
+			  const struct sbx_idmap *m, unsigned n)
+{
+	char args[SBX_IDMAP_MAX * 3 + 1][16];
+	char *argv[SBX_IDMAP_MAX * 3 + 3];
+	unsigned na = 0;
+	int status;
+	pid_t c;
+
+	if (n > SBX_IDMAP_MAX)
+		return -EINVAL;
+	snprintf(args[na++], sizeof(args[0]), "%d", (int)pid);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(args[na++], sizeof(args[0]), "%u", m[i].ns);
+		snprintf(args[na++], sizeof(args[0]), "%u", m[i].host);
+		snprintf(args[na++], sizeof(args[0]), "%u", m[i].count);
+	}
+	argv[0] = (char *)tool;
+	for (unsigned i = 0; i < na; i++)
+		argv[i + 1] = args[i];
+	argv[na + 1] = NULL;
+	c = fork();
+	if (c < 0)
+		return -errno;
+	if (c == 0) {
+		execvp(tool, argv);
+		VLOG_ERR("sandbox: cannot run %s: %s (install uidmap)", tool,
+			 strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(c, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		VLOG_ERR("sandbox: %s failed (status %d): does /etc/sub%cid "
+			 "grant these ids?",
+			 tool, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			 tool[3] == 'u' ? 'u' : 'g');
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * In the helper, outside: map @pid's new user namespace. One map of our
+ * own id is written directly (with setgroups denied, as an unprivileged
+ * writer must); anything else goes through the setuid helpers.
+ */
+static int write_maps(pid_t pid, const struct sbx_userns *u, uid_t uid,
+		      gid_t gid)
+{
+	struct sbx_idmap du = {0, uid, 1}, dg = {0, gid, 1};
+	const struct sbx_idmap *um = u->nuid ? u->uid : &du;
+	const struct sbx_idmap *gm = u->ngid ? u->gid : &dg;
+	unsigned nu = u->nuid ? u->nuid : 1, ng = u->ngid ? u->ngid : 1;
+	char path[64], line[64];
+	int err;
+
+	if (nu == 1 && um->host == uid && um->count == 1) {
+		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+		snprintf(line, sizeof(line), "%u %u 1\n", um->ns, um->host);
+		err = write_file(path, line);
+	} else {
+		err = run_idmap_tool("newuidmap", pid, um, nu);
+	}
+	if (err) {
+		VLOG_ERR("sandbox: uid map: %s", strerror(-err));
+		return err;
+	}
+	if (ng == 1 && gm->host == gid && gm->count == 1) {
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+		err = write_file(path, "deny");
+		snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+		snprintf(line, sizeof(line), "%u %u 1\n", gm->ns, gm->host);
+		if (!err)
+			err = write_file(path, line);
+	} else {
+		err = run_idmap_tool("newgidmap", pid, gm, ng);
+	}
+	if (err)
+		VLOG_ERR("sandbox: gid map: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * Unprivileged: a new user namespace, mapped by a helper forked first
+ * (a process cannot run the setuid newuidmap from inside), then uid and
+ * gid 0 in it. 0 or -errno.
+ */
+static int enter_userns(void)
+{
+	const struct sbx_userns *u = &sbx_userns_cfg;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	pid_t self = getpid(), helper;
+	int go[2], err, status;
+	char c = 0;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -errno;
+	helper = fork();
+	if (helper < 0) {
+		err = -errno;
+		close(go[0]);
+		close(go[1]);
+		return err;
+	}
+	if (helper == 0) {
+		close(go[1]);
+		/* EOF: the parent failed to unshare; nothing to map */
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		_exit(write_maps(self, u, uid, gid) ? 1 : 0);
+	}
+	close(go[0]);
+	if (unshare(CLONE_NEWUSER) < 0) {
+		err = -errno;
+		VLOG_ERR("sandbox: unshare(CLONE_NEWUSER): %s (user namespaces "
+			 "disabled? run as root, or --sandbox=none)",
+			 strerror(errno));
+		close(go[1]);
+		waitpid(helper, &status, 0);
+		return err;
+	}
+	err = write(go[1], &c, 1) == 1 ? 0 : -EIO;
+	close(go[1]);
+	while (waitpid(helper, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (err || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		VLOG_ERR("sandbox: the user namespace could not be mapped");
+		return -EPERM;
+	}
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		err = -errno;
+		VLOG_ERR("sandbox: becoming root in the user namespace: %s "
+			 "(the maps must map id 0)",
+			 strerror(errno));
+		return err;
+	}
+	VLOG_INFO("sandbox: in a user namespace (host uid %u, gid %u as 0)",
+		  (unsigned)uid, (unsigned)gid);
 	return 0;
 }
 
@@ -263,6 +465,15 @@ static int enter_namespace(const char *dir, struct sbx_fds *out)
 	int alive[2], err;
 	pid_t pid;
 
+	if (geteuid() != 0) {
+		err = enter_userns();
+		if (err)
+			return err;
+	} else if (sbx_userns_cfg.nuid || sbx_userns_cfg.ngid) {
+		VLOG_ERR("sandbox: --uid-map/--gid-map are for a daemon started "
+			 "without root (as in the Rust virtiofsd)");
+		return -EINVAL;
+	}
 	/* Only children of the caller land in the new pid namespace. */
 	if (unshare(CLONE_NEWPID) < 0) {
 		err = -errno;

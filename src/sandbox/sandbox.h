@@ -4,7 +4,42 @@
 #define VDAX_SANDBOX_H
 
 enum sbx_mode { SBX_MODE_NAMESPACE, SBX_MODE_CHROOT, SBX_MODE_NONE };
-enum sbx_seccomp { SBX_SECCOMP_KILL, SBX_SECCOMP_LOG, SBX_SECCOMP_NONE };
+enum sbx_seccomp {
+	SBX_SECCOMP_KILL,
+	SBX_SECCOMP_LOG,
+	SBX_SECCOMP_NONE,
+	SBX_SECCOMP_TRAP, /* SIGSYS: the daemon dies by it, with a core */
+};
+
+/* --uid-map/--gid-map ":namespace_id:host_id:count:" */
+struct sbx_idmap {
+	unsigned ns, host, count;
+};
+
+#define SBX_IDMAP_MAX 16
+
+/*
+ * The user namespace of an unprivileged namespace sandbox: the maps, or
+ * none for the default (the daemon's own uid/gid as 0 in the namespace).
+ * More than a single map of our own id needs newuidmap/newgidmap (package
+ * uidmap) and /etc/subuid, /etc/subgid entries.
+ */
+struct sbx_userns {
+	struct sbx_idmap uid[SBX_IDMAP_MAX], gid[SBX_IDMAP_MAX];
+	unsigned nuid, ngid;
+};
+
+/*
+ * Parse ":NS:HOST:COUNT:" into @m (COUNT >= 1, no overflow of either
+ * range). 0 or -EINVAL.
+ */
+int sbx_parse_idmap(const char *s, struct sbx_idmap *m);
+
+/*
+ * Use @u (copied) when namespace mode starts without root. Without a call
+ * the defaults apply.
+ */
+void sbx_set_userns(const struct sbx_userns *u);
 
 struct sbx_fds {
 	int root_fd;	  /* O_PATH fd of the shared directory */
@@ -34,6 +69,14 @@ int sbx_enter(enum sbx_mode mode, const char *shared_dir, struct sbx_fds *out);
  * reduced set. Without root it logs and returns 0. Returns 0 or -errno.
  */
 int sbx_drop_caps(void);
+
+/*
+ * --modcaps: "(+|-)name[:(+|-)name]..." (names as in capabilities(7),
+ * without "cap_", any case) adds capabilities to the kept set or removes
+ * them, applied by later sbx_drop_caps() calls. 0, or -EINVAL naming the
+ * bad item on stderr.
+ */
+int sbx_set_modcaps(const char *spec);
 
 /*
  * Install the seccomp allow-list; @action for anything else. The filter is

@@ -15,7 +15,10 @@
 #include <seccomp.h>
 #include <string.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -98,6 +101,8 @@ static const char *const sbx_allowed[] = {
 	/* acting as the guest's caller */
 	"setfsuid",
 	"setfsgid",
+	"getgroups",
+	"setgroups", /* per thread: the caller's supplementary group */
 	"setresuid",
 	"setresgid",
 	"getuid",
@@ -272,6 +277,52 @@ static int allow_list(scmp_filter_ctx ctx, const char *const *names, size_t n)
 	return 0;
 }
 
+/*
+ * seccomp=trap: name the forbidden syscall on stderr, then die of SIGSYS
+ * as without a handler (SA_RESETHAND put the default action back), or,
+ * as pid 1 of the sandbox's pid namespace, exit with 128 + SIGSYS.
+ * Async-signal-safe: write(), tgkill() and _exit() only, all allowed.
+ */
+static void sbx_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	char msg[96] = "vdaxd: seccomp: forbidden syscall ";
+	char num[16];
+	size_t len = strlen(msg), n = 0;
+	unsigned v = si->si_syscall < 0 ? 0 : (unsigned)si->si_syscall;
+
+	(void)uc;
+	do
+		num[n++] = (char)('0' + v % 10);
+	while ((v /= 10) && n < sizeof(num));
+	while (n && len < sizeof(msg) - 16)
+		msg[len++] = num[--n];
+	memcpy(msg + len, " (trap)\n", 8);
+	len += 8;
+	if (write(2, msg, len) < 0) {
+		/* nothing more to do: we are about to die */
+	}
+	syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+	/* Still here: pid 1 of our pid namespace ignores its own SIGSYS. */
+	_exit(128 + sig);
+}
+
+static int install_sigsys(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = sbx_sigsys,
+		.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER,
+	};
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0) {
+		int err = -errno;
+
+		VLOG_ERR("seccomp: SIGSYS handler: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
 int sbx_seccomp_install(enum sbx_seccomp action)
 {
 	scmp_filter_ctx ctx;
@@ -287,6 +338,12 @@ int sbx_seccomp_install(enum sbx_seccomp action)
 		break;
 	case SBX_SECCOMP_LOG:
 		def = SCMP_ACT_LOG;
+		break;
+	case SBX_SECCOMP_TRAP:
+		def = SCMP_ACT_TRAP;
+		ret = install_sigsys();
+		if (ret < 0)
+			return ret;
 		break;
 	default:
 		return -EINVAL;
@@ -323,7 +380,9 @@ int sbx_seccomp_install(enum sbx_seccomp action)
 		goto out;
 	}
 	VLOG_INFO("seccomp: filter installed (%s)",
-		  action == SBX_SECCOMP_KILL ? "kill" : "log");
+		  action == SBX_SECCOMP_KILL  ? "kill"
+		  : action == SBX_SECCOMP_LOG ? "log"
+					      : "trap");
 out:
 	seccomp_release(ctx);
 	return ret;

@@ -12,6 +12,7 @@
  * Lock order: be->chan_lock, then pool->lock, then vq->lock (a leaf). The
  * message thread never holds a vq->lock while waiting for a thread.
  */
+#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -511,6 +512,8 @@ uint64_t vu_backend_offered_protocol_features(const struct vu_backend *be)
 
 	if (be->cfg.shm_size)
 		f |= 1ull << VHOST_USER_PROTOCOL_F_SHMEM;
+	if (be->cfg.tag[0])
+		f |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
 	return f;
 }
 
@@ -908,6 +911,41 @@ static int h_get_shmem_config(struct vu_conn *c, struct vu_msg_ctx *x)
 	return 0;
 }
 
+/*
+ * GET_CONFIG: the virtio-fs config space (tag, num_request_queues) from
+ * @offset for @size bytes. A range outside it is answered with the header
+ * and size 0, which a frontend takes as a failure (it must get a reply).
+ */
+static int h_get_config(struct vu_conn *c, struct vu_msg_ctx *x)
+{
+	const struct vhost_user_config *in = &x->m->payload.config;
+	struct vhost_user_config *out = &x->reply->payload.config;
+	struct virtio_fs_config_le fc;
+	uint32_t len = x->m->hdr.size;
+
+	if (!(c->proto & (1ull << VHOST_USER_PROTOCOL_F_CONFIG)))
+		return -EPROTO;
+	memset(out, 0, sizeof(*out));
+	x->reply->hdr.size = VHOST_USER_CONFIG_HDR;
+	if (len < VHOST_USER_CONFIG_HDR || in->size > VHOST_USER_CONFIG_MAX ||
+	    len != VHOST_USER_CONFIG_HDR + in->size ||
+	    in->offset > sizeof(fc) || in->size > sizeof(fc) - in->offset) {
+		VLOG_WARN("vhost: GET_CONFIG: bad range %u+%u (payload %u)",
+			  in->offset, in->size, len);
+		out->offset = in->offset;
+		return 0;
+	}
+	memset(&fc, 0, sizeof(fc));
+	memcpy(fc.tag, c->be->cfg.tag, strnlen(c->be->cfg.tag, VU_TAG_MAX));
+	fc.num_request_queues = htole32(c->be->cfg.num_request_queues);
+	out->offset = in->offset;
+	out->size = in->size;
+	out->flags = in->flags;
+	memcpy(out->region, (const uint8_t *)&fc + in->offset, in->size);
+	x->reply->hdr.size = VHOST_USER_CONFIG_HDR + in->size;
+	return 0;
+}
+
 #define SZ_VAR UINT32_MAX
 struct vu_handler {
 	int (*fn)(struct vu_conn *c, struct vu_msg_ctx *x);
@@ -946,6 +984,9 @@ static const struct vu_handler handlers[] = {
 	/* QEMU sends the region's fd along; we don't need it. */
 	H(REM_MEM_REG, h_rem_mem_reg, 40, 0, 1, false),
 	H(GET_SHMEM_CONFIG, h_get_shmem_config, 0, 0, 0, true),
+	[VHOST_USER_GET_CONFIG] = { h_get_config, "GET_CONFIG", SZ_VAR,
+				    VHOST_USER_CONFIG_HDR + VHOST_USER_CONFIG_MAX,
+				    0, 0, true },
 };
 
 static int send_reply(struct vu_conn *c, struct vhost_user_msg *r)

@@ -43,10 +43,19 @@ struct vu_backend_ops {
 	void (*cancel)(void *opaque, bool draining);
 };
 
+/* virtio-fs: the tag is 36 bytes, NUL-padded, not NUL-terminated. */
+#define VU_TAG_MAX 36
+
 struct vu_backend_cfg {
 	unsigned num_request_queues; /* request queues besides hiprio; >= 1 */
 	unsigned thread_pool_size;   /* 0: serve each queue in its own thread */
 	uint64_t shm_size;	     /* DAX window (shmid 0) size; 0 = no DAX */
+	/*
+	 * virtio_fs_config.tag; "" = none. Non-empty: offer
+	 * VHOST_USER_PROTOCOL_F_CONFIG and answer GET_CONFIG with it (QEMU
+	 * 7.1-8.0 crash on that feature: only when asked for).
+	 */
+	char tag[VU_TAG_MAX + 1];
 };
 
 /* Create a backend. Returns 0 or -errno. */

@@ -189,6 +189,22 @@ struct vhost_user_shmem_config {
 	uint64_t memory_sizes[VHOST_USER_SHMEM_MAX_REGIONS];
 } __attribute__((packed));
 
+/* GET_CONFIG / SET_CONFIG: a header, then @size bytes of device config. */
+#define VHOST_USER_CONFIG_HDR 12
+#define VHOST_USER_CONFIG_MAX 256
+struct vhost_user_config {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+	uint8_t region[VHOST_USER_CONFIG_MAX];
+} __attribute__((packed));
+
+/* virtio-fs device configuration (virtio spec 5.11.4). */
+struct virtio_fs_config_le {
+	uint8_t tag[36];
+	uint32_t num_request_queues; /* little endian */
+} __attribute__((packed));
+
 /* Largest payload any request or reply we handle carries. */
 #define VHOST_USER_PAYLOAD_MAX sizeof(struct vhost_user_shmem_config)
 
@@ -202,6 +218,7 @@ struct vhost_user_msg {
 		struct vhost_user_mem_reg mem_reg;
 		struct vhost_user_shmem_map shmem_map;
 		struct vhost_user_shmem_config shmem_config;
+		struct vhost_user_config config;
 		uint8_t raw[VHOST_USER_PAYLOAD_MAX];
 	} payload;
 } __attribute__((packed));

@@ -4,7 +4,7 @@
  * helpers, and (with --backend) starting the backend daemon itself.
  *
  *   vdax-conform --socket S --host-dir D      use a running backend
- *   vdax-conform --backend virtiofsd|vdaxd --exe PATH
+ *   vdax-conform --backend virtiofsd|vdaxd|rust --exe PATH [--no-locks]
  *                                             start one on a temp dir
  */
 #include <errno.h>
@@ -557,6 +557,7 @@ struct backend {
 };
 
 static struct backend be = {.pid = -1};
+static bool no_locks; /* --no-locks: start vdaxd without remote locks */
 
 static int backend_start(const char *kind, const char *exe)
 {
@@ -588,7 +589,13 @@ static int backend_start(const char *kind, const char *exe)
 			snprintf(src, sizeof(src), "--shared-dir=%s", be.share);
 			execl(exe, exe, sockopt, src, "--sandbox=none",
 			      "--seccomp=none", "--cache=auto", "--xattr",
-			      "--posix-lock", "--flock", (char *)NULL);
+			      no_locks ? "--no-posix-lock" : "--posix-lock",
+			      no_locks ? "--no-flock" : "--flock", (char *)NULL);
+		} else if (!strcmp(kind, "rust")) {
+			/* The Rust virtiofsd has no remote POSIX/flock locks. */
+			snprintf(src, sizeof(src), "--shared-dir=%s", be.share);
+			execl(exe, exe, sockopt, src, "--sandbox=chroot",
+			      "--cache=auto", "--xattr", (char *)NULL);
 		} else {
 			snprintf(src, sizeof(src),
 				 "source=%s,cache=auto,xattr,posix_lock,flock,"
@@ -652,12 +659,14 @@ static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr,
 		"usage: vdax-conform [-v] [-x NAME,...] [--known-failures F] --socket S --host-dir D\n"
-		"       vdax-conform [-v] [-x NAME,...] --backend virtiofsd|vdaxd "
+		"       vdax-conform [-v] [-x NAME,...] --backend virtiofsd|vdaxd|rust "
 		"--exe PATH\n"
 		"  Runs the vdax-posix checks through libvdax and prints TAP.\n"
 		"  -x  checks expected to fail (reported as TODO)\n"
 		"  --known-failures FILE  the same from a file: NAME or\n"
-		"      BACKEND:NAME, then a justification, one a line\n");
+		"      BACKEND:NAME, then a justification, one a line\n"
+		"  --no-locks  start vdaxd without remote POSIX/flock locks\n"
+		"      (as the Rust virtiofsd, which has none)\n");
 	exit(2);
 }
 
@@ -674,6 +683,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{"exe", required_argument, NULL, 'e'},
 		{"known-failures", required_argument, NULL, 'k'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"no-locks", no_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -698,6 +708,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'v':
 			verbose = true;
 			break;
+		case 'L':
+			no_locks = true;
+			break;
 		case 'x':
 			free(expect_list);
 			if (asprintf(&expect_list, ",%s,", optarg) < 0)
@@ -714,7 +727,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		exit(2);
 	}
 	if (a->backend) {
-		if (strcmp(a->backend, "virtiofsd") && strcmp(a->backend, "vdaxd"))
+		if (strcmp(a->backend, "virtiofsd") &&
+		    strcmp(a->backend, "vdaxd") && strcmp(a->backend, "rust"))
 			usage();
 		if (a->sock || a->host)
 			usage();

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * vdax-conform-compare: run vdax-conform on QEMU's virtiofsd and on vdaxd
- * and print one TAP line per check saying whether both backends gave the
- * same answer: the same ok / not ok / skip, and the same errno names in
- * the detail. Differences listed in the expected-differences file (name
- * and a one-line justification) pass, with the justification printed.
+ * vdax-conform-compare: run vdax-conform on a reference daemon (QEMU's C
+ * virtiofsd, or the Rust virtiofsd with --rust) and on vdaxd and print one
+ * TAP line per check saying whether both backends gave the same answer:
+ * the same ok / not ok / skip, and the same errno names in the detail.
+ * Differences listed in the expected-differences file (name and a one-line
+ * justification) pass, with the justification printed.
  *
- *   vdax-conform-compare --conform EXE --virtiofsd PATH --vdaxd PATH
- *                        [--expect FILE]
+ *   vdax-conform-compare --conform EXE (--virtiofsd PATH | --rust PATH)
+ *                        --vdaxd PATH [--expect FILE] [--no-locks]
+ *
+ * --no-locks starts both without remote POSIX/flock locks (the Rust
+ * daemon has none), so both are compared with the same features.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -162,7 +166,7 @@ static int load_expected(const char *path)
 
 /* Starts vdax-conform for one backend with stdout to @out; returns pid. */
 static pid_t start(const char *conform, const char *backend, const char *exe,
-		   FILE *out)
+		   bool no_locks, FILE *out)
 {
 	pid_t pid = fork();
 
@@ -172,8 +176,12 @@ static pid_t start(const char *conform, const char *backend, const char *exe,
 		dup2(fileno(out), 1);
 		if (devnull >= 0)
 			dup2(devnull, 2);
-		execl(conform, conform, "--backend", backend, "--exe", exe,
-		      (char *)NULL);
+		if (no_locks)
+			execl(conform, conform, "--backend", backend, "--exe",
+			      exe, "--no-locks", (char *)NULL);
+		else
+			execl(conform, conform, "--backend", backend, "--exe",
+			      exe, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -207,17 +215,18 @@ static void compare_one(const char *name)
 	}
 	if (e) {
 		e->used = true;
-		ok(1, "%s # expected difference (virtiofsd: %s, vdaxd: %s): %s",
-		   name, aa, ba, e->why);
+		ok(1, "%s # expected difference (%s: %s, vdaxd: %s): %s",
+		   name, runs[0].backend, aa, ba, e->why);
 		return;
 	}
-	ok(0, "%s # virtiofsd: %s, vdaxd: %s", name, aa, ba);
+	ok(0, "%s # %s: %s, vdaxd: %s", name, runs[0].backend, aa, ba);
 }
 
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr, "usage: vdax-conform-compare --conform EXE "
-			"--virtiofsd PATH --vdaxd PATH [--expect FILE]\n");
+			"(--virtiofsd PATH | --rust PATH) --vdaxd PATH "
+			"[--expect FILE] [--no-locks]\n");
 	exit(2);
 }
 
@@ -226,13 +235,17 @@ int main(int argc, char **argv)
 	static const struct option lopts[] = {
 		{"conform", required_argument, NULL, 'c'},
 		{"virtiofsd", required_argument, NULL, 'q'},
+		{"rust", required_argument, NULL, 'r'},
 		{"vdaxd", required_argument, NULL, 'd'},
+		{"no-locks", no_argument, NULL, 'L'},
 		{"expect", required_argument, NULL, 'x'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *conform = NULL, *exes[2] = {NULL, NULL}, *expect = NULL;
 	FILE *outs[2];
 	pid_t pids[2];
+	const char *ref = "virtiofsd";
+	bool no_locks = false;
 	char why[600];
 	int c, i;
 
@@ -242,7 +255,14 @@ int main(int argc, char **argv)
 			conform = optarg;
 			break;
 		case 'q':
+		case 'r':
+			if (exes[0])
+				usage();
 			exes[0] = optarg;
+			ref = c == 'r' ? "rust" : "virtiofsd";
+			break;
+		case 'L':
+			no_locks = true;
 			break;
 		case 'd':
 			exes[1] = optarg;
@@ -256,7 +276,7 @@ int main(int argc, char **argv)
 	}
 	if (!conform || !exes[0] || !exes[1] || optind != argc)
 		usage();
-	runs[0].backend = "virtiofsd";
+	runs[0].backend = ref;
 	runs[1].backend = "vdaxd";
 	for (i = 0; i < 2; i++) {
 		if (!exes[i][0] || access(exes[i], X_OK)) {
@@ -278,7 +298,8 @@ int main(int argc, char **argv)
 		outs[i] = tmpfile();
 		if (!outs[i])
 			tap_bail("tmpfile failed");
-		pids[i] = start(conform, runs[i].backend, exes[i], outs[i]);
+		pids[i] = start(conform, runs[i].backend, exes[i], no_locks,
+				outs[i]);
 	}
 	for (i = 0; i < 2; i++) {
 		if (pids[i] < 0 || waitpid(pids[i], &runs[i].status, 0) < 0)
@@ -295,7 +316,7 @@ int main(int argc, char **argv)
 		     runs[i].n, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	}
 	ok(runs[0].planned && runs[1].planned,
-	   "compare.both_runs_complete # virtiofsd %s, vdaxd %s",
+	   "compare.both_runs_complete # %s %s, vdaxd %s", runs[0].backend,
 	   runs[0].planned ? "complete" : "cut short",
 	   runs[1].planned ? "complete" : "cut short");
 

@@ -114,6 +114,12 @@ is "$(forbidden namespace kill)" $((128 + SIGSYS)) \
 	"namespace + seccomp=kill: killed by SIGSYS"
 is "$(forbidden none kill)" $((128 + SIGSYS)) \
 	"sandbox=none + seccomp=kill: killed by SIGSYS"
+is "$(forbidden none trap)" $((128 + SIGSYS)) \
+	"sandbox=none + seccomp=trap: dies of SIGSYS"
+grep -q "forbidden syscall [0-9][0-9]* (trap)" "$tmp/hlog"
+ok $? "seccomp=trap: the SIGSYS handler names the syscall"
+is "$(forbidden namespace trap)" $((128 + SIGSYS)) \
+	"namespace + seccomp=trap: dies of SIGSYS"
 is "$(forbidden namespace log)" 0 "seccomp=log: the syscall is only logged"
 is "$(forbidden namespace none)" 0 "seccomp=none: the syscall is allowed"
 

@@ -3,20 +3,24 @@
 """Guest tests: boot a real Linux guest under QEMU (tools/vm.sh) on a
 vhost-user-fs backend and check what it sees. Output is TAP.
 
-  guest_test.py smoke  --backend vdaxd|virtiofsd [common options]
+  guest_test.py smoke  --backend vdaxd|virtiofsd|rust [common options]
       boot, mount, move data both ways (host -> guest, guest -> host)
+  guest_test.py readonly [common options]
+      a guest on vdaxd --readonly: reads work, every change is EROFS
   guest_test.py reboot [common options]
       several guests in a row on one running vdaxd, one of them killed hard
   guest_test.py posix  [common options]
       vdax-posix (a) on a local directory, (b) in the guest on vdaxd, (c) in
-      the guest on QEMU's virtiofsd; one check per test name comparing (b)
-      with (a) and one comparing (b) with (c), minus the allow-listed
-      differences of tests/guest/expected-differences.txt
+      the guest on QEMU's virtiofsd, (d) in the guest on the Rust virtiofsd;
+      one check per test name comparing (b) with each of (a), (c) and (d),
+      minus the allow-listed differences of tests/guest/expected-differences.txt
 
-Common options: --vm tools/vm.sh --vdaxd PATH --virtiofsd PATH
+Common options: --vm tools/vm.sh --vdaxd PATH --virtiofsd PATH --rust PATH
 --posix PATH --tmp-base DIR --allow-list FILE. Needs root (the backends
 serve the shared directory as root) and QEMU; exits 77 (skip) otherwise.
-Extra daemon arguments: $VDAX_GUEST_VDAXD_ARGS, $VDAX_GUEST_VIRTIOFSD_ARGS.
+Extra daemon arguments: $VDAX_GUEST_VDAXD_ARGS, $VDAX_GUEST_VIRTIOFSD_ARGS,
+$VDAX_GUEST_RUST_ARGS. The Rust virtiofsd has no remote locks: it is started
+without posix_lock/flock (the guest kernel then keeps locks locally).
 """
 
 import argparse
@@ -105,6 +109,11 @@ class Backend:
             return [self.exe, '--socket-path=' + self.sock,
                     '--shared-dir=' + self.shared] + \
                 ['--' + f.replace('_', '-') for f in self.features] + extra
+        if self.kind == 'rust':
+            extra = shlex.split(os.environ.get('VDAX_GUEST_RUST_ARGS', ''))
+            return [self.exe, '--socket-path=' + self.sock,
+                    '--shared-dir=' + self.shared, '--cache=auto'] + \
+                ['--' + f for f in self.features if f == 'xattr'] + extra
         extra = shlex.split(os.environ.get('VDAX_GUEST_VIRTIOFSD_ARGS', ''))
         feats = []
         for f in self.features:
@@ -359,7 +368,7 @@ def smoke_check(shared, names, res, what):
 
 def cmd_smoke(opts):
     kind = opts.backend
-    exe = opts.vdaxd if kind == 'vdaxd' else opts.virtiofsd
+    exe = {'vdaxd': opts.vdaxd, 'virtiofsd': opts.virtiofsd, 'rust': opts.rust}[kind]
     if not exe or not os.access(exe, os.X_OK):
         tap.skip_all('%s not available' % kind)
     shared = os.path.join(opts.work, 'shared')
@@ -378,13 +387,88 @@ def cmd_smoke(opts):
         rc = be.stop()
         tap.is_eq(rc, 0, 'vdaxd: exits with status 0 on SIGTERM')
     else:
-        # QEMU's virtiofsd serves one frontend and exits.
+        # QEMU's and the Rust virtiofsd serve one frontend and exit.
         rc = be.wait_exit(10)
         if rc is None:
             rc = be.stop()
-        tap.is_eq(rc, 0, 'virtiofsd: exited cleanly after the guest left')
+        tap.is_eq(rc, 0, '%s: exited cleanly after the guest left' % kind)
     if tap.failed:
         tap.diag('%s log tail:\n%s' % (kind, be.log_tail()))
+    return tap.done()
+
+
+# ------------------------------------------------------------------ readonly
+
+READONLY_GUEST = r'''
+r() { echo "R:$1:$2"; }
+r read "$(cat from-host.txt)"
+r ls "$(ls | tr '\n' ' ')"
+try() { # try NAME CMD...: the error message of a change that must fail
+	n=$1; shift
+	if out=$("$@" 2>&1); then r "$n" "succeeded"; else
+		case $out in *"Read-only file system"*) r "$n" EROFS ;; *) r "$n" "$out" ;; esac
+	fi
+}
+try create sh -c 'echo x > new.txt'
+try append sh -c 'echo x >> from-host.txt'
+try mkdir mkdir d
+try rm rm from-host.txt
+try mv mv from-host.txt moved.txt
+try chmod chmod 600 from-host.txt
+try truncate truncate -s 0 from-host.txt
+try symlink ln -s from-host.txt link
+r done yes
+'''
+
+
+def cmd_readonly(opts):
+    if not opts.vdaxd or not os.access(opts.vdaxd, os.X_OK):
+        tap.skip_all('vdaxd not available')
+    shared = os.path.join(opts.work, 'shared')
+    os.mkdir(shared)
+    with open(os.path.join(shared, 'from-host.txt'), 'w') as f:
+        f.write('written by the host')
+    os.environ['VDAX_GUEST_VDAXD_ARGS'] = (os.environ.get('VDAX_GUEST_VDAXD_ARGS', '') +
+                                           ' --readonly').strip()
+    be = Backend('vdaxd', opts.vdaxd, shared, opts.work)
+    if not tap.ok(be.start(), 'vdaxd --readonly started and listening'):
+        tap.diag(be.log_tail())
+        be.stop()
+        return tap.done()
+    res = run_vm(opts, be.sock, READONLY_GUEST, opts.vm_timeout, backend=be)
+    check_vm(res, 'readonly')
+    r = res.results()
+    tap.is_eq(r.get('read'), 'written by the host', 'readonly: the guest reads a host file')
+    tap.is_eq(r.get('ls'), 'from-host.txt ', 'readonly: the guest lists the share')
+    for name in ('create', 'append', 'mkdir', 'rm', 'mv', 'chmod', 'truncate', 'symlink'):
+        tap.is_eq(r.get(name), 'EROFS', 'readonly: %s in the guest fails with EROFS' % name)
+    tap.is_eq(sorted(os.listdir(shared)), ['from-host.txt'], 'readonly: nothing changed on the host')
+    tap.is_eq(read(os.path.join(shared, 'from-host.txt')), 'written by the host',
+              'readonly: the host file is intact')
+    tap.is_eq(r.get('done'), 'yes', 'readonly: guest script ran to the end')
+    be.stop()
+    if tap.failed:
+        tap.diag('vdaxd log tail:\n' + be.log_tail())
+    # The same guest on the Rust virtiofsd --readonly: the same answers.
+    if not opts.rust or not os.access(opts.rust, os.X_OK):
+        tap.skip('readonly: the same answers as the Rust virtiofsd --readonly',
+                 'the Rust virtiofsd not available')
+        return tap.done()
+    rshared = os.path.join(opts.work, 'shared-rust')
+    os.mkdir(rshared)
+    with open(os.path.join(rshared, 'from-host.txt'), 'w') as f:
+        f.write('written by the host')
+    os.environ['VDAX_GUEST_RUST_ARGS'] = (os.environ.get('VDAX_GUEST_RUST_ARGS', '') +
+                                          ' --readonly').strip()
+    rb = Backend('rust', opts.rust, rshared, opts.work)
+    if not tap.ok(rb.start(), 'the Rust virtiofsd --readonly started'):
+        tap.diag(rb.log_tail())
+        rb.stop()
+        return tap.done()
+    rres = run_vm(opts, rb.sock, READONLY_GUEST, opts.vm_timeout)
+    check_vm(rres, 'readonly on the Rust virtiofsd')
+    tap.is_eq(rres.results(), r, 'readonly: the same answers as the Rust virtiofsd --readonly')
+    rb.stop()
     return tap.done()
 
 
@@ -465,8 +549,8 @@ def parse_tap(text):
 
 
 def load_allow_list(path):
-    """[(glob, comparison, why)]; comparison is 'local', 'virtiofsd', 'nodax'
-    (the same guest without DAX) or '*'."""
+    """[(glob, comparison, why)]; comparison is 'local', 'virtiofsd', 'rust',
+    'nodax' (the same guest without DAX) or '*'."""
     rules = []
     if not path:
         return rules
@@ -477,7 +561,7 @@ def load_allow_list(path):
                 if not line or line.startswith('#'):
                     continue
                 parts = line.split(None, 2)
-                if len(parts) < 3 or parts[1] not in ('local', 'virtiofsd', 'nodax', '*'):
+                if len(parts) < 3 or parts[1] not in ('local', 'virtiofsd', 'rust', 'nodax', '*'):
                     tap.diag('%s:%d: ignored malformed line' % (path, ln))
                     continue
                 rules.append((parts[0], parts[1], parts[2]))
@@ -526,7 +610,7 @@ def run_posix_guest(opts, kind, exe, tag):
                  adds=[opts.posix], logname='posix-' + kind,
                  backend=be if kind == 'vdaxd' else None)
     good = check_vm(res, tag)
-    tap.ok(be.alive() or kind == 'virtiofsd', '%s: backend survived the conformance run' % tag)
+    tap.ok(be.alive() or kind != 'vdaxd', '%s: backend survived the conformance run' % tag)
     be.stop()
     if not good:
         tap.diag('%s log tail:\n%s' % (kind, be.log_tail()))
@@ -568,9 +652,11 @@ def cmd_posix(opts):
     b = run_posix_guest(opts, 'vdaxd', opts.vdaxd, 'vdaxd')
     have_c = opts.virtiofsd and os.access(opts.virtiofsd, os.X_OK)
     c = run_posix_guest(opts, 'virtiofsd', opts.virtiofsd, 'virtiofsd') if have_c else None
+    have_d = opts.rust and os.access(opts.rust, os.X_OK)
+    d = run_posix_guest(opts, 'rust', opts.rust, 'rust') if have_d else None
     if b is None:
         return tap.done()
-    for label, res in (('local', a), ('vdaxd', b), ('virtiofsd', c)):
+    for label, res in (('local', a), ('vdaxd', b), ('virtiofsd', c), ('rust', d)):
         if res is not None:
             tap.diag('%s: %d checks, %d failed, %d skipped' % (
                 label, len(res), sum(v == 'fail' for v in res.values()),
@@ -581,17 +667,24 @@ def cmd_posix(opts):
     else:
         d2 = 0
         tap.skip('vdaxd=virtiofsd *', 'QEMU virtiofsd not available')
-    tap.diag('unexpected differences: %d vs local, %d vs virtiofsd' % (d1, d2))
+    if d is not None:
+        d3 = compare(rules, b, d, 'rust', 'rust')
+    else:
+        d3 = 0
+        tap.skip('vdaxd=rust *', 'the Rust virtiofsd not available')
+    tap.diag('unexpected differences: %d vs local, %d vs virtiofsd, %d vs rust' % (d1, d2, d3))
     # Allow-list entries that no longer match anything are worth knowing.
     for glob, comp, _ in rules:
         hit = False
-        for name in set(b) | set(a) | set(c or {}):
+        for name in set(b) | set(a) | set(c or {}) | set(d or {}):
             base = name.split('#', 1)[0]
             if not fnmatch.fnmatchcase(base, glob):
                 continue
             if comp in ('*', 'local') and b.get(name) != a.get(name):
                 hit = True
             if c is not None and comp in ('*', 'virtiofsd') and b.get(name) != c.get(name):
+                hit = True
+            if d is not None and comp in ('*', 'rust') and b.get(name) != d.get(name):
                 hit = True
         if not hit:
             tap.diag('allow-list entry "%s %s" matched no difference' % (glob, comp))
@@ -600,13 +693,32 @@ def cmd_posix(opts):
 
 # ---------------------------------------------------------------------- main
 
+def fetch_rust():
+    """The Rust virtiofsd's wrapper from scripts/rust-virtiofsd.sh, or ''."""
+    try:
+        p = subprocess.run([os.path.join(REPO, 'scripts', 'rust-virtiofsd.sh')],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        tap.diag('the Rust virtiofsd cannot be fetched: %s' % e)
+        return ''
+    lines = p.stdout.decode(errors='replace').splitlines()
+    if p.returncode != 0 or not lines:
+        tap.diag('the Rust virtiofsd cannot be fetched: ' +
+                 ' '.join(p.stderr.decode(errors='replace').split())[-200:])
+        return ''
+    return lines[0]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('mode', choices=['smoke', 'reboot', 'posix'])
-    ap.add_argument('--backend', choices=['vdaxd', 'virtiofsd'], default='vdaxd')
+    ap.add_argument('mode', choices=['smoke', 'reboot', 'posix', 'readonly'])
+    ap.add_argument('--backend', choices=['vdaxd', 'virtiofsd', 'rust'], default='vdaxd')
     ap.add_argument('--vm', default=os.path.join(REPO, 'tools', 'vm.sh'))
     ap.add_argument('--vdaxd')
     ap.add_argument('--virtiofsd', default='/usr/lib/qemu/virtiofsd')
+    ap.add_argument('--rust', default='',
+                    help='the Rust virtiofsd; "fetch": fetch it with '
+                    'scripts/rust-virtiofsd.sh (not available if that fails)')
     ap.add_argument('--posix')
     ap.add_argument('--tmp-base', default=None)
     ap.add_argument('--allow-list', default=os.path.join(os.path.dirname(
@@ -622,8 +734,10 @@ def main():
     for f in opts.features:
         if f not in ('xattr', 'posix_lock', 'flock'):
             ap.error('unknown feature ' + f)
+    if opts.rust == 'fetch':
+        opts.rust = fetch_rust()
     # Meson passes build targets relative to the build directory.
-    for k in ('vm', 'vdaxd', 'virtiofsd', 'posix', 'allow_list'):
+    for k in ('vm', 'vdaxd', 'virtiofsd', 'rust', 'posix', 'allow_list'):
         if getattr(opts, k):
             setattr(opts, k, os.path.abspath(getattr(opts, k)))
 
@@ -647,7 +761,8 @@ def main():
         opts.work = tempfile.mkdtemp(prefix='vdax-guest-%s-' % opts.mode)
     rc = 1
     try:
-        rc = {'smoke': cmd_smoke, 'reboot': cmd_reboot, 'posix': cmd_posix}[opts.mode](opts)
+        rc = {'smoke': cmd_smoke, 'reboot': cmd_reboot, 'posix': cmd_posix,
+              'readonly': cmd_readonly}[opts.mode](opts)
     finally:
         if opts.keep or rc != 0:
             tap.diag('work directory kept: ' + opts.work)

@@ -435,6 +435,8 @@ int ff_setup(struct ff *f, const struct ff_opts *o)
 		       (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
 		if (o->mem_slots)
 			want |= 1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS;
+		if (o->config)
+			want |= 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
 		if (o->backend_channel)
 			want |= (1ull << VHOST_USER_PROTOCOL_F_BACKEND_REQ) |
 				(1ull << VHOST_USER_PROTOCOL_F_BACKEND_SEND_FD) |

@@ -35,6 +35,7 @@ struct ff_opts {
 	bool split_ram;		/* share RAM as two regions */
 	bool mem_slots;		/* ADD_MEM_REG instead of SET_MEM_TABLE */
 	bool backend_channel;	/* BACKEND_REQ + SHMEM: see ff_chan_fd() */
+	bool config;		/* ack VHOST_USER_PROTOCOL_F_CONFIG if offered */
 };
 
 struct ff_slot {
