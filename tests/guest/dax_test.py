@@ -37,7 +37,6 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -172,6 +171,17 @@ def results(res):
     return out
 
 
+def prologue(opts):
+    """The DAX QEMU (checked) and a fresh shared directory; (None, None)
+    if there is no such QEMU."""
+    qemu = dax_qemu(opts)
+    if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built (scripts/qemu-dax.sh)'):
+        return None, None
+    shared = os.path.join(opts.work, 'shared')
+    os.mkdir(shared)
+    return qemu, shared
+
+
 def start(be, what):
     if not tap.ok(be.start(), '%s: backend started and listening' % what):
         tap.diag(be.log_tail())
@@ -196,11 +206,9 @@ RW_STEPS = ['seqread', 'randread', 'randwrite', 'mmapread', 'mmapwrite',
 
 
 def cmd_rw(opts):
-    qemu = dax_qemu(opts)
-    if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built (scripts/qemu-dax.sh)'):
+    qemu, shared = prologue(opts)
+    if qemu is None:
         return tap.done()
-    shared = os.path.join(opts.work, 'shared')
-    os.mkdir(shared)
     big, trunc, punch = 8 * WINDOW, 4 * WINDOW, 2 * WINDOW
     write_pattern(os.path.join(shared, 'big.bin'), big, 1)
     write_pattern(os.path.join(shared, 'trunc.bin'), trunc, 4)
@@ -262,11 +270,9 @@ def cmd_rw(opts):
 # -------------------------------------------------------------------- inode
 
 def cmd_inode(opts):
-    qemu = dax_qemu(opts)
-    if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built'):
+    qemu, shared = prologue(opts)
+    if qemu is None:
         return tap.done()
-    shared = os.path.join(opts.work, 'shared')
-    os.mkdir(shared)
     write_pattern(os.path.join(shared, 'small.s1'), 64 * 1024, 1)
     write_pattern(os.path.join(shared, 'large.s2'), 6 * MIB, 2)
     be = DaxBackend(opts.vdaxd, shared, opts.work,
@@ -346,11 +352,9 @@ def kill_qemu_on_flag(flag, sock, timeout):
 
 
 def cmd_reboot(opts):
-    qemu = dax_qemu(opts)
-    if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built'):
+    qemu, shared = prologue(opts)
+    if qemu is None:
         return tap.done()
-    shared = os.path.join(opts.work, 'shared')
-    os.mkdir(shared)
     write_pattern(os.path.join(shared, 'a.s1'), 12 * MIB, 1)
     be = DaxBackend(opts.vdaxd, shared, opts.work, ['--cache-size=%d' % WINDOW])
     if not start(be, 'reboot'):
@@ -431,11 +435,9 @@ echo "R:guest:alive"
 
 
 def cmd_kill(opts):
-    qemu = dax_qemu(opts)
-    if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built'):
+    qemu, shared = prologue(opts)
+    if qemu is None:
         return tap.done()
-    shared = os.path.join(opts.work, 'shared')
-    os.mkdir(shared)
     write_pattern(os.path.join(shared, 'a.s1'), 4 * MIB, 1)
     write_pattern(os.path.join(shared, 'b.s1'), 4 * MIB, 1)
     before = {n: gt.md5(os.path.join(shared, n)) for n in ('a.s1', 'b.s1')}
@@ -485,11 +487,9 @@ def cmd_hosttrunc(opts):
     """The host truncates a file under the guest's live mapping: the guest's
     next touches fault inside QEMU (SIGBUS past the end of a mapped file);
     QEMU must live and the guest see zeros."""
-    qemu = dax_qemu(opts)
-    if not tap.ok(qemu is not None, 'the DAX-capable QEMU is built'):
+    qemu, shared = prologue(opts)
+    if qemu is None:
         return tap.done()
-    shared = os.path.join(opts.work, 'shared')
-    os.mkdir(shared)
     path = os.path.join(shared, 'a.s1')
     write_pattern(path, 4 * MIB, 1)
     be = DaxBackend(opts.vdaxd, shared, opts.work, ['--cache-size=%d' % WINDOW])
@@ -606,22 +606,9 @@ def main():
                        stdin=subprocess.DEVNULL, capture_output=True)
     if k.returncode != 0:
         tap.skip_all('no guest kernel: ' + k.stderr.decode(errors='replace')[-200:])
-    base = opts.tmp_base or tempfile.gettempdir()
-    os.makedirs(base, exist_ok=True)
-    opts.work = tempfile.mkdtemp(prefix='dax-%s-' % opts.mode, dir=base)
-    if len(opts.work) > 80:
-        shutil.rmtree(opts.work)
-        opts.work = tempfile.mkdtemp(prefix='vdax-dax-%s-' % opts.mode)
-    rc = 1
-    try:
-        rc = {'rw': cmd_rw, 'inode': cmd_inode, 'refuse': cmd_refuse, 'reboot': cmd_reboot,
-              'kill': cmd_kill, 'hosttrunc': cmd_hosttrunc, 'posix': cmd_posix}[opts.mode](opts)
-    finally:
-        if opts.keep or rc != 0:
-            tap.diag('work directory kept: ' + opts.work)
-        else:
-            shutil.rmtree(opts.work, ignore_errors=True)
-    return rc
+    return gt.run_mode(opts, 'dax', {'rw': cmd_rw, 'inode': cmd_inode, 'refuse': cmd_refuse,
+                                     'reboot': cmd_reboot, 'kill': cmd_kill,
+                                     'hosttrunc': cmd_hosttrunc, 'posix': cmd_posix})
 
 
 if __name__ == '__main__':

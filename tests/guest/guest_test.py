@@ -750,19 +750,25 @@ def main():
     if k.returncode != 0:
         tap.skip_all('no guest kernel: ' + ' '.join(k.stderr.decode(errors='replace').split())[-200:])
 
+    return run_mode(opts, 'guest', {'smoke': cmd_smoke, 'reboot': cmd_reboot,
+                                    'posix': cmd_posix, 'readonly': cmd_readonly})
+
+
+def run_mode(opts, prefix, modes):
+    """Run modes[opts.mode](opts) in a fresh work directory opts.work, kept
+    if the run failed (or with --keep); the mode's exit status."""
     # One base directory for everything, so the local run of vdax-posix
     # sees the same host file system as the daemons.
     base = opts.tmp_base or tempfile.gettempdir()
     os.makedirs(base, exist_ok=True)
-    opts.work = tempfile.mkdtemp(prefix='guest-%s-' % opts.mode, dir=base)
+    opts.work = tempfile.mkdtemp(prefix='%s-%s-' % (prefix, opts.mode), dir=base)
     # Socket paths must fit sun_path (108 bytes).
     if len(opts.work) > 80:
         shutil.rmtree(opts.work)
-        opts.work = tempfile.mkdtemp(prefix='vdax-guest-%s-' % opts.mode)
+        opts.work = tempfile.mkdtemp(prefix='vdax-%s-%s-' % (prefix, opts.mode))
     rc = 1
     try:
-        rc = {'smoke': cmd_smoke, 'reboot': cmd_reboot, 'posix': cmd_posix,
-              'readonly': cmd_readonly}[opts.mode](opts)
+        rc = modes[opts.mode](opts)
     finally:
         if opts.keep or rc != 0:
             tap.diag('work directory kept: ' + opts.work)
