@@ -88,6 +88,23 @@ echo "bench: [2/3] vdax-bench: 6 host columns x 15 rows x 1 and 4 threads, then 
 	--json="$json" --md="$tmp/libvdax.md" --plots="$tmp/plots" $guest_args $pass ||
 	die "vdax-bench failed"
 
+# The three daemons side by side: vdaxd, QEMU's C virtiofsd, the Rust one.
+three_md=""
+rust=$("$repo/scripts/rust-virtiofsd.sh" 2>/dev/null | head -n 1) || rust=""
+if [ -n "$rust" ] && [ -x "$rust" ]; then
+	echo "bench: three daemons: vdaxd, QEMU's virtiofsd, the Rust virtiofsd (about 2 minutes)" >&2
+	reps3=3
+	[ "$quick" = 1 ] && reps3=1
+	if "$exe" --vdaxd="$build/src/daemon/vdaxd" --rust="$rust" --only=vdaxd,virtiofsd,rust \
+		--workloads=meta,walk,readdir,randread,randwrite,seqread,seqwrite --reps=$reps3 \
+		--json="$results/$stamp-three.json" --md="$tmp/three-full.md" >&2 &&
+		python3 "$repo/bench/three-daemons.py" "$tmp/three-full.md" >"$tmp/three.md"; then
+		three_md=$tmp/three.md
+	fi
+else
+	echo "bench: the Rust virtiofsd cannot be fetched (scripts/rust-virtiofsd.sh); no three-daemon table" >&2
+fi
+
 dax_md=""
 if [ "$guest" != 0 ] && [ -x "$repo/bench/guest-dax/run.sh" ]; then
 	dreps=3
@@ -188,6 +205,17 @@ EOF
 		echo "just written, the guest's page cache dropped (the host's is warm)."
 		echo
 		cat "$guest_md"
+	fi
+	if [ -n "$three_md" ]; then
+		echo
+		echo "## Three daemons: vdaxd, QEMU's C virtiofsd, the Rust virtiofsd"
+		echo
+		echo "libvdax (no DAX) on each daemon, the three interleaved in one run"
+		echo "(\`vdax-bench --only=vdaxd,virtiofsd,rust\`): medians, and the ratios of the"
+		echo "medians. The Rust virtiofsd is Debian 13's, run with its own loader and"
+		echo "libraries (\`scripts/rust-virtiofsd.sh\`). Raw: \`bench/results/$stamp-three.json\`."
+		echo
+		cat "$three_md"
 	fi
 	if [ -n "$dax_md" ]; then
 		echo
