@@ -26,6 +26,7 @@ int fuse_srv_new(const struct fuse_srv_opts *opts, struct fuse_srv **out)
 		.root_fd = opts->root_fd,
 		.proc_self_fd = opts->proc_self_fd,
 		.max_inodes = opts->max_inodes,
+		.file_handles = opts->file_handles,
 		.announce_submounts = opts->announce_submounts,
 		.allow_direct_io = opts->allow_direct_io,
 		.preserve_noatime = opts->preserve_noatime,

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "passthrough/passthrough.h"
+
 struct fuse_srv;
 struct pt_xattrmap;
 struct fuse_idmap;
@@ -67,6 +69,7 @@ struct fuse_srv_opts {
 	/* --translate-uid/--translate-gid (caller's), or NULL */
 	const struct fuse_idmap *uid_map, *gid_map;
 	uint64_t max_inodes;	  /* inode table bound; 0 = default */
+	enum pt_fh_mode file_handles; /* --inode-file-handles */
 	unsigned max_write;	  /* bytes; 0 = default (1 MiB) */
 	struct fuse_srv_dax_ops dax;
 	enum fuse_srv_inode_dax inode_dax; /* ignored without a window */

@@ -18,8 +18,18 @@
 
 #define PT_ROOT_IDX 1u
 
+struct file_handle;
+
+/*
+ * An inode is held either by an O_PATH fd (@fd, @fh NULL) or by a kernel
+ * file handle (@fh, @fd -1) that ops.c opens with open_by_handle_at() on
+ * @mount_fd for each operation needing an fd: the inode then costs no open
+ * file, however many the guest holds (--inode-file-handles).
+ */
 struct pt_inode {
-	int fd;		  /* O_PATH|O_NOFOLLOW; immutable while refs > 0 */
+	int fd;		  /* O_PATH|O_NOFOLLOW or -1; immutable while refs > 0 */
+	struct file_handle *fh; /* or NULL; immutable while refs > 0 */
+	int mount_fd;	  /* with @fh: fs->mounts' fd of @mnt_id (not ours) */
 	uint32_t idx;	  /* slot index, immutable */
 	uint32_t gen;	  /* protected by fs->lock; bumped when the slot frees */
 	dev_t dev;	  /* identity: immutable while refs > 0 */
@@ -55,13 +65,30 @@ struct pt_slots {
 	uint64_t max;	 /* bound on live */
 };
 
+/*
+ * One fd per mount that handle inodes live on, for open_by_handle_at()
+ * (which refuses an O_PATH fd there): a directory opened O_RDONLY, the
+ * first one seen on the mount, which is its root (a lookup crosses into a
+ * mount only at its root; a mount point cannot be removed, so the fd never
+ * pins a deleted file). Counted by the handle inodes on it.
+ */
+struct pt_mount {
+	uint64_t mnt_id;
+	int fd;
+	uint64_t refs;
+};
+
 struct pt_fs {
 	struct pt_opts opts;	 /* immutable but .writeback (atomic) */
+	enum pt_fh_mode fh_mode; /* immutable: opts.file_handles after the probe */
+	int fh_warned;		 /* atomic: the fallback was logged */
 	pthread_mutex_t lock;
 	struct pt_slots inodes;	 /* protected by lock */
 	uint32_t *buckets;	 /* protected by lock: heads of hash chains */
 	uint32_t nbuckets;	 /* protected by lock: power of two */
 	struct pt_slots handles; /* protected by lock */
+	struct pt_mount *mounts; /* protected by lock */
+	unsigned nmounts, capmounts; /* protected by lock */
 	pthread_mutex_t plock_lock;
 	struct pt_plock *plocks; /* protected by plock_lock: per-owner lock fds */
 	unsigned nplocks;	 /* protected by plock_lock */
@@ -80,13 +107,26 @@ void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino);
 uint64_t pt_inode_nodeid(const struct pt_inode *ino);
 /*
  * Find or add the inode for @fd (consumed) with identity @st/@mnt_id and
- * count one lookup. -ENFILE past max_inodes.
+ * count one lookup. With @fh (copied) a new inode is held by the handle
+ * (its mount needs a pt_mount_add() first) and @fd is closed; an inode of the same
+ * (dev, ino, mount id) but another handle is another file that reused the
+ * inode number, not a match. -ENFILE past max_inodes.
  */
 int pt_inode_add(struct pt_fs *fs, int fd, const struct stat *st,
-		 uint64_t mnt_id, bool submount, uint64_t *nodeid);
+		 uint64_t mnt_id, const struct file_handle *fh, bool submount,
+		 uint64_t *nodeid);
+/* Is there a mount fd for @mnt_id? */
+bool pt_mount_known(struct pt_fs *fs, uint64_t mnt_id);
+/* Install @fd (consumed) as the mount fd of @mnt_id unless it has one. */
+int pt_mount_add(struct pt_fs *fs, uint64_t mnt_id, int fd);
 /* Find an inode by identity without counting a lookup (no ref taken). */
 bool pt_inode_known(struct pt_fs *fs, const struct stat *st, uint64_t mnt_id,
-		    uint64_t *nodeid);
+		    const struct file_handle *fh, uint64_t *nodeid);
+/*
+ * A dup of the fd of a live open file of @nodeid, or -ESTALE: an unlinked
+ * file's handle no longer opens (ESTALE), but an open file still reaches it.
+ */
+int pt_inode_dup_open_fd(struct pt_fs *fs, uint64_t nodeid);
 int pt_inode_forget(struct pt_fs *fs, uint64_t nodeid, uint64_t n);
 
 /* Install @fd (consumed on success) as a handle on @nodeid. */

@@ -4,6 +4,8 @@
  * *at() call relative to an inode's O_PATH fd; inodes are reopened for I/O
  * through /proc/self/fd (never when the inode is a symlink), so no symlink
  * is ever followed on the host and no path leaves the shared directory.
+ * An inode held by a file handle has no fd of its own: each operation
+ * opens the handle (open_by_handle_at) for as long as it needs an fd.
  *
  * Creating operations run with the guest caller's fsuid/fsgid (per thread on
  * Linux) and, where the thread could unshare its fs struct, umask 0 so that
@@ -184,6 +186,55 @@ static int stat_fd(int fd, struct stat *st, uint64_t *mnt_id)
 	return 0;
 }
 
+/* ---- inode fds ---- */
+
+/*
+ * An fd on @ino's file, opened from its handle with @flags. A file unlinked
+ * on the host no longer opens by handle (ESTALE) though the guest may still
+ * have it open, as POSIX lets it: then reopen one of its open files.
+ */
+static int handle_open(struct pt_fs *fs, const struct pt_inode *ino,
+		       int flags)
+{
+	char name[16];
+	int fd, ofd;
+
+	fd = open_by_handle_at(ino->mount_fd, ino->fh, flags | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (errno != ESTALE)
+		return -errno;
+	ofd = pt_inode_dup_open_fd(fs, pt_inode_nodeid(ino));
+	if (ofd < 0)
+		return -ESTALE;
+	if (flags & O_PATH)
+		return ofd;
+	snprintf(name, sizeof(name), "%d", ofd);
+	fd = openat(fs->opts.proc_self_fd, name, flags | O_CLOEXEC);
+	if (fd < 0)
+		fd = -errno;
+	close(ofd);
+	return fd;
+}
+
+/*
+ * An O_PATH fd on @ino for one operation: its own fd, or its handle
+ * opened; give it back with ino_fd_put(). An fd per operation rather than
+ * a cache: two syscalls, and nothing to bound or to invalidate.
+ */
+static int ino_fd(struct pt_fs *fs, const struct pt_inode *ino)
+{
+	if (!ino->fh)
+		return ino->fd;
+	return handle_open(fs, ino, O_PATH);
+}
+
+static void ino_fd_put(const struct pt_inode *ino, int fd)
+{
+	if (ino->fh && fd >= 0)
+		close(fd);
+}
+
 /* Reopen an inode for I/O. Never for a symlink: that would follow it. */
 static int reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
 {
@@ -192,10 +243,74 @@ static int reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
 
 	if (S_ISLNK(ino->type))
 		return -ELOOP;
-	snprintf(name, sizeof(name), "%d", ino->fd);
 	flags &= ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_PATH | O_TMPFILE);
+	/* Straight from the handle: no O_PATH fd to go through. */
+	if (ino->fh)
+		return handle_open(fs, ino, flags);
+	snprintf(name, sizeof(name), "%d", ino->fd);
 	fd = openat(fs->opts.proc_self_fd, name, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * A mount fd for @mnt_id, which @fd is on: the first inode seen on a mount
+ * is its root (see struct pt_mount), a directory. A file bind-mounted on
+ * its own is no directory and gives none (-ENOTDIR).
+ */
+static int mount_ensure(struct pt_fs *fs, int fd, mode_t mode,
+			uint64_t mnt_id)
+{
+	char name[16];
+	int mfd;
+
+	if (pt_mount_known(fs, mnt_id))
+		return 0;
+	if (!S_ISDIR(mode))
+		return -ENOTDIR;
+	snprintf(name, sizeof(name), "%d", fd);
+	mfd = openat(fs->opts.proc_self_fd, name,
+		     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	return pt_mount_add(fs, mnt_id, mfd);
+}
+
+/*
+ * The file handle of @fd (of type @mode) into @buf when inodes are held by
+ * handles; *@out NULL: hold the fd. A file whose filesystem has no handles
+ * (EOPNOTSUPP: some FUSE or pseudo filesystems) keeps its fd under PREFER
+ * and fails to be looked up under MANDATORY; either is logged once.
+ */
+#define PT_FH_BUF (sizeof(struct file_handle) + MAX_HANDLE_SZ)
+
+static int fd_handle(struct pt_fs *fs, int fd, mode_t mode, uint64_t mnt_id,
+		     void *buf, const struct file_handle **out)
+{
+	struct file_handle *fh = buf;
+	bool mandatory = fs->fh_mode == PT_FH_MANDATORY;
+	int mnt, err;
+
+	*out = NULL;
+	if (fs->fh_mode == PT_FH_NEVER)
+		return 0;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(fd, "", fh, &mnt, AT_EMPTY_PATH) == 0) {
+		err = -mount_ensure(fs, fd, mode, mnt_id);
+		if (!err) {
+			*out = fh;
+			return 0;
+		}
+	} else {
+		err = errno;
+	}
+	if (!__atomic_exchange_n(&fs->fh_warned, 1, __ATOMIC_RELAXED))
+		VLOG_WARN("passthrough: no file handle for a file on mount %llu "
+			  "(%s): %s", (unsigned long long)mnt_id,
+			  strerror(err),
+			  mandatory ? "lookups there fail "
+				      "(--inode-file-handles=mandatory)"
+				    : "holding an O_PATH fd for each such inode");
+	return mandatory ? -err : 0;
 }
 
 /* Does the host file carry FS_XFLAG_DAX? The ioctl needs a real open. */
@@ -240,32 +355,40 @@ static bool is_submount(struct pt_fs *fs, const struct pt_inode *parent,
 	       (st->st_dev != parent->dev || mnt_id != parent->mnt_id);
 }
 
-/* Add @fd (consumed) as the inode for a lookup from @parent. */
+/*
+ * Add @fd (consumed) as the inode for a lookup from @parent; by its file
+ * handle if @handle and handles are on.
+ */
 static int entry_from_fd(struct pt_fs *fs, const struct pt_inode *parent,
-			 int fd, struct pt_entry *e)
+			 int fd, bool handle, struct pt_entry *e)
 {
+	_Alignas(struct file_handle) char buf[PT_FH_BUF];
+	const struct file_handle *fh = NULL;
 	uint64_t mnt_id;
 	bool sub;
 	int ret;
 
 	ret = stat_fd(fd, &e->st, &mnt_id);
+	if (ret == 0 && handle)
+		ret = fd_handle(fs, fd, e->st.st_mode, mnt_id, buf, &fh);
 	if (ret < 0) {
 		close(fd);
 		return ret;
 	}
 	sub = parent && is_submount(fs, parent, &e->st, mnt_id);
 	e->attr_flags = (sub ? FUSE_ATTR_SUBMOUNT : 0) | dax_attr(fs, fd, &e->st);
-	return pt_inode_add(fs, fd, &e->st, mnt_id, sub, &e->nodeid);
+	return pt_inode_add(fs, fd, &e->st, mnt_id, fh, sub, &e->nodeid);
 }
 
-static int lookup_at(struct pt_fs *fs, struct pt_inode *parent,
+/* @dirfd: an fd on @parent (ino_fd(), or an open directory of it). */
+static int lookup_at(struct pt_fs *fs, struct pt_inode *parent, int dirfd,
 		     const char *name, struct pt_entry *e)
 {
-	int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	return entry_from_fd(fs, parent, fd, e);
+	return entry_from_fd(fs, parent, fd, true, e);
 }
 
 /*
@@ -273,25 +396,29 @@ static int lookup_at(struct pt_fs *fs, struct pt_inode *parent,
  * directory only a directory the guest already reached from the root, so a
  * lookup never climbs out of the tree.
  */
-static int lookup_dot(struct pt_fs *fs, struct pt_inode *dir, bool dotdot,
-		      struct pt_entry *e)
+static int lookup_dot(struct pt_fs *fs, struct pt_inode *dir, int dirfd,
+		      bool dotdot, struct pt_entry *e)
 {
+	_Alignas(struct file_handle) char buf[PT_FH_BUF];
+	const struct file_handle *fh = NULL;
 	uint64_t mnt_id, nodeid;
 	bool up = dotdot && dir->idx != PT_ROOT_IDX;
 	int fd, ret;
 
-	fd = openat(dir->fd, up ? ".." : ".", O_PATH | O_CLOEXEC);
+	fd = openat(dirfd, up ? ".." : ".", O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ret = stat_fd(fd, &e->st, &mnt_id);
-	if (ret == 0 && up && !pt_inode_known(fs, &e->st, mnt_id, &nodeid))
+	if (ret == 0)
+		ret = fd_handle(fs, fd, e->st.st_mode, mnt_id, buf, &fh);
+	if (ret == 0 && up && !pt_inode_known(fs, &e->st, mnt_id, fh, &nodeid))
 		ret = -ENOENT;
 	if (ret < 0) {
 		close(fd);
 		return ret;
 	}
 	e->attr_flags = up ? 0 : (dir->submount ? FUSE_ATTR_SUBMOUNT : 0);
-	return pt_inode_add(fs, fd, &e->st, mnt_id, !up && dir->submount,
+	return pt_inode_add(fs, fd, &e->st, mnt_id, fh, !up && dir->submount,
 			    &e->nodeid);
 }
 
@@ -299,17 +426,22 @@ int pt_lookup(struct pt_fs *fs, uint64_t parent, const char *name,
 	      struct pt_entry *e)
 {
 	struct pt_inode *dir;
-	int ret;
+	int ret, fd;
 
 	ret = pt_inode_get(fs, parent, &dir);
 	if (ret < 0)
 		return ret;
-	if (!S_ISDIR(dir->type))
+	if (!S_ISDIR(dir->type)) {
 		ret = -ENOTDIR;
-	else if (!strcmp(name, ".") || !strcmp(name, ".."))
-		ret = lookup_dot(fs, dir, name[1] == '.', e);
-	else if ((ret = check_name(name)) == 0)
-		ret = lookup_at(fs, dir, name, e);
+	} else if ((fd = ino_fd(fs, dir)) < 0) {
+		ret = fd;
+	} else {
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			ret = lookup_dot(fs, dir, fd, name[1] == '.', e);
+		else if ((ret = check_name(name)) == 0)
+			ret = lookup_at(fs, dir, fd, name, e);
+		ino_fd_put(dir, fd);
+	}
 	pt_inode_put(fs, dir);
 	return ret;
 }
@@ -323,21 +455,28 @@ int pt_getattr(struct pt_fs *fs, uint64_t nodeid, struct stat *st,
 	       uint32_t *attr_flags)
 {
 	struct pt_inode *ino;
-	int ret;
+	int ret, fd;
 
 	ret = pt_inode_get(fs, nodeid, &ino);
 	if (ret < 0)
 		return ret;
-	ret = stat_fd(ino->fd, st, NULL);
+	fd = ino_fd(fs, ino);
+	if (fd < 0) {
+		pt_inode_put(fs, ino);
+		return fd;
+	}
+	ret = stat_fd(fd, st, NULL);
 	if (attr_flags)
 		*attr_flags = (ino->submount ? FUSE_ATTR_SUBMOUNT : 0) |
-			      (ret == 0 ? dax_attr(fs, ino->fd, st) : 0);
+			      (ret == 0 ? dax_attr(fs, fd, st) : 0);
+	ino_fd_put(ino, fd);
 	pt_inode_put(fs, ino);
 	return ret;
 }
 
-static int chmod_inode(struct pt_fs *fs, const struct pt_inode *ino, int fd,
-		       mode_t mode)
+/* @pfd: ino_fd() of @ino; @fd: an open file of it, or -1. */
+static int chmod_inode(struct pt_fs *fs, const struct pt_inode *ino, int pfd,
+		       int fd, mode_t mode)
 {
 	char name[16];
 
@@ -345,17 +484,19 @@ static int chmod_inode(struct pt_fs *fs, const struct pt_inode *ino, int fd,
 		return fchmod(fd, mode) < 0 ? -errno : 0;
 	if (S_ISLNK(ino->type))
 		return -EOPNOTSUPP;
-	snprintf(name, sizeof(name), "%d", ino->fd);
+	snprintf(name, sizeof(name), "%d", pfd);
 	return fchmodat(fs->opts.proc_self_fd, name, mode, 0) < 0 ? -errno : 0;
 }
 
 /* Clear set-user-ID, and set-group-ID when group-executable (as the VFS). */
-static int kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
+static int kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int pfd,
+			int fd)
 {
 	struct stat st;
 	mode_t m;
 
-	if (fstatat(ino->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(fd >= 0 ? fd : pfd, "", &st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	m = st.st_mode & 07777;
 	if (!S_ISREG(st.st_mode) ||
@@ -364,11 +505,11 @@ static int kill_suidgid(struct pt_fs *fs, const struct pt_inode *ino, int fd)
 	m &= ~S_ISUID;
 	if (m & S_IXGRP)
 		m &= ~S_ISGID;
-	return chmod_inode(fs, ino, fd, m);
+	return chmod_inode(fs, ino, pfd, fd, m);
 }
 
-static int set_times(struct pt_fs *fs, const struct pt_inode *ino, int fd,
-		     const struct pt_setattr *sa)
+static int set_times(struct pt_fs *fs, const struct pt_inode *ino, int pfd,
+		     int fd, const struct pt_setattr *sa)
 {
 	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
 				  { .tv_nsec = UTIME_OMIT } };
@@ -384,11 +525,11 @@ static int set_times(struct pt_fs *fs, const struct pt_inode *ino, int fd,
 		ts[1] = sa->mtime;
 	if (fd >= 0)
 		return futimens(fd, ts) < 0 ? -errno : 0;
-	if (utimensat(ino->fd, "", ts, AT_EMPTY_PATH) == 0)
+	if (utimensat(pfd, "", ts, AT_EMPTY_PATH) == 0)
 		return 0;
 	if (errno != EINVAL || S_ISLNK(ino->type))
 		return -errno;
-	snprintf(name, sizeof(name), "%d", ino->fd);
+	snprintf(name, sizeof(name), "%d", pfd);
 	return utimensat(fs->opts.proc_self_fd, name, ts, 0) < 0 ? -errno : 0;
 }
 
@@ -419,11 +560,16 @@ int pt_setattr(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
 	struct pt_handle *h = NULL;
 	struct pt_inode *ino;
 	uint32_t v = sa->valid;
-	int fd = -1, ret;
+	int fd = -1, pfd, ret;
 
 	ret = pt_inode_get(fs, nodeid, &ino);
 	if (ret < 0)
 		return ret;
+	pfd = ino_fd(fs, ino);
+	if (pfd < 0) {
+		pt_inode_put(fs, ino);
+		return pfd;
+	}
 	if (v & FATTR_FH) {
 		ret = pt_handle_get(fs, nodeid, sa->fh, false, &h);
 		if (ret < 0)
@@ -431,7 +577,7 @@ int pt_setattr(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
 		fd = h->fd;
 	}
 	if (v & FATTR_MODE) {
-		ret = chmod_inode(fs, ino, fd, sa->mode & 07777);
+		ret = chmod_inode(fs, ino, pfd, fd, sa->mode & 07777);
 		if (ret < 0)
 			goto out;
 	}
@@ -439,7 +585,7 @@ int pt_setattr(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
 		uid_t uid = (v & FATTR_UID) ? sa->uid : (uid_t)-1;
 		gid_t gid = (v & FATTR_GID) ? sa->gid : (gid_t)-1;
 
-		if (fchownat(ino->fd, "", uid, gid,
+		if (fchownat(pfd, "", uid, gid,
 			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 			ret = -errno;
 			goto out;
@@ -451,19 +597,20 @@ int pt_setattr(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
 			goto out;
 	}
 	if ((v & FATTR_KILL_SUIDGID) && !(v & FATTR_MODE)) {
-		ret = kill_suidgid(fs, ino, fd);
+		ret = kill_suidgid(fs, ino, pfd, fd);
 		if (ret < 0)
 			goto out;
 	}
 	if (v & (FATTR_ATIME | FATTR_MTIME | FATTR_ATIME_NOW | FATTR_MTIME_NOW)) {
-		ret = set_times(fs, ino, fd, sa);
+		ret = set_times(fs, ino, pfd, fd, sa);
 		if (ret < 0)
 			goto out;
 	}
 	/* FATTR_CTIME: the host sets ctime itself; FATTR_LOCKOWNER: unused. */
-	ret = stat_fd(ino->fd, st, NULL);
+	ret = stat_fd(pfd, st, NULL);
 out:
 	pt_handle_put(fs, h);
+	ino_fd_put(ino, pfd);
 	pt_inode_put(fs, ino);
 	(void)ctx;
 	return ret;
@@ -473,15 +620,21 @@ ssize_t pt_readlink(struct pt_fs *fs, uint64_t nodeid, char *buf, size_t size)
 {
 	struct pt_inode *ino;
 	ssize_t n;
-	int ret;
+	int ret, fd;
 
 	ret = pt_inode_get(fs, nodeid, &ino);
 	if (ret < 0)
 		return ret;
-	if (!S_ISLNK(ino->type))
+	if (!S_ISLNK(ino->type)) {
 		n = -EINVAL;
-	else if ((n = readlinkat(ino->fd, "", buf, size)) < 0)
-		n = -errno;
+	} else if ((fd = ino_fd(fs, ino)) < 0) {
+		n = fd;
+	} else {
+		n = readlinkat(fd, "", buf, size);
+		if (n < 0)
+			n = -errno;
+		ino_fd_put(ino, fd);
+	}
 	pt_inode_put(fs, ino);
 	return n;
 }
@@ -521,7 +674,7 @@ static int make_node(struct pt_fs *fs, const struct pt_ctx *ctx,
 {
 	struct creds_saved saved;
 	struct pt_inode *dir;
-	int ret;
+	int ret, dfd = -1;
 
 	ret = check_name(name);
 	if (ret < 0)
@@ -533,14 +686,20 @@ static int make_node(struct pt_fs *fs, const struct pt_ctx *ctx,
 		ret = -ENOTDIR;
 		goto out;
 	}
+	dfd = ino_fd(fs, dir);
+	if (dfd < 0) {
+		ret = dfd;
+		goto out;
+	}
 	ret = creds_enter(ctx, &saved);
 	if (ret < 0)
 		goto out;
-	ret = mk_at(dir->fd, name, a);
+	ret = mk_at(dfd, name, a);
 	creds_leave(&saved);
 	if (ret == 0)
-		ret = lookup_at(fs, dir, name, e);
+		ret = lookup_at(fs, dir, dfd, name, e);
 out:
+	ino_fd_put(dir, dfd);
 	pt_inode_put(fs, dir);
 	return ret;
 }
@@ -592,7 +751,7 @@ static int remove_at(struct pt_fs *fs, uint64_t parent, const char *name,
 		     int flags)
 {
 	struct pt_inode *dir;
-	int ret;
+	int ret, fd;
 
 	ret = check_name(name);
 	if (ret < 0)
@@ -600,8 +759,12 @@ static int remove_at(struct pt_fs *fs, uint64_t parent, const char *name,
 	ret = pt_inode_get(fs, parent, &dir);
 	if (ret < 0)
 		return ret;
-	if (unlinkat(dir->fd, name, flags) < 0)
+	fd = ino_fd(fs, dir);
+	if (fd < 0)
+		ret = fd;
+	else if (unlinkat(fd, name, flags) < 0)
 		ret = -errno;
+	ino_fd_put(dir, fd);
 	pt_inode_put(fs, dir);
 	return ret;
 }
@@ -622,7 +785,7 @@ int pt_rename(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 {
 	struct pt_inode *od = NULL, *nd = NULL;
 	struct creds_saved saved;
-	int ret;
+	int ret, ofd = -1, nfd = -1;
 
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return -EINVAL;
@@ -636,17 +799,31 @@ int pt_rename(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 		ret = pt_inode_get(fs, newparent, &nd);
 	if (ret < 0)
 		goto out;
+	ofd = ino_fd(fs, od);
+	if (ofd < 0) {
+		ret = ofd;
+		goto out;
+	}
+	nfd = ino_fd(fs, nd);
+	if (nfd < 0) {
+		ret = nfd;
+		goto out;
+	}
 	/* A whiteout is a new device node: owned by the caller. */
 	if (flags & RENAME_WHITEOUT) {
 		ret = creds_enter(ctx, &saved);
 		if (ret < 0)
 			goto out;
 	}
-	if (renameat2(od->fd, name, nd->fd, newname, flags) < 0)
+	if (renameat2(ofd, name, nfd, newname, flags) < 0)
 		ret = -errno;
 	if (flags & RENAME_WHITEOUT)
 		creds_leave(&saved);
 out:
+	if (nd)
+		ino_fd_put(nd, nfd);
+	if (od)
+		ino_fd_put(od, ofd);
 	pt_inode_put(fs, nd);
 	pt_inode_put(fs, od);
 	return ret;
@@ -656,7 +833,7 @@ int pt_link(struct pt_fs *fs, uint64_t nodeid, uint64_t newparent,
 	    const char *newname, struct pt_entry *e)
 {
 	struct pt_inode *ino = NULL, *dir = NULL;
-	int ret;
+	int ret, fd = -1, dfd = -1;
 
 	ret = check_name(newname);
 	if (ret < 0)
@@ -670,12 +847,26 @@ int pt_link(struct pt_fs *fs, uint64_t nodeid, uint64_t newparent,
 		ret = -EPERM;
 		goto out;
 	}
-	if (linkat(ino->fd, "", dir->fd, newname, AT_EMPTY_PATH) < 0) {
+	fd = ino_fd(fs, ino);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	dfd = ino_fd(fs, dir);
+	if (dfd < 0) {
+		ret = dfd;
+		goto out;
+	}
+	if (linkat(fd, "", dfd, newname, AT_EMPTY_PATH) < 0) {
 		ret = -errno;
 		goto out;
 	}
-	ret = lookup_at(fs, dir, newname, e);
+	ret = lookup_at(fs, dir, dfd, newname, e);
 out:
+	if (dir)
+		ino_fd_put(dir, dfd);
+	if (ino)
+		ino_fd_put(ino, fd);
 	pt_inode_put(fs, dir);
 	pt_inode_put(fs, ino);
 	return ret;
@@ -752,12 +943,12 @@ out:
 
 /* Add an opened file as an entry plus a handle; undoes both on failure. */
 static int entry_and_handle(struct pt_fs *fs, const struct pt_inode *dir,
-			    int fd, int pathfd, int f, struct pt_entry *e,
-			    uint64_t *fh)
+			    int fd, int pathfd, bool handle, int f,
+			    struct pt_entry *e, uint64_t *fh)
 {
 	int ret;
 
-	ret = entry_from_fd(fs, dir, pathfd, e);
+	ret = entry_from_fd(fs, dir, pathfd, handle, e);
 	if (ret < 0) {
 		close(fd);
 		return ret;
@@ -799,7 +990,7 @@ int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 {
 	struct creds_saved saved;
 	struct pt_inode *dir;
-	int f = open_flags(fs, flags), fd, pathfd = -1, ret;
+	int f = open_flags(fs, flags), fd, pathfd = -1, dfd, ret;
 
 	ret = check_name(name);
 	if (ret < 0)
@@ -807,6 +998,11 @@ int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 	ret = pt_inode_get(fs, parent, &dir);
 	if (ret < 0)
 		return ret;
+	dfd = ino_fd(fs, dir);
+	if (dfd < 0) {
+		ret = dfd;
+		goto out;
+	}
 	ret = creds_enter(ctx, &saved);
 	if (ret < 0)
 		goto out;
@@ -816,7 +1012,7 @@ int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 	 * ELOOP, O_NONBLOCK keeps an existing FIFO from blocking this worker,
 	 * and create_result() refuses devices, FIFOs and sockets.
 	 */
-	fd = openat(dir->fd, name,
+	fd = openat(dfd, name,
 		    f | O_CREAT | O_NOFOLLOW | O_NONBLOCK | ((int)flags & O_EXCL),
 		    mode & 07777 & ~umask);
 	if (fd < 0)
@@ -829,8 +1025,9 @@ int pt_create(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 		close(fd);
 		goto out;
 	}
-	ret = entry_and_handle(fs, dir, fd, pathfd, f, e, fh);
+	ret = entry_and_handle(fs, dir, fd, pathfd, true, f, e, fh);
 out:
+	ino_fd_put(dir, dfd);
 	pt_inode_put(fs, dir);
 	return ret;
 }
@@ -842,17 +1039,22 @@ int pt_tmpfile(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 	struct creds_saved saved;
 	struct pt_inode *dir;
 	char name[16];
-	int f = open_flags(fs, flags), fd, pathfd, ret;
+	int f = open_flags(fs, flags), fd, pathfd, dfd, ret;
 
 	if (!flags_writable(f))
 		return -EINVAL;
 	ret = pt_inode_get(fs, parent, &dir);
 	if (ret < 0)
 		return ret;
+	dfd = ino_fd(fs, dir);
+	if (dfd < 0) {
+		ret = dfd;
+		goto out;
+	}
 	ret = creds_enter(ctx, &saved);
 	if (ret < 0)
 		goto out;
-	fd = openat(dir->fd, ".", f | O_TMPFILE, mode & 07777 & ~umask);
+	fd = openat(dfd, ".", f | O_TMPFILE, mode & 07777 & ~umask);
 	if (fd < 0)
 		ret = -errno;
 	creds_leave(&saved);
@@ -865,8 +1067,13 @@ int pt_tmpfile(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 		close(fd);
 		goto out;
 	}
-	ret = entry_and_handle(fs, dir, fd, pathfd, f, e, fh);
+	/*
+	 * Always by fd: a file with no name has a handle that does not open
+	 * (ESTALE) until it is linked, if ever.
+	 */
+	ret = entry_and_handle(fs, dir, fd, pathfd, false, f, e, fh);
 out:
+	ino_fd_put(dir, dfd);
 	pt_inode_put(fs, dir);
 	return ret;
 }
@@ -909,7 +1116,7 @@ ssize_t pt_write(struct pt_fs *fs, uint64_t nodeid, uint64_t fh,
 		n = -errno;
 	/* The daemon holds CAP_FSETID, so the host would keep the bits. */
 	if (n >= 0 && kill_priv && pt_inode_get(fs, nodeid, &ino) == 0) {
-		ret = kill_suidgid(fs, ino, h->fd);
+		ret = kill_suidgid(fs, ino, -1, h->fd);
 		if (ret < 0)
 			n = ret;
 		pt_inode_put(fs, ino);
@@ -1019,9 +1226,12 @@ struct linux_dirent64 {
 	char d_name[];
 };
 
-static int emit_one(struct pt_fs *fs, uint64_t dirid,
-		    const struct linux_dirent64 *d, bool plus,
-		    const struct pt_dir_filler *f)
+/*
+ * READDIRPLUS looks each entry up relative to the open directory itself
+ * (@dir's @dirfd): no reopening of a handle inode per entry.
+ */
+static int emit_one(struct pt_fs *fs, struct pt_inode *dir, int dirfd,
+		    const struct linux_dirent64 *d, const struct pt_dir_filler *f)
 {
 	struct pt_entry e = { 0 };
 	struct pt_dirent de = {
@@ -1033,11 +1243,12 @@ static int emit_one(struct pt_fs *fs, uint64_t dirid,
 	};
 	int ret;
 
-	if (plus) {
+	if (dir) {
 		bool dot = !strcmp(d->d_name, ".") || !strcmp(d->d_name, "..");
 
 		/* nodeid 0: no entry; the guest only lists the name. */
-		if (dot || pt_lookup(fs, dirid, d->d_name, &e) < 0) {
+		if (dot || check_name(d->d_name) < 0 ||
+		    lookup_at(fs, dir, dirfd, d->d_name, &e) < 0) {
 			memset(&e, 0, sizeof(e));
 			e.st.st_ino = d->d_ino;
 			e.st.st_mode = DTTOIF(d->d_type);
@@ -1053,6 +1264,7 @@ static int emit_one(struct pt_fs *fs, uint64_t dirid,
 int pt_readdir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
 	       bool plus, const struct pt_dir_filler *f)
 {
+	struct pt_inode *dir = NULL;
 	struct pt_handle *h;
 	char *buf;
 	int ret;
@@ -1062,8 +1274,16 @@ int pt_readdir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
 	ret = pt_handle_get(fs, nodeid, fh, true, &h);
 	if (ret < 0)
 		return ret;
+	if (plus) {
+		ret = pt_inode_get(fs, nodeid, &dir);
+		if (ret < 0) {
+			pt_handle_put(fs, h);
+			return ret;
+		}
+	}
 	buf = malloc(PT_DIRBUF_SIZE);
 	if (!buf) {
+		pt_inode_put(fs, dir);
 		pt_handle_put(fs, h);
 		return -ENOMEM;
 	}
@@ -1084,7 +1304,7 @@ int pt_readdir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
 
 			if (!f->fits(f->arg, strlen(d->d_name)))
 				goto out;
-			ret = emit_one(fs, nodeid, d, plus, f);
+			ret = emit_one(fs, dir, h->fd, d, f);
 			if (ret < 0)
 				goto out;
 			pos += d->d_reclen;
@@ -1093,6 +1313,7 @@ int pt_readdir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, uint64_t off,
 out:
 	pthread_mutex_unlock(&h->dir_lock);
 	free(buf);
+	pt_inode_put(fs, dir);
 	pt_handle_put(fs, h);
 	return ret;
 }
@@ -1107,13 +1328,17 @@ int pt_releasedir(struct pt_fs *fs, uint64_t nodeid, uint64_t fh)
 int pt_statfs(struct pt_fs *fs, uint64_t nodeid, struct statvfs *sv)
 {
 	struct pt_inode *ino;
-	int ret;
+	int ret, fd;
 
 	ret = pt_inode_get(fs, nodeid, &ino);
 	if (ret < 0)
 		return ret;
-	if (fstatvfs(ino->fd, sv) < 0)
+	fd = ino_fd(fs, ino);
+	if (fd < 0)
+		ret = fd;
+	else if (fstatvfs(fd, sv) < 0)
 		ret = -errno;
+	ino_fd_put(ino, fd);
 	pt_inode_put(fs, ino);
 	return ret;
 }
@@ -1124,7 +1349,7 @@ int pt_access(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
 	struct creds_saved saved;
 	struct pt_inode *ino;
 	char name[16];
-	int ret;
+	int ret, fd = -1;
 
 	if (mask & ~(uint32_t)(R_OK | W_OK | X_OK))
 		return -EINVAL;
@@ -1135,7 +1360,12 @@ int pt_access(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
 		ret = mask ? -EACCES : 0;
 		goto out;
 	}
-	snprintf(name, sizeof(name), "%d", ino->fd);
+	fd = ino_fd(fs, ino);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%d", fd);
 	ret = creds_enter(ctx, &saved);
 	if (ret < 0)
 		goto out;
@@ -1145,6 +1375,7 @@ int pt_access(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t nodeid,
 		ret = -errno;
 	creds_leave(&saved);
 out:
+	ino_fd_put(ino, fd);
 	pt_inode_put(fs, ino);
 	return ret;
 }
@@ -1252,6 +1483,66 @@ int pt_syncfs(struct pt_fs *fs, uint64_t nodeid)
 
 /* ---- lifetime ---- */
 
+/*
+ * Do file handles work in the shared directory? Its own handle, opened
+ * back: EPERM without CAP_DAC_READ_SEARCH, EOPNOTSUPP on a filesystem
+ * without handles. 0 or -errno.
+ */
+static int fh_probe(int root_fd)
+{
+	_Alignas(struct file_handle) char buf[PT_FH_BUF];
+	struct file_handle *fh = (void *)buf;
+	int mnt, mfd, fd, ret = 0;
+
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(root_fd, "", fh, &mnt, AT_EMPTY_PATH) < 0)
+		return -errno;
+	mfd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return -errno;
+	fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		ret = -errno;
+	else
+		close(fd);
+	close(mfd);
+	return ret;
+}
+
+static int fh_setup(struct pt_fs *fs)
+{
+	int ret;
+
+	fs->fh_mode = fs->opts.file_handles;
+	if (fs->fh_mode == PT_FH_NEVER)
+		return 0;
+	ret = fh_probe(fs->opts.root_fd);
+	if (ret == 0) {
+		VLOG_INFO("passthrough: inodes are held by file handles (%s)",
+			  fs->fh_mode == PT_FH_MANDATORY ? "mandatory"
+							 : "prefer");
+		return 0;
+	}
+	if (fs->fh_mode == PT_FH_MANDATORY) {
+		VLOG_ERR("passthrough: --inode-file-handles=mandatory: file "
+			 "handles do not work in the shared directory: %s%s",
+			 strerror(-ret),
+			 ret == -EPERM ? " (open_by_handle_at needs "
+					 "CAP_DAC_READ_SEARCH)" : "");
+		return ret;
+	}
+	VLOG_WARN("passthrough: --inode-file-handles=prefer: file handles do "
+		  "not work in the shared directory (%s): holding an O_PATH "
+		  "fd per inode", strerror(-ret));
+	fs->fh_mode = PT_FH_NEVER;
+	return 0;
+}
+
+enum pt_fh_mode pt_file_handles(struct pt_fs *fs)
+{
+	return fs->fh_mode;
+}
+
 int pt_new(const struct pt_opts *opts, struct pt_fs **out)
 {
 	struct pt_fs *fs;
@@ -1263,6 +1554,11 @@ int pt_new(const struct pt_opts *opts, struct pt_fs **out)
 	if (!fs)
 		return -ENOMEM;
 	fs->opts = *opts;
+	ret = fh_setup(fs);
+	if (ret < 0) {
+		free(fs);
+		return ret;
+	}
 	pthread_mutex_init(&fs->lock, NULL);
 	pthread_mutex_init(&fs->plock_lock, NULL);
 	ret = pt_table_init(fs);
@@ -1372,16 +1668,20 @@ static ssize_t xattr_do(struct pt_fs *fs, uint64_t nodeid,
 		thread_prepare();
 		if (thread_fs_private != 1) {
 			n = -EOPNOTSUPP;
+		} else if ((fd = ino_fd(fs, ino)) < 0) {
+			n = fd;
 		} else if (fchdir(fs->opts.proc_self_fd) < 0) {
 			n = -errno;
+			ino_fd_put(ino, fd);
 		} else {
-			snprintf(name, sizeof(name), "%d", ino->fd);
+			snprintf(name, sizeof(name), "%d", fd);
 			n = xa_path(name, a);
 			if (n < 0)
 				n = -errno;
 			if (fchdir(fs->opts.root_fd) < 0)
 				VLOG_WARN("passthrough: fchdir back: %s",
 					  strerror(errno));
+			ino_fd_put(ino, fd);
 		}
 	}
 	pt_inode_put(fs, ino);

@@ -3,12 +3,14 @@
  * The passthrough filesystem: serves FUSE operations on a shared host
  * directory. Knows nothing of the FUSE wire format beyond its flag values.
  *
- * Inodes are O_PATH|O_NOFOLLOW fds found by (st_dev, st_ino, mount id) and
- * named by a 64-bit nodeid = generation << 32 | slot index (the root is
- * FUSE_ROOT_ID). File handles are named the same way. A nodeid or fh from
- * the guest is only ever an index checked against a bound, an in-use flag
- * and a generation. Every name is a single path component resolved with
- * openat() relative to its parent's fd; symlinks are never followed on the
+ * Inodes are O_PATH|O_NOFOLLOW fds, or kernel file handles (see enum
+ * pt_fh_mode), found by (st_dev, st_ino, mount id) and named by a 64-bit
+ * nodeid = generation << 32 | slot index (the root is FUSE_ROOT_ID). Open
+ * files (FUSE fh) are named the same way. A nodeid or fh from the guest is
+ * only ever an index checked against a bound, an in-use flag and a
+ * generation; a kernel file handle never comes from the guest. Every name
+ * is a single path component resolved with openat() relative to its
+ * parent's fd; symlinks are never followed on the
  * host. All functions are thread-safe and return 0 (or a count) or -errno.
  */
 #ifndef VDAX_PASSTHROUGH_H
@@ -33,6 +35,18 @@ enum pt_dax_policy {
 	PT_DAX_XFLAG,	/* files with FS_XFLAG_DAX set on the host */
 };
 
+/*
+ * How inodes are held (--inode-file-handles). An O_PATH fd per inode costs
+ * one open file per inode the guest knows; a file handle (name_to_handle_at)
+ * costs memory only and is opened (open_by_handle_at, which needs
+ * CAP_DAC_READ_SEARCH) for each operation that needs an fd.
+ */
+enum pt_fh_mode {
+	PT_FH_NEVER,	 /* an O_PATH fd per inode */
+	PT_FH_PREFER,	 /* handles where the filesystem has them, else fds */
+	PT_FH_MANDATORY, /* handles or nothing: a lookup fails instead */
+};
+
 struct pt_opts {
 	int root_fd;		 /* O_PATH fd of the shared directory (caller's) */
 	int proc_self_fd;	 /* O_PATH fd of /proc/self/fd (caller's) */
@@ -45,6 +59,12 @@ struct pt_opts {
 	const struct pt_xattrmap *xattrmap; /* --xattrmap (caller's); NULL = none */
 	enum pt_dax_policy dax_policy; /* FUSE_ATTR_DAX in attr_flags */
 	uint64_t dax_min_size;	 /* PT_DAX_SIZE threshold, bytes */
+	/*
+	 * With PREFER or MANDATORY the caller holds CAP_DAC_READ_SEARCH (in
+	 * the initial user namespace); pt_new() probes the shared directory:
+	 * PREFER falls back to fds if that fails, MANDATORY fails pt_new().
+	 */
+	enum pt_fh_mode file_handles;
 };
 
 /* Credentials of the requesting guest process. */
@@ -112,6 +132,8 @@ void pt_set_writeback(struct pt_fs *fs, bool on);
 /* Introspection (tests, logs). */
 uint64_t pt_inode_count(struct pt_fs *fs);
 uint64_t pt_handle_count(struct pt_fs *fs);
+/* The mode in effect after pt_new()'s probe (PREFER may have become NEVER). */
+enum pt_fh_mode pt_file_handles(struct pt_fs *fs);
 /* nlookup of @nodeid, or 0 if it is not a live inode. */
 uint64_t pt_nlookup(struct pt_fs *fs, uint64_t nodeid);
 

@@ -133,18 +133,94 @@ static void hash_unlink(struct pt_fs *fs, struct pt_inode *ino)
 	ino->hnext = 0;
 }
 
+/*
+ * Two handles of one (dev, ino, mount id) differ when the inode number was
+ * freed and reused: a handle carries the inode's generation. An inode held
+ * by an fd pins its number, so without a handle on either side the key
+ * alone decides.
+ */
+static bool fh_same(const struct file_handle *a, const struct file_handle *b)
+{
+	if (!a || !b)
+		return true;
+	return a->handle_type == b->handle_type &&
+	       a->handle_bytes == b->handle_bytes &&
+	       !memcmp(a->f_handle, b->f_handle, a->handle_bytes);
+}
+
 static struct pt_inode *hash_find(struct pt_fs *fs, dev_t dev, ino_t i,
-				  uint64_t mnt)
+				  uint64_t mnt, const struct file_handle *fh)
 {
 	uint32_t b = key_hash(dev, i, mnt) & (fs->nbuckets - 1);
 
 	for (uint32_t x = fs->buckets[b]; x; x = islot(fs, x)->hnext) {
 		struct pt_inode *ino = islot(fs, x);
 
-		if (ino->dev == dev && ino->ino == i && ino->mnt_id == mnt)
+		if (ino->dev == dev && ino->ino == i && ino->mnt_id == mnt &&
+		    fh_same(ino->fh, fh))
 			return ino;
 	}
 	return NULL;
+}
+
+/* ---- mount fds of handle inodes ---- */
+
+static struct pt_mount *mount_find_locked(struct pt_fs *fs, uint64_t mnt_id)
+{
+	for (unsigned i = 0; i < fs->nmounts; i++)
+		if (fs->mounts[i].mnt_id == mnt_id)
+			return &fs->mounts[i];
+	return NULL;
+}
+
+bool pt_mount_known(struct pt_fs *fs, uint64_t mnt_id)
+{
+	bool known;
+
+	pthread_mutex_lock(&fs->lock);
+	known = mount_find_locked(fs, mnt_id) != NULL;
+	pthread_mutex_unlock(&fs->lock);
+	return known;
+}
+
+int pt_mount_add(struct pt_fs *fs, uint64_t mnt_id, int fd)
+{
+	struct pt_mount *m;
+	int ret = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (mount_find_locked(fs, mnt_id))
+		goto out;
+	if (fs->nmounts == fs->capmounts) {
+		unsigned ncap = fs->capmounts ? fs->capmounts * 2 : 4;
+
+		m = realloc(fs->mounts, ncap * sizeof(*m));
+		if (!m) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		fs->mounts = m;
+		fs->capmounts = ncap;
+	}
+	fs->mounts[fs->nmounts++] = (struct pt_mount){ .mnt_id = mnt_id,
+						       .fd = fd };
+	fd = -1;
+out:
+	pthread_mutex_unlock(&fs->lock);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* The last handle inode on a mount closes its fd. Caller holds fs->lock. */
+static void mount_put_locked(struct pt_fs *fs, uint64_t mnt_id)
+{
+	struct pt_mount *m = mount_find_locked(fs, mnt_id);
+
+	if (!m || !m->refs || --m->refs)
+		return;
+	close(m->fd);
+	*m = fs->mounts[--fs->nmounts];
 }
 
 /* Keep chains short; a failed grow only costs speed. */
@@ -181,7 +257,13 @@ static void inode_put_locked(struct pt_fs *fs, struct pt_inode *ino)
 {
 	if (--ino->refs)
 		return;
-	close(ino->fd);
+	if (ino->fh) {
+		free(ino->fh);
+		ino->fh = NULL;
+		mount_put_locked(fs, ino->mnt_id);
+	} else {
+		close(ino->fd);
+	}
 	ino->fd = -1;
 	ino->gen = next_gen(ino->gen);
 	slots_release(&fs->inodes, ino->idx);
@@ -223,25 +305,53 @@ void pt_inode_put(struct pt_fs *fs, struct pt_inode *ino)
 }
 
 int pt_inode_add(struct pt_fs *fs, int fd, const struct stat *st,
-		 uint64_t mnt_id, bool submount, uint64_t *nodeid)
+		 uint64_t mnt_id, const struct file_handle *fh, bool submount,
+		 uint64_t *nodeid)
 {
+	struct file_handle *copy = NULL;
+	struct pt_mount *m = NULL;
 	struct pt_inode *ino;
-	uint32_t idx;
 	bool fresh;
+	uint32_t idx;
 	int ret = 0;
 
+	/* Allocated outside the lock; usually the inode is new. */
+	if (fh) {
+		copy = malloc(sizeof(*fh) + fh->handle_bytes);
+		if (!copy) {
+			close(fd);
+			return -ENOMEM;
+		}
+		memcpy(copy, fh, sizeof(*fh) + fh->handle_bytes);
+	}
 	pthread_mutex_lock(&fs->lock);
-	ino = hash_find(fs, st->st_dev, st->st_ino, mnt_id);
+	ino = hash_find(fs, st->st_dev, st->st_ino, mnt_id, fh);
 	if (ino) {
 		ino->nlookup++;
 		*nodeid = pt_inode_nodeid(ino);
 		pthread_mutex_unlock(&fs->lock);
+		free(copy);
 		close(fd);
 		return 0;
 	}
 	ret = slots_alloc(&fs->inodes, sizeof(*ino), &idx, &fresh);
+	/*
+	 * pt_mount_add() came first, but the mount's last handle inode may
+	 * have gone since and taken the mount fd with it: hold this one by
+	 * its fd, which is always right.
+	 */
+	if (ret == 0 && copy) {
+		m = mount_find_locked(fs, mnt_id);
+		if (m) {
+			m->refs++;
+		} else {
+			free(copy);
+			copy = NULL;
+		}
+	}
 	if (ret < 0) {
 		pthread_mutex_unlock(&fs->lock);
+		free(copy);
 		close(fd);
 		return ret;
 	}
@@ -250,7 +360,9 @@ int pt_inode_add(struct pt_fs *fs, int fd, const struct stat *st,
 		ino->idx = idx;
 		ino->gen = 1;
 	}
-	ino->fd = fd;
+	ino->fh = copy;
+	ino->mount_fd = m ? m->fd : -1;
+	ino->fd = copy ? -1 : fd;
 	ino->dev = st->st_dev;
 	ino->ino = st->st_ino;
 	ino->mnt_id = mnt_id;
@@ -263,16 +375,19 @@ int pt_inode_add(struct pt_fs *fs, int fd, const struct stat *st,
 	hash_maybe_grow(fs);
 	*nodeid = pt_inode_nodeid(ino);
 	pthread_mutex_unlock(&fs->lock);
+	/* A handle inode needs no fd of its own. */
+	if (copy)
+		close(fd);
 	return 0;
 }
 
 bool pt_inode_known(struct pt_fs *fs, const struct stat *st, uint64_t mnt_id,
-		    uint64_t *nodeid)
+		    const struct file_handle *fh, uint64_t *nodeid)
 {
 	struct pt_inode *ino;
 
 	pthread_mutex_lock(&fs->lock);
-	ino = hash_find(fs, st->st_dev, st->st_ino, mnt_id);
+	ino = hash_find(fs, st->st_dev, st->st_ino, mnt_id, fh);
 	if (ino)
 		*nodeid = pt_inode_nodeid(ino);
 	pthread_mutex_unlock(&fs->lock);
@@ -436,6 +551,25 @@ int pt_handle_remove(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, bool dir,
 	return 0;
 }
 
+int pt_inode_dup_open_fd(struct pt_fs *fs, uint64_t nodeid)
+{
+	int fd = -ESTALE;
+
+	pthread_mutex_lock(&fs->lock);
+	for (uint32_t i = 0; i < fs->handles.n; i++) {
+		struct pt_handle *h = hslot(fs, i);
+
+		if (h->live && h->nodeid == nodeid) {
+			fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+			if (fd < 0)
+				fd = -errno;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return fd;
+}
+
 uint64_t pt_handle_count(struct pt_fs *fs)
 {
 	uint64_t n;
@@ -455,7 +589,8 @@ static int add_root(struct pt_fs *fs, int fd, const struct stat *st,
 	struct pt_inode *root;
 	int ret;
 
-	ret = pt_inode_add(fs, fd, st, mnt_id, false, &nodeid);
+	/* The root keeps its fd: one fd, and every path starts there. */
+	ret = pt_inode_add(fs, fd, st, mnt_id, NULL, false, &nodeid);
 	if (ret < 0)
 		return ret;
 	root = islot(fs, PT_ROOT_IDX);
@@ -463,7 +598,25 @@ static int add_root(struct pt_fs *fs, int fd, const struct stat *st,
 	if (id_idx(nodeid) != PT_ROOT_IDX)
 		return -EINVAL;
 	root->gen = 0;
-	return 0;
+	/*
+	 * Handle inodes on the root's mount open through the shared
+	 * directory, which the sandbox made its mount's root. This reference
+	 * is never dropped.
+	 */
+	if (fs->fh_mode != PT_FH_NEVER) {
+		int mfd = openat(root->fd, ".",
+				 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (mfd < 0)
+			return -errno;
+		ret = pt_mount_add(fs, mnt_id, mfd);
+		if (ret == 0) {
+			pthread_mutex_lock(&fs->lock);
+			mount_find_locked(fs, mnt_id)->refs++;
+			pthread_mutex_unlock(&fs->lock);
+		}
+	}
+	return ret;
 }
 
 int pt_table_init(struct pt_fs *fs)
@@ -532,7 +685,13 @@ void pt_table_destroy(struct pt_fs *fs)
 
 		if (ino->refs && ino->fd >= 0)
 			close(ino->fd);
+		free(ino->fh);
 	}
+	for (unsigned i = 0; i < fs->nmounts; i++)
+		close(fs->mounts[i].fd);
+	free(fs->mounts);
+	fs->mounts = NULL;
+	fs->nmounts = fs->capmounts = 0;
 	for (uint32_t i = 0; i < fs->handles.n; i++) {
 		struct pt_handle *h = hslot(fs, i);
 
