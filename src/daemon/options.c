@@ -351,6 +351,21 @@ static const struct {
 	{"syslog", offsetof(struct vdaxd_opts, syslog), true},
 };
 
+/* "fallback" is the Rust virtiofsd's deprecated spelling of "prefer". */
+static int parse_file_handles(const char *opt, const char *val,
+			      struct vdaxd_opts *o)
+{
+	if (!strcmp(val, "never"))
+		o->inode_file_handles = PT_FH_NEVER;
+	else if (!strcmp(val, "prefer") || !strcmp(val, "fallback"))
+		o->inode_file_handles = PT_FH_PREFER;
+	else if (!strcmp(val, "mandatory"))
+		o->inode_file_handles = PT_FH_MANDATORY;
+	else
+		return bad(opt, val, "expected never, prefer or mandatory");
+	return 0;
+}
+
 static int parse_o_item(char *item, struct vdaxd_opts *o)
 {
 	char *val = strchr(item, '=');
@@ -397,6 +412,8 @@ static int parse_o_item(char *item, struct vdaxd_opts *o)
 		return sbx_set_modcaps(val);
 	if (strcmp(item, "sandbox") == 0)
 		return parse_sandbox("-o sandbox", val, o);
+	if (strcmp(item, "inode_file_handles") == 0)
+		return parse_file_handles("-o inode_file_handles", val, o);
 	if (strcmp(item, "thread_pool_size") == 0)
 	{
 		o->thread_pool_size_set = true;
@@ -467,16 +484,7 @@ static int parse_one(int c, struct vdaxd_opts *o)
 		break;
 	}
 	case OPT_INODE_FILE_HANDLES:
-		/* An O_PATH fd per inode is what vdaxd does: "never". */
-		if (!strcmp(optarg, "never"))
-			break;
-		if (!strcmp(optarg, "prefer") || !strcmp(optarg, "fallback") ||
-		    !strcmp(optarg, "mandatory"))
-			return bad("--inode-file-handles", optarg,
-				   "not supported: inodes are always held as "
-				   "O_PATH fds (only \"never\")");
-		return bad("--inode-file-handles", optarg,
-			   "expected never, prefer or mandatory");
+		return parse_file_handles("--inode-file-handles", optarg, o);
 	case OPT_UNSUPPORTED:
 		refuse(long_opts[long_index].name, false);
 		return -EINVAL;
@@ -780,8 +788,10 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"  --[no-]announce-submounts  report submounts to the guest  "
 		"[on]\n"
 		"  --[no-]killpriv-v2       FUSE_HANDLE_KILLPRIV_V2  [on]\n"
-		"  --inode-file-handles=never  (prefer, mandatory: not "
-		"supported)\n"
+		"  --inode-file-handles=never|prefer|mandatory\n"
+		"                           hold inodes as O_PATH fds, or as "
+		"file handles\n"
+		"                           (CAP_DAC_READ_SEARCH)  [never]\n"
 		"  --max-inodes=N           inodes the guest may hold at once;\n"
 		"                           past it LOOKUP gets ENFILE  [1048576]\n"
 		"  --rlimit-nofile=N        set RLIMIT_NOFILE; 0 = leave it\n"
@@ -801,7 +811,7 @@ void vdaxd_usage(const char *prog, FILE *f)
 		"allow_mmap, syslog,\n"
 		"                           preserve_noatime, [no_]killpriv_v2, "
 		"modcaps=,\n"
-		"                           xattrmap=\n"
+		"                           xattrmap=, inode_file_handles=\n"
 		"  -f                       ignored (vdaxd always stays in the "
 		"foreground)\n"
 		"  --print-capabilities     print the vhost-user backend JSON "

@@ -53,6 +53,7 @@ struct vdaxd_opts {
 	uint64_t inode_dax_size;	   /* with FUSE_SRV_INODE_DAX_SIZE */
 	/* unset: raise the soft limit to the hard one; 0: leave it alone */
 	uint64_t max_inodes;	/* 0 = the passthrough default */
+	enum pt_fh_mode inode_file_handles; /* --inode-file-handles */
 	bool rlimit_nofile_set;
 	uint64_t rlimit_nofile;
 	bool test_forbidden_syscall; /* VDAXD_TEST_HOOKS builds only */

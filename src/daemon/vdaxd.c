@@ -397,6 +397,8 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 	struct sbx_fds fds;
 	struct fuse_srv_opts fo;
 	struct vu_backend_cfg cfg;
+	enum pt_fh_mode fh = o->inode_file_handles;
+	const char *why;
 	static const struct vu_backend_ops ops = {
 		.handle = vdaxd_handle,
 		.reset = vdaxd_reset,
@@ -408,10 +410,24 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 	ret = sbx_enter(o->sandbox, o->shared_dir, &fds);
 	if (ret < 0)
 		return EX_OSERR;
+	if (fh != PT_FH_NEVER)
+		sbx_keep_file_handle_caps();
 	ret = sbx_drop_caps();
 	if (ret < 0) {
 		ret = EX_OSERR;
 		goto out_fds;
+	}
+	/* Decided with the capabilities the daemon keeps, not those it had. */
+	if (fh != PT_FH_NEVER && !sbx_file_handles_allowed(&why)) {
+		if (fh == PT_FH_MANDATORY) {
+			VLOG_ERR("--inode-file-handles=mandatory: cannot open "
+				 "file handles: %s", why);
+			ret = EX_NOPERM;
+			goto out_fds;
+		}
+		VLOG_WARN("--inode-file-handles=prefer: %s; holding an O_PATH "
+			  "fd per inode", why);
+		fh = PT_FH_NEVER;
 	}
 
 	fo = (struct fuse_srv_opts){
@@ -435,6 +451,7 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 		.uid_map = fuse_idmap_active(&o->uid_map) ? &o->uid_map : NULL,
 		.gid_map = fuse_idmap_active(&o->gid_map) ? &o->gid_map : NULL,
 		.max_inodes = o->max_inodes,
+		.file_handles = fh,
 	};
 	if (o->cache_size) {
 		fo.dax = (struct fuse_srv_dax_ops){
@@ -449,7 +466,9 @@ static int run(const struct vdaxd_opts *o, int lfd, const sigset_t *orig)
 	ret = fuse_srv_new(&fo, &d.srv);
 	if (ret < 0) {
 		VLOG_ERR("FUSE server: %s", strerror(-ret));
-		ret = EX_SOFTWARE;
+		/* mandatory file handles that do not work: logged already */
+		ret = fh == PT_FH_MANDATORY && (ret == -EPERM || ret == -EOPNOTSUPP)
+			      ? EX_NOPERM : EX_SOFTWARE;
 		goto out_fds;
 	}
 

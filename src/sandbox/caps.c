@@ -33,6 +33,12 @@
  *  SETUID       - setfsuid()/setresuid() likewise.
  *  MKNOD        - MKNOD of device nodes asked for by the guest.
  *  SETFCAP      - setting security.capability xattrs from the guest.
+ * and, only with --inode-file-handles=prefer|mandatory:
+ *  DAC_READ_SEARCH - open_by_handle_at(), to open the inodes held by file
+ *                 handles. It also lets a process open any handle on the
+ *                 filesystem, inside the shared directory or not; vdaxd
+ *                 only opens handles it made itself from files it reached
+ *                 through the directory (the guest never supplies one).
  */
 static const unsigned int sbx_kept_caps[] = {
 	CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID,
@@ -43,6 +49,31 @@ static const unsigned int sbx_kept_caps[] = {
 
 /* --modcaps on top of the list: bit N = capability N (CAP_LAST_CAP < 64) */
 static uint64_t sbx_caps_add, sbx_caps_del;
+static bool sbx_fh_caps; /* keep CAP_DAC_READ_SEARCH for file handles */
+
+/* sandbox.c */
+extern bool sbx_userns_entered;
+
+void sbx_keep_file_handle_caps(void)
+{
+	sbx_fh_caps = true;
+}
+
+bool sbx_file_handles_allowed(const char **why)
+{
+	if (sbx_userns_entered) {
+		*why = "an unprivileged daemon (in its own user namespace) "
+		       "cannot have CAP_DAC_READ_SEARCH on the host";
+		return false;
+	}
+	capng_get_caps_process();
+	if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_DAC_READ_SEARCH)) {
+		*why = "the daemon does not hold CAP_DAC_READ_SEARCH "
+		       "(not root, or --modcaps=-dac_read_search)";
+		return false;
+	}
+	return true;
+}
 
 int sbx_set_modcaps(const char *spec)
 {
@@ -89,6 +120,8 @@ static bool wanted(unsigned cap)
 	if (cap < 64 && (sbx_caps_del >> cap & 1))
 		return false;
 	if (cap < 64 && (sbx_caps_add >> cap & 1))
+		return true;
+	if (cap == CAP_DAC_READ_SEARCH && sbx_fh_caps)
 		return true;
 	for (size_t i = 0; i < SBX_NKEPT; i++)
 		if (sbx_kept_caps[i] == cap)

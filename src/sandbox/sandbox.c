@@ -68,6 +68,8 @@ int sbx_parse_seccomp(const char *s, enum sbx_seccomp *out)
 }
 
 static struct sbx_userns sbx_userns_cfg;
+/* Set once this process runs in the user namespace of enter_userns(). */
+bool sbx_userns_entered;
 
 void sbx_set_userns(const struct sbx_userns *u)
 {
@@ -257,6 +259,7 @@ static int enter_userns(void)
 	}
 	VLOG_INFO("sandbox: in a user namespace (host uid %u, gid %u as 0)",
 		  (unsigned)uid, (unsigned)gid);
+	sbx_userns_entered = true;
 	return 0;
 }
 

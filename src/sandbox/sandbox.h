@@ -3,6 +3,8 @@
 #ifndef VDAX_SANDBOX_H
 #define VDAX_SANDBOX_H
 
+#include <stdbool.h>
+
 enum sbx_mode { SBX_MODE_NAMESPACE, SBX_MODE_CHROOT, SBX_MODE_NONE };
 enum sbx_seccomp {
 	SBX_SECCOMP_KILL,
@@ -69,6 +71,20 @@ int sbx_enter(enum sbx_mode mode, const char *shared_dir, struct sbx_fds *out);
  * reduced set. Without root it logs and returns 0. Returns 0 or -errno.
  */
 int sbx_drop_caps(void);
+
+/*
+ * Inodes will be held by file handles: keep CAP_DAC_READ_SEARCH, which
+ * open_by_handle_at() needs, in later sbx_drop_caps() calls (unless
+ * --modcaps removes it).
+ */
+void sbx_keep_file_handle_caps(void);
+
+/*
+ * After sbx_drop_caps(): can this process open file handles? Needs
+ * CAP_DAC_READ_SEARCH in the initial user namespace, which a daemon in its
+ * own user namespace (unprivileged) never has. Else false and *@why.
+ */
+bool sbx_file_handles_allowed(const char **why);
 
 /*
  * --modcaps: "(+|-)name[:(+|-)name]..." (names as in capabilities(7),
