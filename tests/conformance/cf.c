@@ -558,6 +558,10 @@ struct backend {
 
 static struct backend be = {.pid = -1};
 static bool no_locks; /* --no-locks: start vdaxd without remote locks */
+/* --daemon-arg: more vdaxd options, as --inode-file-handles=prefer */
+#define MAX_DAEMON_ARGS 8
+static const char *daemon_args[MAX_DAEMON_ARGS + 1];
+static int n_daemon_args;
 
 static int backend_start(const char *kind, const char *exe)
 {
@@ -586,11 +590,23 @@ static int backend_start(const char *kind, const char *exe)
 		}
 		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", be.sock);
 		if (!strcmp(kind, "vdaxd")) {
+			const char *argv[16 + MAX_DAEMON_ARGS];
+			int n = 0;
+
 			snprintf(src, sizeof(src), "--shared-dir=%s", be.share);
-			execl(exe, exe, sockopt, src, "--sandbox=none",
-			      "--seccomp=none", "--cache=auto", "--xattr",
-			      no_locks ? "--no-posix-lock" : "--posix-lock",
-			      no_locks ? "--no-flock" : "--flock", (char *)NULL);
+			argv[n++] = exe;
+			argv[n++] = sockopt;
+			argv[n++] = src;
+			argv[n++] = "--sandbox=none";
+			argv[n++] = "--seccomp=none";
+			argv[n++] = "--cache=auto";
+			argv[n++] = "--xattr";
+			argv[n++] = no_locks ? "--no-posix-lock" : "--posix-lock";
+			argv[n++] = no_locks ? "--no-flock" : "--flock";
+			for (int i = 0; i < n_daemon_args; i++)
+				argv[n++] = daemon_args[i];
+			argv[n] = NULL;
+			execv(exe, (char **)argv);
 		} else if (!strcmp(kind, "rust")) {
 			/* The Rust virtiofsd has no remote POSIX/flock locks. */
 			snprintf(src, sizeof(src), "--shared-dir=%s", be.share);
@@ -666,7 +682,8 @@ static void __attribute__((noreturn)) usage(void)
 		"  --known-failures FILE  the same from a file: NAME or\n"
 		"      BACKEND:NAME, then a justification, one a line\n"
 		"  --no-locks  start vdaxd without remote POSIX/flock locks\n"
-		"      (as the Rust virtiofsd, which has none)\n");
+		"      (as the Rust virtiofsd, which has none)\n"
+		"  --daemon-arg ARG  one more vdaxd option (repeatable)\n");
 	exit(2);
 }
 
@@ -684,6 +701,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{"known-failures", required_argument, NULL, 'k'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"no-locks", no_argument, NULL, 'L'},
+		{"daemon-arg", required_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -710,6 +728,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'L':
 			no_locks = true;
+			break;
+		case 'A':
+			if (n_daemon_args == MAX_DAEMON_ARGS)
+				usage();
+			daemon_args[n_daemon_args++] = optarg;
 			break;
 		case 'x':
 			free(expect_list);
