@@ -13,7 +13,10 @@
  *   --modcaps; --xattrmap; the caller's supplementary group on creation
  *   (FUSE_CREATE_SUPP_GROUP); --translate-uid/gid; --posix-acl; the
  *   command lines libvirt's qemu_virtiofs.c builds (system and session);
- *   --security-label (FUSE_SECURITY_CTX).
+ *   --security-label (FUSE_SECURITY_CTX); --inode-file-handles (the
+ *   daemon's fd count while the guest holds many inodes, every kind of
+ *   operation on handle inodes, host deletes, the fallback and refusal
+ *   without CAP_DAC_READ_SEARCH or in a user namespace).
  *
  * The daemon binary comes from $VDAXD (set by meson); without it, skip.
  */
@@ -775,6 +778,28 @@ static void test_userns(void)
 		   "without root)");
 		stop(&d);
 	}
+	/*
+	 * File handles need CAP_DAC_READ_SEARCH on the host, which a user
+	 * namespace never gives: prefer falls back, mandatory refuses.
+	 */
+	run_as = nobody;
+	pid = spawn("--socket-path", "--inode-file-handles=prefer", NULL);
+	run_as = 0;
+	if (run_daemon(&d, pid, NULL, "unprivileged, prefer")) {
+		struct fuse_entry_out eo;
+
+		ok(lookup(&d, "by-root", &eo) != 0,
+		   "userns: prefer: LOOKUP works (by fds)");
+		stop(&d);
+		ok(strstr(slurp(logpath), "user namespace") &&
+			   strstr(slurp(logpath), "holding an O_PATH fd"),
+		   "userns: prefer: falls back to fds, and says why");
+	}
+	rc = usage_status(nobody, "--inode-file-handles=mandatory", NULL);
+	ok(rc == 77 && strstr(slurp(logpath), "mandatory: cannot open file "
+					      "handles"),
+	   "userns: mandatory refuses to start (status %d, EX_NOPERM) with "
+	   "the reason", rc);
 out:
 	sandbox_arg = "--sandbox=none";
 	memcpy(dir, saved_dir, sizeof(dir));
@@ -1361,6 +1386,374 @@ static void test_xattrmap(void)
 	stop(&d);
 }
 
+/* ---- --inode-file-handles ---- */
+
+#define FH_FILES 2000
+
+/* Open fds of @pid. */
+static int fd_count(pid_t pid)
+{
+	char p[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *dd;
+
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	dd = opendir(p);
+	if (!dd)
+		return -1;
+	while ((de = readdir(dd)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(dd);
+	return n;
+}
+
+static uint64_t lookup_in(struct daemon *d, uint64_t parent, const char *name,
+			  struct fuse_entry_out *eo)
+{
+	struct reply r;
+	int rc = fuse_call(d->f, FUSE_LOOKUP, parent, name, strlen(name) + 1,
+			   NULL, 0, sizeof(*eo), &r);
+
+	if (fuse_err(rc, &r))
+		return 0;
+	memcpy(eo, r.data, sizeof(*eo));
+	return eo->nodeid;
+}
+
+/* GETATTR: the FUSE error; *@a filled on success. */
+static int fuse_getattr(struct daemon *d, uint64_t nodeid, struct fuse_attr *a)
+{
+	struct fuse_getattr_in gi = { 0 };
+	struct fuse_attr_out ao;
+	struct reply r;
+	int rc = fuse_call(d->f, FUSE_GETATTR, nodeid, &gi, sizeof(gi), NULL, 0,
+			   sizeof(ao), &r);
+	int err = fuse_err(rc, &r);
+
+	if (!err) {
+		memcpy(&ao, r.data, sizeof(ao));
+		*a = ao.attr;
+	}
+	return err;
+}
+
+static ssize_t fuse_read_fh(struct daemon *d, uint64_t nodeid, uint64_t fh,
+			    char *buf, size_t size)
+{
+	struct fuse_read_in ri = { .fh = fh, .size = (uint32_t)size };
+	struct reply r;
+	int rc = fuse_call(d->f, FUSE_READ, nodeid, &ri, sizeof(ri), NULL, 0,
+			   size, &r);
+	int err = fuse_err(rc, &r);
+
+	if (err)
+		return err;
+	memcpy(buf, r.data, r.used - sizeof(r.oh));
+	return (ssize_t)(r.used - sizeof(r.oh));
+}
+
+static void host_path(char *p, size_t n, const char *name)
+{
+	snprintf(p, n, "%s/%s", dir, name);
+}
+
+static void host_write(const char *name, const char *text)
+{
+	char p[300];
+	int fd;
+
+	host_path(p, sizeof(p), name);
+	fd = open(p, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		diag("host_write %s: %s", name, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Look up (and hold) FH_FILES files under "many": the daemon's open fds
+ * grow by one per file with an fd per inode, stay flat with handles.
+ */
+static int fds_for_lookups(const char *mode)
+{
+	char name[32];
+	struct fuse_entry_out eo;
+	struct daemon d;
+	uint64_t many;
+	int before, after, found = 0;
+
+	if (!run_daemon(&d, spawn("--socket-path", mode, NULL), NULL, mode))
+		return -1;
+	many = lookup(&d, "many", &eo);
+	before = fd_count(d.pid);
+	for (int i = 0; i < FH_FILES; i++) {
+		snprintf(name, sizeof(name), "f%04d", i);
+		found += lookup_in(&d, many, name, &eo) != 0;
+	}
+	after = fd_count(d.pid);
+	is_int(found, FH_FILES, "%s: %d lookups succeed", mode, FH_FILES);
+	diag("%s: %d fds before %d lookups, %d after", mode, before, FH_FILES,
+	     after);
+	stop(&d);
+	return after - before;
+}
+
+static void test_fh_fd_count(void)
+{
+	char p[300];
+	int never, prefer, mandatory;
+
+	host_path(p, sizeof(p), "many");
+	if (mkdir(p, 0755)) {
+		ok(0, "file handles: mkdir many");
+		return;
+	}
+	for (int i = 0; i < FH_FILES; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "many/f%04d", i);
+		host_write(name, "x");
+	}
+	never = fds_for_lookups("--inode-file-handles=never");
+	prefer = fds_for_lookups("--inode-file-handles=prefer");
+	mandatory = fds_for_lookups("--inode-file-handles=mandatory");
+	ok(never >= FH_FILES - 10,
+	   "never: an fd per inode (%d more fds for %d inodes)", never,
+	   FH_FILES);
+	ok(prefer >= 0 && prefer <= 10,
+	   "prefer: the fd count stays flat (%d more fds for %d inodes)",
+	   prefer, FH_FILES);
+	ok(mandatory >= 0 && mandatory <= 10,
+	   "mandatory: the fd count stays flat (%d more fds for %d inodes)",
+	   mandatory, FH_FILES);
+}
+
+/* Every kind of operation on handle inodes, checked on the host too. */
+static void test_fh_ops(const char *mode)
+{
+	struct fuse_create_in cr = { .flags = O_RDWR | O_CREAT,
+				     .mode = S_IFREG | 0644 };
+	struct fuse_write_in wi = { .size = 3 };
+	struct fuse_setattr_in sa = { .valid = FATTR_SIZE | FATTR_MODE,
+				      .size = 1, .mode = S_IFREG | 0600 };
+	struct fuse_rename2_in rn = { .newdir = FUSE_ROOT_ID };
+	struct fuse_link_in li;
+	struct fuse_open_out oo;
+	struct fuse_entry_out eo;
+	struct fuse_attr a;
+	struct daemon d;
+	struct reply r;
+	struct stat st;
+	uint64_t node, held, gone, hello;
+	char buf[64], p[300];
+	ssize_t n;
+	int rc;
+
+	host_write("fh-held.txt", "held");
+	host_write("fh-gone.txt", "gone");
+	if (!run_daemon(&d, spawn("--socket-path", mode, NULL), NULL, mode))
+		return;
+	hello = lookup(&d, "hello.txt", &eo);
+	is_int(fuse_open(&d, hello, O_RDONLY, &oo), 0, "%s: OPEN", mode);
+	n = fuse_read_fh(&d, hello, oo.fh, buf, sizeof(buf));
+	ok(n == 5 && !memcmp(buf, "hello", 5), "%s: READ gives the content",
+	   mode);
+
+	rc = fuse_call(d.f, FUSE_CREATE, FUSE_ROOT_ID, &cr, sizeof(cr),
+		       "fh-new", 7, sizeof(eo) + sizeof(oo), &r);
+	is_int(fuse_err(rc, &r), 0, "%s: CREATE", mode);
+	memcpy(&eo, r.data, sizeof(eo));
+	memcpy(&oo, r.data + sizeof(eo), sizeof(oo));
+	node = eo.nodeid;
+	wi.fh = oo.fh;
+	rc = fuse_call(d.f, FUSE_WRITE, node, &wi, sizeof(wi), "abc", 3,
+		       sizeof(struct fuse_write_out), &r);
+	is_int(fuse_err(rc, &r), 0, "%s: WRITE", mode);
+	n = fuse_read_fh(&d, node, oo.fh, buf, sizeof(buf));
+	ok(n == 3 && !memcmp(buf, "abc", 3), "%s: READ back what was written",
+	   mode);
+	rc = fuse_call(d.f, FUSE_SETATTR, node, &sa, sizeof(sa), NULL, 0,
+		       sizeof(struct fuse_attr_out), &r);
+	is_int(fuse_err(rc, &r), 0, "%s: SETATTR size and mode", mode);
+	host_path(p, sizeof(p), "fh-new");
+	ok(!stat(p, &st) && st.st_size == 1 && (st.st_mode & 07777) == 0600,
+	   "%s: the host file has size 1 and mode 0600", mode);
+
+	rc = fuse_call(d.f, FUSE_RENAME2, FUSE_ROOT_ID, &rn, sizeof(rn),
+		       "fh-new\0fh-renamed", 19, 0, &r);
+	is_int(fuse_err(rc, &r), 0, "%s: RENAME2", mode);
+	ok(!host_exists("fh-new") && host_exists("fh-renamed"),
+	   "%s: renamed on the host", mode);
+	ok(fuse_getattr(&d, node, &a) == 0 && a.size == 1,
+	   "%s: GETATTR of the renamed inode", mode);
+
+	li.oldnodeid = node;
+	rc = fuse_call(d.f, FUSE_LINK, FUSE_ROOT_ID, &li, sizeof(li),
+		       "fh-link", 8, sizeof(eo), &r);
+	is_int(fuse_err(rc, &r), 0, "%s: LINK", mode);
+	memcpy(&eo, r.data, sizeof(eo));
+	is_int((int)(eo.nodeid == node), 1,
+	       "%s: the new link is the same inode (one nodeid)", mode);
+	is_int((int)eo.attr.nlink, 2, "%s: nlink 2", mode);
+	rc = fuse_call(d.f, FUSE_UNLINK, FUSE_ROOT_ID, "fh-link", 8, NULL, 0,
+		       0, &r);
+	is_int(fuse_err(rc, &r), 0, "%s: UNLINK", mode);
+	ok(fuse_getattr(&d, node, &a) == 0 && a.nlink == 1,
+	   "%s: the held inode has nlink 1 again", mode);
+
+	/* READDIRPLUS: entries looked up relative to the open directory */
+	{
+		struct fuse_open_in oi = { .flags = O_RDONLY };
+		struct fuse_read_in ri = { .size = 4096 };
+		int entries = 0, with_node = 0;
+
+		rc = fuse_call(d.f, FUSE_OPENDIR, FUSE_ROOT_ID, &oi,
+			       sizeof(oi), NULL, 0, sizeof(oo), &r);
+		is_int(fuse_err(rc, &r), 0, "%s: OPENDIR", mode);
+		memcpy(&oo, r.data, sizeof(oo));
+		ri.fh = oo.fh;
+		rc = fuse_call(d.f, FUSE_READDIRPLUS, FUSE_ROOT_ID, &ri,
+			       sizeof(ri), NULL, 0, 4096, &r);
+		if (!fuse_err(rc, &r)) {
+			for (size_t off = 0; off + FUSE_NAME_OFFSET_DIRENTPLUS <
+					     r.used - sizeof(r.oh);) {
+				struct fuse_direntplus *dp =
+					(void *)(r.data + off);
+
+				entries++;
+				with_node += dp->entry_out.nodeid != 0;
+				off += FUSE_DIRENTPLUS_SIZE(dp);
+			}
+		}
+		ok(entries >= 5 && with_node >= 3,
+		   "%s: READDIRPLUS lists entries with their inodes (%d, %d)",
+		   mode, entries, with_node);
+	}
+
+	/* Deleted on the host while the guest holds it: ESTALE, no crash. */
+	gone = lookup(&d, "fh-gone.txt", &eo);
+	host_path(p, sizeof(p), "fh-gone.txt");
+	unlink(p);
+	rc = fuse_getattr(&d, gone, &a);
+	ok(rc == -ESTALE || rc == -ENOENT,
+	   "%s: GETATTR of a file deleted on the host: ESTALE or ENOENT (%d)",
+	   mode, rc);
+	rc = fuse_open(&d, gone, O_RDONLY, &oo);
+	ok(rc == -ESTALE || rc == -ENOENT,
+	   "%s: OPEN of it too (%d)", mode, rc);
+	/* One the guest has open stays usable, as POSIX wants. */
+	held = lookup(&d, "fh-held.txt", &eo);
+	is_int(fuse_open(&d, held, O_RDONLY, &oo), 0, "%s: OPEN held", mode);
+	host_path(p, sizeof(p), "fh-held.txt");
+	unlink(p);
+	ok(fuse_getattr(&d, held, &a) == 0 && a.nlink == 0,
+	   "%s: GETATTR of an open file deleted on the host (nlink 0)", mode);
+	n = fuse_read_fh(&d, held, oo.fh, buf, sizeof(buf));
+	ok(n == 4 && !memcmp(buf, "held", 4), "%s: and READ of it", mode);
+	ok(lookup(&d, "hello.txt", &eo) == hello,
+	   "%s: the daemon still serves, same nodeid for the same file", mode);
+
+	/* An inode number reused by a new file is another inode. */
+	{
+		struct stat s1, s2;
+		uint64_t n1, n2;
+
+		host_write("fh-reuse", "1");
+		host_path(p, sizeof(p), "fh-reuse");
+		stat(p, &s1);
+		n1 = lookup(&d, "fh-reuse", &eo);
+		unlink(p);
+		host_write("fh-reuse", "22");
+		stat(p, &s2);
+		n2 = lookup(&d, "fh-reuse", &eo);
+		if (s1.st_ino == s2.st_ino)
+			ok(n1 && n2 && n1 != n2 &&
+				   fuse_getattr(&d, n2, &a) == 0 && a.size == 2,
+			   "%s: a reused inode number is a new inode", mode);
+		else
+			ok(n1 && n2, "%s: lookups of a recreated file # the "
+			   "host did not reuse the inode number", mode);
+		unlink(p);
+	}
+	stop(&d);
+	unlink(p);
+	host_path(p, sizeof(p), "fh-renamed");
+	unlink(p);
+}
+
+static void test_file_handles(void)
+{
+	struct daemon d;
+	char *log;
+	int rc;
+
+	is_int(usage_status(0, "--inode-file-handles=sometimes", NULL), 64,
+	       "--inode-file-handles=sometimes: a usage error");
+	test_fh_fd_count();
+	test_fh_ops("--inode-file-handles=prefer");
+	test_fh_ops("--inode-file-handles=mandatory");
+
+	if (run_daemon(&d, spawn("--socket-path", "-o",
+				 "inode_file_handles=fallback", NULL),
+		       NULL, "-o inode_file_handles=fallback")) {
+		stop(&d);
+		ok(strstr(slurp(logpath), "held by file handles (prefer)") !=
+			   NULL,
+		   "-o inode_file_handles=fallback: the same as prefer");
+	}
+	/* Without CAP_DAC_READ_SEARCH: prefer falls back, mandatory refuses */
+	if (run_daemon(&d, spawn("--socket-path",
+				 "--inode-file-handles=prefer",
+				 "--modcaps=-dac_read_search", NULL),
+		       NULL, "prefer --modcaps=-dac_read_search")) {
+		stop(&d);
+		ok(strstr(slurp(logpath), "holding an O_PATH fd per inode") !=
+			   NULL,
+		   "prefer without CAP_DAC_READ_SEARCH: falls back, logged");
+	}
+	rc = usage_status(0, "--inode-file-handles=mandatory",
+			  "--modcaps=-dac_read_search");
+	log = slurp(logpath);
+	ok(rc == 77 && strstr(log, "CAP_DAC_READ_SEARCH"),
+	   "mandatory without CAP_DAC_READ_SEARCH: refuses to start "
+	   "(status %d, EX_NOPERM)", rc);
+	if (rc != 77)
+		diag("%s", log);
+
+	/*
+	 * The namespace sandbox pivots into the shared directory: handles
+	 * open through the mount fd taken there.
+	 */
+	sandbox_arg = "--sandbox=namespace";
+	if (run_daemon(&d, spawn("--socket-path", "--seccomp=kill",
+				 "--inode-file-handles=mandatory", NULL),
+		       NULL, "mandatory --sandbox=namespace --seccomp=kill")) {
+		struct fuse_entry_out eo;
+		struct fuse_attr a;
+		pid_t server = child_of(d.pid);
+		uint64_t many = lookup(&d, "many", &eo), f = 0;
+		int before = fd_count(server), found = 0;
+
+		for (int i = 0; i < 200; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "f%04d", i);
+			f = lookup_in(&d, many, name, &eo);
+			found += f != 0;
+		}
+		is_int(found, 200, "namespace sandbox: lookups by handle");
+		ok(f && fuse_getattr(&d, f, &a) == 0 && a.size == 1,
+		   "namespace sandbox: GETATTR opens the handle");
+		ok(fd_count(server) - before <= 10,
+		   "namespace sandbox: fd count flat (%d before, %d after)",
+		   before, fd_count(server));
+		stop(&d);
+	}
+	sandbox_arg = "--sandbox=none";
+}
+
 int main(void)
 {
 	char p[200];
@@ -1402,6 +1795,7 @@ int main(void)
 	test_posix_acl();
 	test_libvirt_cmdline();
 	test_security_label();
+	test_file_handles();
 
 	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
 	if (system(p))
