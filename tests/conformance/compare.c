@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * vdax-conform-compare: run vdax-conform on a reference daemon (QEMU's C
- * virtiofsd, or the Rust virtiofsd with --rust) and on vdaxd and print one
+ * virtiofsd, the Rust virtiofsd with --rust, or vdaxd itself with
+ * --vdaxd-ref) and on vdaxd and print one
  * TAP line per check saying whether both backends gave the same answer:
  * the same ok / not ok / skip, and the same errno names in the detail.
  * Differences listed in the expected-differences file (name and a one-line
  * justification) pass, with the justification printed.
  *
- *   vdax-conform-compare --conform EXE (--virtiofsd PATH | --rust PATH)
- *                        --vdaxd PATH [--expect FILE] [--no-locks]
+ *   vdax-conform-compare --conform EXE
+ *                        (--virtiofsd PATH | --rust PATH | --vdaxd-ref PATH)
+ *                        --vdaxd PATH [--vdaxd-arg ARG] [--expect FILE]
+ *                        [--no-locks]
  *
  * --no-locks starts both without remote POSIX/flock locks (the Rust
  * daemon has none), so both are compared with the same features.
+ * --vdaxd-arg gives the compared vdaxd (not the reference) one more
+ * option: vdaxd with an option against vdaxd without it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -36,7 +41,9 @@ struct result {
 };
 
 struct run {
-	const char *backend;
+	const char *backend; /* vdax-conform --backend */
+	const char *label;   /* in the TAP lines */
+	const char *arg;     /* one more daemon option, or NULL */
 	struct result r[CMP_MAX];
 	int n;
 	bool planned;	/* saw the final "1..N" */
@@ -165,23 +172,31 @@ static int load_expected(const char *path)
 }
 
 /* Starts vdax-conform for one backend with stdout to @out; returns pid. */
-static pid_t start(const char *conform, const char *backend, const char *exe,
-		   bool no_locks, FILE *out)
+static pid_t start(const char *conform, const struct run *run,
+		   const char *exe, bool no_locks, FILE *out)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
+		int devnull = open("/dev/null", O_WRONLY), n = 0;
+		const char *argv[10];
 
 		dup2(fileno(out), 1);
 		if (devnull >= 0)
 			dup2(devnull, 2);
+		argv[n++] = conform;
+		argv[n++] = "--backend";
+		argv[n++] = run->backend;
+		argv[n++] = "--exe";
+		argv[n++] = exe;
 		if (no_locks)
-			execl(conform, conform, "--backend", backend, "--exe",
-			      exe, "--no-locks", (char *)NULL);
-		else
-			execl(conform, conform, "--backend", backend, "--exe",
-			      exe, (char *)NULL);
+			argv[n++] = "--no-locks";
+		if (run->arg) {
+			argv[n++] = "--daemon-arg";
+			argv[n++] = run->arg;
+		}
+		argv[n] = NULL;
+		execv(conform, (char **)argv);
 		_exit(127);
 	}
 	return pid;
@@ -215,18 +230,20 @@ static void compare_one(const char *name)
 	}
 	if (e) {
 		e->used = true;
-		ok(1, "%s # expected difference (%s: %s, vdaxd: %s): %s",
-		   name, runs[0].backend, aa, ba, e->why);
+		ok(1, "%s # expected difference (%s: %s, %s: %s): %s",
+		   name, runs[0].label, aa, runs[1].label, ba, e->why);
 		return;
 	}
-	ok(0, "%s # %s: %s, vdaxd: %s", name, runs[0].backend, aa, ba);
+	ok(0, "%s # %s: %s, %s: %s", name, runs[0].label, aa, runs[1].label,
+	   ba);
 }
 
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr, "usage: vdax-conform-compare --conform EXE "
-			"(--virtiofsd PATH | --rust PATH) --vdaxd PATH "
-			"[--expect FILE] [--no-locks]\n");
+			"(--virtiofsd PATH | --rust PATH | --vdaxd-ref PATH) "
+			"--vdaxd PATH [--vdaxd-arg ARG] [--expect FILE] "
+			"[--no-locks]\n");
 	exit(2);
 }
 
@@ -237,6 +254,8 @@ int main(int argc, char **argv)
 		{"virtiofsd", required_argument, NULL, 'q'},
 		{"rust", required_argument, NULL, 'r'},
 		{"vdaxd", required_argument, NULL, 'd'},
+		{"vdaxd-ref", required_argument, NULL, 'V'},
+		{"vdaxd-arg", required_argument, NULL, 'A'},
 		{"no-locks", no_argument, NULL, 'L'},
 		{"expect", required_argument, NULL, 'x'},
 		{NULL, 0, NULL, 0},
@@ -244,7 +263,8 @@ int main(int argc, char **argv)
 	const char *conform = NULL, *exes[2] = {NULL, NULL}, *expect = NULL;
 	FILE *outs[2];
 	pid_t pids[2];
-	const char *ref = "virtiofsd";
+	const char *ref = "virtiofsd", *arg = NULL;
+	char label[200];
 	bool no_locks = false;
 	char why[600];
 	int c, i;
@@ -256,10 +276,14 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 		case 'r':
+		case 'V':
 			if (exes[0])
 				usage();
 			exes[0] = optarg;
-			ref = c == 'r' ? "rust" : "virtiofsd";
+			ref = c == 'r' ? "rust" : c == 'V' ? "vdaxd" : "virtiofsd";
+			break;
+		case 'A':
+			arg = optarg;
 			break;
 		case 'L':
 			no_locks = true;
@@ -276,8 +300,13 @@ int main(int argc, char **argv)
 	}
 	if (!conform || !exes[0] || !exes[1] || optind != argc)
 		usage();
-	runs[0].backend = ref;
-	runs[1].backend = "vdaxd";
+	runs[0].backend = runs[0].label = ref;
+	runs[1].backend = runs[1].label = "vdaxd";
+	runs[1].arg = arg;
+	if (arg) {
+		snprintf(label, sizeof(label), "vdaxd %s", arg);
+		runs[1].label = label;
+	}
 	for (i = 0; i < 2; i++) {
 		if (!exes[i][0] || access(exes[i], X_OK)) {
 			snprintf(why, sizeof(why), "%s (%s) not available",
@@ -298,8 +327,7 @@ int main(int argc, char **argv)
 		outs[i] = tmpfile();
 		if (!outs[i])
 			tap_bail("tmpfile failed");
-		pids[i] = start(conform, runs[i].backend, exes[i], no_locks,
-				outs[i]);
+		pids[i] = start(conform, &runs[i], exes[i], no_locks, outs[i]);
 	}
 	for (i = 0; i < 2; i++) {
 		if (pids[i] < 0 || waitpid(pids[i], &runs[i].status, 0) < 0)
@@ -312,12 +340,12 @@ int main(int argc, char **argv)
 
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
 			tap_skip_all("a backend run was skipped");
-		diag("%s: %d checks, exit status %d", runs[i].backend,
+		diag("%s: %d checks, exit status %d", runs[i].label,
 		     runs[i].n, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	}
 	ok(runs[0].planned && runs[1].planned,
-	   "compare.both_runs_complete # %s %s, vdaxd %s", runs[0].backend,
-	   runs[0].planned ? "complete" : "cut short",
+	   "compare.both_runs_complete # %s %s, %s %s", runs[0].label,
+	   runs[0].planned ? "complete" : "cut short", runs[1].label,
 	   runs[1].planned ? "complete" : "cut short");
 
 	for (i = 0; i < runs[0].n; i++)
