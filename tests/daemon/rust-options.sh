@@ -29,7 +29,7 @@ value() {
 	--xattrmap) echo :ok:all::: ;;
 	--sandbox) echo none ;;
 	--seccomp) echo trap ;;
-	--inode-file-handles) echo never ;;
+	--inode-file-handles) echo prefer ;;
 	--cache) echo metadata ;;
 	--modcaps) echo +chown ;;
 	--log-level) echo trace ;;
@@ -91,13 +91,24 @@ printf '%s\n' "$help" | grep -q -- "--migration-mode" &&
 	! printf '%s' "$caps" | grep -q migrate-precopy
 ok $? "no migrate-precopy: migration is one of the refused options"
 
+# Every --inode-file-handles value of the Rust daemon's --help, and its
+# deprecated "fallback" (= prefer); an unknown one is a usage error.
+for v in never prefer mandatory fallback; do
+	"$vdaxd" --inode-file-handles=$v --print-capabilities >/dev/null 2>&1
+	ok $? "--inode-file-handles=$v: accepted"
+done
+"$vdaxd" --inode-file-handles=sometimes --print-capabilities >/dev/null 2>&1
+[ $? -eq $EX_USAGE ]
+ok $? "--inode-file-handles=sometimes: a usage error"
+
 # The -o forms of the Rust daemon's compat list.
 for o in xattr no_xattr readdirplus no_readdirplus writeback no_writeback \
 	allow_direct_io no_allow_direct_io announce_submounts killpriv_v2 \
 	no_killpriv_v2 no_posix_lock no_flock no_posix_acl no_security_label \
 	posix_acl security_label \
 	cache=metadata loglevel=debug \
-	sandbox=chroot source=/tmp modcaps=+chown xattrmap=:ok:all:::; do
+	sandbox=chroot source=/tmp modcaps=+chown xattrmap=:ok:all::: \
+	inode_file_handles=prefer inode_file_handles=mandatory; do
 	"$vdaxd" -o "$o" --print-capabilities >/dev/null 2>&1
 	ok $? "-o $o: accepted"
 done
