@@ -304,9 +304,10 @@ static int fd_handle(struct pt_fs *fs, int fd, mode_t mode, uint64_t mnt_id,
 		err = errno;
 	}
 	if (!__atomic_exchange_n(&fs->fh_warned, 1, __ATOMIC_RELAXED))
-		VLOG_WARN("passthrough: no file handle for a file on mount %llu "
-			  "(%s): %s", (unsigned long long)mnt_id,
-			  strerror(err),
+		VLOG_WARN("passthrough: no usable file handle for a file on "
+			  "mount %llu (%s): %s", (unsigned long long)mnt_id,
+			  err == ENOTDIR ? "a file mounted on its own"
+					 : strerror(err),
 			  mandatory ? "lookups there fail "
 				      "(--inode-file-handles=mandatory)"
 				    : "holding an O_PATH fd for each such inode");

@@ -25,11 +25,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fuse.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1690,6 +1692,82 @@ static void test_fh_ops(const char *mode)
 	unlink(p);
 }
 
+/*
+ * Mounts in the shared directory (in a mount namespace of the test's own,
+ * which the daemons it starts inherit): a tmpfs has handles and gets its
+ * own mount fd; proc has none, so prefer holds its inodes by fds and
+ * mandatory fails their lookups.
+ */
+static void test_fh_mounts(void)
+{
+	char sub[300], nofh[300], name[32];
+	struct fuse_entry_out eo;
+	struct fuse_attr a;
+	struct daemon d;
+	int before, found = 0;
+	uint64_t s, f = 0;
+	struct reply r;
+	int rc;
+
+	host_path(sub, sizeof(sub), "fh-tmpfs");
+	host_path(nofh, sizeof(nofh), "fh-proc");
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mkdir(sub, 0755) || mkdir(nofh, 0755) ||
+	    mount("tmpfs", sub, "tmpfs", 0, "size=1m") ||
+	    mount("proc", nofh, "proc", 0, NULL)) {
+		ok(1, "file handles and mounts # SKIP cannot mount (%s)",
+		   strerror(errno));
+		return;
+	}
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "fh-tmpfs/t%03d", i);
+		host_write(name, "t");
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--inode-file-handles=prefer",
+				 NULL),
+		       NULL, "prefer with a tmpfs and a proc mounted")) {
+		s = lookup(&d, "fh-tmpfs", &eo);
+		before = fd_count(d.pid);
+		for (int i = 0; i < 100; i++) {
+			snprintf(name, sizeof(name), "t%03d", i);
+			f = lookup_in(&d, s, name, &eo);
+			found += f != 0;
+		}
+		is_int(found, 100, "prefer: lookups on a tmpfs submount");
+		ok(fd_count(d.pid) - before <= 2,
+		   "prefer: by handles there too (fds %d -> %d)", before,
+		   fd_count(d.pid));
+		ok(f && fuse_getattr(&d, f, &a) == 0 && a.size == 1,
+		   "prefer: GETATTR opens a handle on the submount");
+		s = lookup(&d, "fh-proc", &eo);
+		before = fd_count(d.pid);
+		f = s ? lookup_in(&d, s, "uptime", &eo) : 0;
+		ok(f && fuse_getattr(&d, f, &a) == 0,
+		   "prefer: proc has no file handles: still served");
+		ok(fd_count(d.pid) - before == 1,
+		   "prefer: by an fd (fds %d -> %d)", before, fd_count(d.pid));
+		stop(&d);
+		ok(strstr(slurp(logpath), "no usable file handle") != NULL,
+		   "prefer: the fallback is logged");
+	}
+	if (run_daemon(&d, spawn("--socket-path",
+				 "--inode-file-handles=mandatory", NULL),
+		       NULL, "mandatory with a proc mounted")) {
+		rc = fuse_call(d.f, FUSE_LOOKUP, FUSE_ROOT_ID, "fh-proc", 8,
+			       NULL, 0, sizeof(eo), &r);
+		rc = fuse_err(rc, &r);
+		ok(rc == -EOPNOTSUPP,
+		   "mandatory: LOOKUP of a filesystem without handles fails "
+		   "EOPNOTSUPP (%d)", rc);
+		ok(lookup(&d, "fh-tmpfs", &eo) != 0,
+		   "mandatory: a tmpfs has handles: LOOKUP works");
+		stop(&d);
+	}
+	umount2(nofh, MNT_DETACH);
+	umount2(sub, MNT_DETACH);
+}
+
 static void test_file_handles(void)
 {
 	struct daemon d;
@@ -1759,6 +1837,7 @@ static void test_file_handles(void)
 		stop(&d);
 	}
 	sandbox_arg = "--sandbox=none";
+	test_fh_mounts();
 }
 
 int main(void)
