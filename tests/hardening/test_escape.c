@@ -4,8 +4,9 @@
  * frontend) tries every way we know to name, open, read, change or create
  * something outside the shared directory. Run with "default" (namespace +
  * seccomp kill) and with "none" (no sandbox: the passthrough alone must
- * hold). A canary file next to the shared directory must never be read or
- * changed; every reply is scanned for its secret.
+ * hold), each also with "-fh" (inodes held by file handles). A canary file
+ * next to the shared directory must never be read or changed; every reply
+ * is scanned for its secret.
  *
  *   tmp/canary            secret, 0600, old mtime, user.secret xattr
  *   tmp/outside/secret    secret too
@@ -509,8 +510,14 @@ static void check_canary(void)
 
 int main(int argc, char **argv)
 {
-	bool sandbox = argc > 1 && !strcmp(argv[1], "default");
-	static const char *const extra[] = { "--xattr", NULL };
+	bool sandbox = argc > 1 && !strncmp(argv[1], "default", 7);
+	/* "-fh": inodes held by file handles, none by an fd of its own */
+	bool fh = argc > 1 && strstr(argv[1], "-fh");
+	static const char *const plain[] = { "--xattr", NULL };
+	static const char *const handles[] = {
+		"--xattr", "--inode-file-handles=mandatory", NULL
+	};
+	const char *const *extra = fh ? handles : plain;
 	struct hx_daemon d;
 	struct hx_conn c;
 	int rc;
@@ -528,7 +535,8 @@ int main(int argc, char **argv)
 		hx_rmrf(tmp);
 		tap_skip_all("vdaxd's default sandbox does not start here");
 	}
-	if (!is_int(rc, 0, "vdaxd started (%s sandbox)", sandbox ? "default" : "no"))
+	if (!is_int(rc, 0, "vdaxd started (%s sandbox%s)",
+		    sandbox ? "default" : "no", fh ? ", file handles" : ""))
 		return tap_done();
 	rc = hx_open_conn(&d, &c, 1);
 	if (!is_int(rc, 0, "connected, negotiated, FUSE_INIT")) {
