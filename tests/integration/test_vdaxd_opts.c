@@ -1548,6 +1548,7 @@ static void test_fh_ops(const char *mode)
 	struct fuse_setattr_in sa = { .valid = FATTR_SIZE | FATTR_MODE,
 				      .size = 1, .mode = S_IFREG | 0600 };
 	struct fuse_rename2_in rn = { .newdir = FUSE_ROOT_ID };
+	static const char names[] = "fh-new\0fh-renamed";
 	struct fuse_link_in li;
 	struct fuse_open_out oo;
 	struct fuse_entry_out eo;
@@ -1590,8 +1591,8 @@ static void test_fh_ops(const char *mode)
 	ok(!stat(p, &st) && st.st_size == 1 && (st.st_mode & 07777) == 0600,
 	   "%s: the host file has size 1 and mode 0600", mode);
 
-	rc = fuse_call(d.f, FUSE_RENAME2, FUSE_ROOT_ID, &rn, sizeof(rn),
-		       "fh-new\0fh-renamed", 19, 0, &r);
+	rc = fuse_call(d.f, FUSE_RENAME2, FUSE_ROOT_ID, &rn, sizeof(rn), names,
+		       sizeof(names), 0, &r);
 	is_int(fuse_err(rc, &r), 0, "%s: RENAME2", mode);
 	ok(!host_exists("fh-new") && host_exists("fh-renamed"),
 	   "%s: renamed on the host", mode);
