@@ -30,6 +30,12 @@ struct pt_inode {
 	int fd;		  /* O_PATH|O_NOFOLLOW or -1; immutable while refs > 0 */
 	struct file_handle *fh; /* or NULL; immutable while refs > 0 */
 	int mount_fd;	  /* with @fh: fs->mounts' fd of @mnt_id (not ours) */
+	/*
+	 * With @fh: -1, or an O_PATH fd taken when the guest removed the
+	 * inode's last name (pt_inode_pin()). Atomic; set once, closed with
+	 * the inode.
+	 */
+	int pin_fd;
 	uint32_t idx;	  /* slot index, immutable */
 	uint32_t gen;	  /* protected by fs->lock; bumped when the slot frees */
 	dev_t dev;	  /* identity: immutable while refs > 0 */
@@ -122,6 +128,12 @@ int pt_mount_add(struct pt_fs *fs, uint64_t mnt_id, int fd);
 /* Find an inode by identity without counting a lookup (no ref taken). */
 bool pt_inode_known(struct pt_fs *fs, const struct stat *st, uint64_t mnt_id,
 		    const struct file_handle *fh, uint64_t *nodeid);
+/*
+ * Give the handle inode of identity @st/@mnt_id/@fh, if the guest holds
+ * one, @fd (consumed on true) to keep it reachable without a name.
+ */
+bool pt_inode_pin(struct pt_fs *fs, const struct stat *st, uint64_t mnt_id,
+		  const struct file_handle *fh, int fd);
 /*
  * A dup of the fd of a live open file of @nodeid, or -ESTALE: an unlinked
  * file's handle no longer opens (ESTALE), but an open file still reaches it.

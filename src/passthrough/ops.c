@@ -217,21 +217,31 @@ static int handle_open(struct pt_fs *fs, const struct pt_inode *ino,
 	return fd;
 }
 
+static int ino_pin(const struct pt_inode *ino)
+{
+	return __atomic_load_n(&ino->pin_fd, __ATOMIC_ACQUIRE);
+}
+
 /*
- * An O_PATH fd on @ino for one operation: its own fd, or its handle
- * opened; give it back with ino_fd_put(). An fd per operation rather than
- * a cache: two syscalls, and nothing to bound or to invalidate.
+ * An O_PATH fd on @ino for one operation: its own fd (or the one it was
+ * pinned with), or its handle opened; give it back with ino_fd_put(). An
+ * fd per operation rather than a cache: two syscalls, and nothing to bound
+ * or to invalidate.
  */
 static int ino_fd(struct pt_fs *fs, const struct pt_inode *ino)
 {
+	int pin;
+
 	if (!ino->fh)
 		return ino->fd;
-	return handle_open(fs, ino, O_PATH);
+	pin = ino_pin(ino);
+	return pin >= 0 ? pin : handle_open(fs, ino, O_PATH);
 }
 
+/* A pin set meanwhile is another fd than the one opened: that one closes. */
 static void ino_fd_put(const struct pt_inode *ino, int fd)
 {
-	if (ino->fh && fd >= 0)
+	if (ino->fh && fd >= 0 && fd != ino_pin(ino))
 		close(fd);
 }
 
@@ -245,9 +255,9 @@ static int reopen(struct pt_fs *fs, const struct pt_inode *ino, int flags)
 		return -ELOOP;
 	flags &= ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_PATH | O_TMPFILE);
 	/* Straight from the handle: no O_PATH fd to go through. */
-	if (ino->fh)
+	if (ino->fh && ino_pin(ino) < 0)
 		return handle_open(fs, ino, flags);
-	snprintf(name, sizeof(name), "%d", ino->fd);
+	snprintf(name, sizeof(name), "%d", ino->fh ? ino_pin(ino) : ino->fd);
 	fd = openat(fs->opts.proc_self_fd, name, flags | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -748,6 +758,37 @@ int pt_symlink(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 	return make_node(fs, ctx, parent, name, &a, e);
 }
 
+/*
+ * Before @name in @dirfd loses its name (unlink, rmdir, rename over it): a
+ * handle inode the guest holds would answer ESTALE once its last name is
+ * gone, where an fd keeps it reachable as POSIX wants (fstat of a file
+ * unlinked but not closed in the guest, a removed working directory). So
+ * it gets an O_PATH fd, as it would have with --inode-file-handles=never:
+ * four syscalls per removal with handles on. A file deleted on the host
+ * gets none: that one answers ESTALE.
+ */
+static void pin_victim(struct pt_fs *fs, int dirfd, const char *name)
+{
+	_Alignas(struct file_handle) char buf[PT_FH_BUF];
+	struct file_handle *fh = (void *)buf;
+	uint64_t mnt_id;
+	struct stat st;
+	int fd, mnt;
+
+	if (fs->fh_mode == PT_FH_NEVER)
+		return;
+	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (stat_fd(fd, &st, &mnt_id) == 0 &&
+	    (S_ISDIR(st.st_mode) || st.st_nlink <= 1) &&
+	    name_to_handle_at(fd, "", fh, &mnt, AT_EMPTY_PATH) == 0 &&
+	    pt_inode_pin(fs, &st, mnt_id, fh, fd))
+		return;
+	close(fd);
+}
+
 static int remove_at(struct pt_fs *fs, uint64_t parent, const char *name,
 		     int flags)
 {
@@ -761,10 +802,13 @@ static int remove_at(struct pt_fs *fs, uint64_t parent, const char *name,
 	if (ret < 0)
 		return ret;
 	fd = ino_fd(fs, dir);
-	if (fd < 0)
+	if (fd < 0) {
 		ret = fd;
-	else if (unlinkat(fd, name, flags) < 0)
-		ret = -errno;
+	} else {
+		pin_victim(fs, fd, name);
+		if (unlinkat(fd, name, flags) < 0)
+			ret = -errno;
+	}
 	ino_fd_put(dir, fd);
 	pt_inode_put(fs, dir);
 	return ret;
@@ -816,6 +860,8 @@ int pt_rename(struct pt_fs *fs, const struct pt_ctx *ctx, uint64_t parent,
 		if (ret < 0)
 			goto out;
 	}
+	if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
+		pin_victim(fs, nfd, newname);
 	if (renameat2(ofd, name, nfd, newname, flags) < 0)
 		ret = -errno;
 	if (flags & RENAME_WHITEOUT)

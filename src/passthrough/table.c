@@ -261,6 +261,9 @@ static void inode_put_locked(struct pt_fs *fs, struct pt_inode *ino)
 		free(ino->fh);
 		ino->fh = NULL;
 		mount_put_locked(fs, ino->mnt_id);
+		if (ino->pin_fd >= 0)
+			close(ino->pin_fd);
+		ino->pin_fd = -1;
 	} else {
 		close(ino->fd);
 	}
@@ -362,6 +365,7 @@ int pt_inode_add(struct pt_fs *fs, int fd, const struct stat *st,
 	}
 	ino->fh = copy;
 	ino->mount_fd = m ? m->fd : -1;
+	ino->pin_fd = -1;
 	ino->fd = copy ? -1 : fd;
 	ino->dev = st->st_dev;
 	ino->ino = st->st_ino;
@@ -551,6 +555,22 @@ int pt_handle_remove(struct pt_fs *fs, uint64_t nodeid, uint64_t fh, bool dir,
 	return 0;
 }
 
+bool pt_inode_pin(struct pt_fs *fs, const struct stat *st, uint64_t mnt_id,
+		  const struct file_handle *fh, int fd)
+{
+	struct pt_inode *ino;
+	bool taken = false;
+
+	pthread_mutex_lock(&fs->lock);
+	ino = hash_find(fs, st->st_dev, st->st_ino, mnt_id, fh);
+	if (ino && ino->fh && ino->pin_fd < 0) {
+		__atomic_store_n(&ino->pin_fd, fd, __ATOMIC_RELEASE);
+		taken = true;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return taken;
+}
+
 int pt_inode_dup_open_fd(struct pt_fs *fs, uint64_t nodeid)
 {
 	int fd = -ESTALE;
@@ -685,6 +705,8 @@ void pt_table_destroy(struct pt_fs *fs)
 
 		if (ino->refs && ino->fd >= 0)
 			close(ino->fd);
+		if (ino->refs && ino->fh && ino->pin_fd >= 0)
+			close(ino->pin_fd);
 		free(ino->fh);
 	}
 	for (unsigned i = 0; i < fs->nmounts; i++)

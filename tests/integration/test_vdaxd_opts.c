@@ -1613,6 +1613,47 @@ static void test_fh_ops(const char *mode)
 	ok(fuse_getattr(&d, node, &a) == 0 && a.nlink == 1,
 	   "%s: the held inode has nlink 1 again", mode);
 
+	/*
+	 * The guest removes the last name of an inode it holds (not open):
+	 * it stays reachable, as with an fd per inode (POSIX: fstat after
+	 * unlink, a removed working directory).
+	 */
+	{
+		struct fuse_mkdir_in mk = { .mode = 0755 };
+		uint64_t dn, pin;
+
+		host_write("fh-victim", "v");
+		rc = fuse_call(d.f, FUSE_RENAME2, FUSE_ROOT_ID, &rn, sizeof(rn),
+			       "fh-renamed\0fh-victim",
+			       sizeof("fh-renamed\0fh-victim"), 0, &r);
+		is_int(fuse_err(rc, &r), 0, "%s: RENAME2 over a file", mode);
+		rc = fuse_call(d.f, FUSE_UNLINK, FUSE_ROOT_ID, "fh-victim",
+			       sizeof("fh-victim"), NULL, 0, 0, &r);
+		is_int(fuse_err(rc, &r), 0, "%s: UNLINK its last name", mode);
+		ok(fuse_getattr(&d, node, &a) == 0 && a.nlink == 0 &&
+			   a.size == 1,
+		   "%s: GETATTR of the held, unlinked inode (nlink 0)", mode);
+		/* not open in the guest: no open file stands in */
+		host_write("fh-pin", "pp");
+		pin = lookup(&d, "fh-pin", &eo);
+		rc = fuse_call(d.f, FUSE_UNLINK, FUSE_ROOT_ID, "fh-pin",
+			       sizeof("fh-pin"), NULL, 0, 0, &r);
+		is_int(fuse_err(rc, &r), 0, "%s: UNLINK a held file", mode);
+		ok(pin && fuse_getattr(&d, pin, &a) == 0 && a.nlink == 0 &&
+			   a.size == 2,
+		   "%s: GETATTR of a held, unlinked, unopened file", mode);
+		rc = fuse_call(d.f, FUSE_MKDIR, FUSE_ROOT_ID, &mk, sizeof(mk),
+			       "fh-dir", sizeof("fh-dir"), sizeof(eo), &r);
+		is_int(fuse_err(rc, &r), 0, "%s: MKDIR", mode);
+		memcpy(&eo, r.data, sizeof(eo));
+		dn = eo.nodeid;
+		rc = fuse_call(d.f, FUSE_RMDIR, FUSE_ROOT_ID, "fh-dir",
+			       sizeof("fh-dir"), NULL, 0, 0, &r);
+		is_int(fuse_err(rc, &r), 0, "%s: RMDIR", mode);
+		ok(fuse_getattr(&d, dn, &a) == 0 && a.nlink == 0,
+		   "%s: GETATTR of the held, removed directory", mode);
+	}
+
 	/* READDIRPLUS: entries looked up relative to the open directory */
 	{
 		struct fuse_open_in oi = { .flags = O_RDONLY };
