@@ -110,12 +110,22 @@ static inline int tb_start(struct tb_backend *b)
 		}
 		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", b->sock);
 		if (!strcmp(tb_kind(), "vdaxd")) {
+			/* $VDAX_TEST_VDAXD_ARG: one more, for every test */
+			const char *a1 = b->vdaxd_arg;
+			const char *a2 = getenv("VDAX_TEST_VDAXD_ARG");
+
+			if (a2 && !*a2)
+				a2 = NULL;
+			if (!a1) {
+				a1 = a2;
+				a2 = NULL;
+			}
 			/* Same features as virtiofsd below; vdaxd keeps its
 			 * default sandbox (namespaces) and seccomp=kill. */
 			snprintf(src, sizeof(src),
 				 "source=%s,cache=auto,xattr,posix_lock,flock",
 				 b->share);
-			execl(exe, exe, sockopt, "-o", src, b->vdaxd_arg,
+			execl(exe, exe, sockopt, "-o", src, a1, a2,
 			      (char *)NULL);
 		} else {
 			snprintf(src, sizeof(src),

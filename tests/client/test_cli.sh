@@ -33,7 +33,9 @@ trap cleanup EXIT
 start() {
 	rm -f "$sock"
 	if [ "$kind" = vdaxd ]; then
-		"$exe" --socket-path="$sock" "$@" -o source="$share" >/dev/null 2>&1 &
+		# $VDAX_TEST_VDAXD_ARG: one more option, as for the C tests
+		"$exe" --socket-path="$sock" "$@" ${VDAX_TEST_VDAXD_ARG:+"$VDAX_TEST_VDAXD_ARG"} \
+			-o source="$share" >/dev/null 2>&1 &
 	else
 		"$exe" --socket-path="$sock" -o source="$share",cache=auto,sandbox=chroot >/dev/null 2>&1 &
 	fi
