@@ -1818,6 +1818,19 @@ static void test_file_handles(void)
 
 	is_int(usage_status(0, "--inode-file-handles=sometimes", NULL), 64,
 	       "--inode-file-handles=sometimes: a usage error");
+	/* CAP_DAC_READ_SEARCH (bit 2) only when handles are on */
+	if (run_daemon(&d, spawn("--socket-path", NULL), NULL, "never")) {
+		ok(!(cap_eff(d.pid) & 1ull << 2),
+		   "never: CAP_DAC_READ_SEARCH dropped");
+		stop(&d);
+	}
+	if (run_daemon(&d, spawn("--socket-path", "--inode-file-handles=prefer",
+				 NULL),
+		       NULL, "prefer")) {
+		ok(cap_eff(d.pid) & 1ull << 2,
+		   "prefer: CAP_DAC_READ_SEARCH kept (open_by_handle_at)");
+		stop(&d);
+	}
 	test_fh_fd_count();
 	test_fh_ops("--inode-file-handles=prefer");
 	test_fh_ops("--inode-file-handles=mandatory");
