@@ -84,7 +84,9 @@ start_backend() {
 	rm -f "$sock"
 	if [ "$kind" = vdaxd ]; then
 		# shellcheck disable=SC2086 # $window: empty or one word
-		"$exe" --socket-path="$sock" $window -o source="$share",xattr,posix_lock,flock >"$dir/backend.log" 2>&1 &
+		# $VDAX_TEST_VDAXD_ARG: one more option (as for tests/client)
+		"$exe" --socket-path="$sock" $window ${VDAX_TEST_VDAXD_ARG:+"$VDAX_TEST_VDAXD_ARG"} \
+			-o source="$share",xattr,posix_lock,flock >"$dir/backend.log" 2>&1 &
 	else
 		"$exe" --socket-path="$sock" -o source="$share",cache=auto,xattr,posix_lock,flock,sandbox=chroot >"$dir/backend.log" 2>&1 &
 	fi
