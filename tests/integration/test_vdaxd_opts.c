@@ -1810,6 +1810,30 @@ static void test_fh_mounts(void)
 	umount2(sub, MNT_DETACH);
 }
 
+/* 200 lookups and a GETATTR by handle in a sandboxed daemon (@server). */
+static void fh_sandboxed(struct daemon *d, pid_t server, const char *what)
+{
+	struct fuse_entry_out eo;
+	struct fuse_attr a;
+	uint64_t many = lookup(d, "many", &eo), f = 0;
+	int before = fd_count(server), found = 0;
+
+	for (int i = 0; i < 200; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "f%04d", i);
+		f = lookup_in(d, many, name, &eo);
+		found += f != 0;
+	}
+	is_int(found, 200, "%s: lookups by handle", what);
+	ok(f && fuse_getattr(d, f, &a) == 0 && a.size == 1,
+	   "%s: GETATTR opens the handle", what);
+	ok(fd_count(server) - before <= 10,
+	   "%s: fd count flat (%d before, %d after)", what, before,
+	   fd_count(server));
+	stop(d);
+}
+
 static void test_file_handles(void)
 {
 	struct daemon d;
@@ -1863,33 +1887,18 @@ static void test_file_handles(void)
 		diag("%s", log);
 
 	/*
-	 * The namespace sandbox pivots into the shared directory: handles
-	 * open through the mount fd taken there.
+	 * The namespace sandbox pivots into the shared directory, chroot
+	 * chroots into it: handles open through the mount fd taken there.
 	 */
-	sandbox_arg = "--sandbox=namespace";
-	if (run_daemon(&d, spawn("--socket-path", "--seccomp=kill",
-				 "--inode-file-handles=mandatory", NULL),
-		       NULL, "mandatory --sandbox=namespace --seccomp=kill")) {
-		struct fuse_entry_out eo;
-		struct fuse_attr a;
-		pid_t server = child_of(d.pid);
-		uint64_t many = lookup(&d, "many", &eo), f = 0;
-		int before = fd_count(server), found = 0;
+	for (int sb = 0; sb < 2; sb++) {
+		const char *what = sb ? "chroot sandbox" : "namespace sandbox";
 
-		for (int i = 0; i < 200; i++) {
-			char name[32];
-
-			snprintf(name, sizeof(name), "f%04d", i);
-			f = lookup_in(&d, many, name, &eo);
-			found += f != 0;
-		}
-		is_int(found, 200, "namespace sandbox: lookups by handle");
-		ok(f && fuse_getattr(&d, f, &a) == 0 && a.size == 1,
-		   "namespace sandbox: GETATTR opens the handle");
-		ok(fd_count(server) - before <= 10,
-		   "namespace sandbox: fd count flat (%d before, %d after)",
-		   before, fd_count(server));
-		stop(&d);
+		sandbox_arg = sb ? "--sandbox=chroot" : "--sandbox=namespace";
+		if (run_daemon(&d, spawn("--socket-path", "--seccomp=kill",
+					 "--inode-file-handles=mandatory",
+					 NULL),
+			       NULL, what))
+			fh_sandboxed(&d, sb ? d.pid : child_of(d.pid), what);
 	}
 	sandbox_arg = "--sandbox=none";
 	test_fh_mounts();
