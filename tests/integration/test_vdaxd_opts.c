@@ -1509,6 +1509,30 @@ static int fds_for_lookups(const char *mode)
 	return after - before;
 }
 
+/* FH_FILES lookups held by a daemon limited to 500 fds: how many, or 0. */
+static int held_under_limit(const char *mode)
+{
+	char name[32];
+	struct fuse_entry_out eo;
+	struct daemon d;
+	uint64_t many;
+	int found = 0;
+
+	if (!run_daemon(&d, spawn("--socket-path", mode, "--rlimit-nofile=500",
+				 NULL),
+			NULL, mode))
+		return -1;
+	many = lookup(&d, "many", &eo);
+	for (int i = 0; i < FH_FILES; i++) {
+		snprintf(name, sizeof(name), "f%04d", i);
+		found += lookup_in(&d, many, name, &eo) != 0;
+	}
+	stop(&d);
+	diag("%s, --rlimit-nofile=500: %d of %d LOOKUPs succeed", mode,
+	     found, FH_FILES);
+	return found == FH_FILES ? found : 0;
+}
+
 static void test_fh_fd_count(void)
 {
 	char p[300];
@@ -1537,6 +1561,12 @@ static void test_fh_fd_count(void)
 	ok(mandatory >= 0 && mandatory <= 10,
 	   "mandatory: the fd count stays flat (%d more fds for %d inodes)",
 	   mandatory, FH_FILES);
+	/* More inodes than RLIMIT_NOFILE: only handles serve them all. */
+	is_int(held_under_limit("--inode-file-handles=never"), 0,
+	       "never, --rlimit-nofile=500: LOOKUPs past the limit fail");
+	is_int(held_under_limit("--inode-file-handles=prefer"), FH_FILES,
+	       "prefer, --rlimit-nofile=500: all %d LOOKUPs succeed",
+	       FH_FILES);
 }
 
 /* Every kind of operation on handle inodes, checked on the host too. */
