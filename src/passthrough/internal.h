@@ -114,9 +114,10 @@ uint64_t pt_inode_nodeid(const struct pt_inode *ino);
 /*
  * Find or add the inode for @fd (consumed) with identity @st/@mnt_id and
  * count one lookup. With @fh (copied) a new inode is held by the handle
- * (its mount needs a pt_mount_add() first) and @fd is closed; an inode of the same
- * (dev, ino, mount id) but another handle is another file that reused the
- * inode number, not a match. -ENFILE past max_inodes.
+ * (its mount needs a pt_mount_add() first; without one, by @fd after all)
+ * and @fd is closed; an inode of the same (dev, ino, mount id) but another
+ * handle is another file that reused the inode number, not a match.
+ * -ENFILE past max_inodes.
  */
 int pt_inode_add(struct pt_fs *fs, int fd, const struct stat *st,
 		 uint64_t mnt_id, const struct file_handle *fh, bool submount,
