@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cf.h"
 #include "cbody.h"
@@ -28,6 +29,11 @@ static int c_unlink(const char *p) { return vdax_unlinkat(cf_vd, at, p, 0); }
 static int c_rename(const char *a, const char *b)
 {
 	return vdax_renameat2(cf_vd, at, a, at, b, 0);
+}
+
+static int c_rename2(const char *a, const char *b, unsigned int flags)
+{
+	return vdax_renameat2(cf_vd, at, a, at, b, flags);
 }
 
 static int c_link(const char *a, const char *b)
@@ -161,9 +167,25 @@ static int c_renameat(void *d, const char *a, void *d2, const char *b)
 	return vdax_renameat2(cf_vd, d, a, d2, b, 0);
 }
 
+/* The host side: the same relative path under the area's host directory. */
+static ssize_t c_host_read(const char *p, void *b, size_t n, off_t off)
+{
+	return host_get(p, b, n, off);
+}
+
+static int c_host_lstat(const char *p, struct stat *st)
+{
+	return lstat(H(p), st) ? -errno : 0;
+}
+
 static bool c_check(const char *name, bool cond, const char *detail)
 {
 	return cf_check(name, cond, "%s", detail ? detail : "");
+}
+
+static bool c_check_always(const char *name, bool cond, const char *detail)
+{
+	return cf_check_always(name, cond, "%s", detail ? detail : "");
 }
 
 static const struct cb_ops c_ops = {
@@ -172,6 +194,7 @@ static const struct cb_ops c_ops = {
 	.rmdir = c_rmdir,
 	.unlink = c_unlink,
 	.rename = c_rename,
+	.rename2 = c_rename2,
 	.link = c_link,
 	.symlink = c_symlink,
 	.stat = c_stat,
@@ -190,7 +213,11 @@ static const struct cb_ops c_ops = {
 	.closedir = c_closedir,
 	.openat = c_openat,
 	.renameat = c_renameat,
+	.host_read = c_host_read,
+	.host_lstat = c_host_lstat,
 	.check = c_check,
+	.check_always = c_check_always,
+	.skip = cf_skip,
 	.errname = cf_errname,
 };
 

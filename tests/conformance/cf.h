@@ -36,6 +36,9 @@ bool cf_check(const char *name, bool cond, const char *fmt, ...)
 		bool cf_c_ = (cond);                                           \
 		cf_check((name), cf_c_, __VA_ARGS__);                          \
 	})
+/* The same, printing the detail on a pass too. */
+bool cf_check_always(const char *name, bool cond, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* rc >= 0; a negative rc is printed as its errno name. */
 bool cf_rc0(const char *name, long long rc);
 /* rc == -want. */
@@ -100,7 +103,6 @@ void cf_area_falloc(void);
 void cf_area_seek(void);
 void cf_area_dir(void);
 void cf_area_readdir(void);
-void cf_area_rename(void);
 void cf_area_link(void);
 void cf_area_symlink(void);
 void cf_area_attr(void);

@@ -28,6 +28,8 @@ struct cb_ops {
 	int (*rmdir)(const char *p);
 	int (*unlink)(const char *p);
 	int (*rename)(const char *from, const char *to);
+	/* renameat2(2) flags: RENAME_NOREPLACE, RENAME_EXCHANGE */
+	int (*rename2)(const char *from, const char *to, unsigned int flags);
 	int (*link)(const char *from, const char *to);
 	int (*symlink)(const char *target, const char *p);
 	int (*stat)(const char *p, struct stat *st);
@@ -49,8 +51,24 @@ struct cb_ops {
 	int (*closedir)(void *d);
 	int (*openat)(void *d, const char *p, int flags, mode_t mode, void **f);
 	int (*renameat)(void *d, const char *from, void *d2, const char *to);
-	/* one TAP line; the detail only on failure (printf format) */
+	/*
+	 * The share as the host sees it, where the suite can look (libvdax:
+	 * the shared directory next to the daemon); NULL where it cannot
+	 * (system calls see only the mount). Paths as above. The cb_host_*
+	 * helpers then agree with whatever the check expects.
+	 */
+	ssize_t (*host_read)(const char *p, void *buf, size_t len, off_t off);
+	int (*host_lstat)(const char *p, struct stat *st);
+	/* one TAP line; the detail only on failure */
 	bool (*check)(const char *name, bool cond, const char *detail);
+	/*
+	 * The same with the detail printed on a pass too (the errno an
+	 * either-or check saw, which vdax-conform-compare compares); NULL:
+	 * as check.
+	 */
+	bool (*check_always)(const char *name, bool cond, const char *detail);
+	/* "ok N - name # SKIP why" */
+	void (*skip)(const char *name, const char *why);
 	const char *(*errname)(int err);
 };
 
@@ -63,6 +81,35 @@ bool cb_err2(const struct cb_ops *o, const char *name, long long rc, int want,
 	     int alt);
 bool cb_eq(const struct cb_ops *o, const char *name, long long got,
 	   long long want);
+bool cb_mode(const struct cb_ops *o, const char *name, unsigned int got,
+	     unsigned int want);
+bool cb_str(const struct cb_ops *o, const char *name, const char *got,
+	    const char *want);
+void cb_skip(const struct cb_ops *o, const char *name, const char *why);
+void cb_fail_errno(const struct cb_ops *o, const char *name, int err);
+
+/* Helpers over the table: 0/-errno or a value, as the suites had them. */
+int cb_put(const struct cb_ops *o, const char *p, const void *data,
+	   size_t len);
+int cb_put_str(const struct cb_ops *o, const char *p, const char *s);
+ssize_t cb_get(const struct cb_ops *o, const char *p, void *buf, size_t cap);
+bool cb_get_str_is(const struct cb_ops *o, const char *p, const char *want);
+ino_t cb_ino(const struct cb_ops *o, const char *p);	 /* lstat; 0 */
+off_t cb_size(const struct cb_ops *o, const char *p);	 /* lstat; -1 */
+nlink_t cb_nlink(const struct cb_ops *o, const char *p); /* stat; 0 */
+/* @p is gone: lstat says ENOENT, and so does the host where it is seen. */
+bool cb_gone(const struct cb_ops *o, const char *p);
+/* lstat's result, but 0 (not gone) if the host still has @p. */
+int cb_gone_rc(const struct cb_ops *o, const char *p);
+/* The host view agrees (true where there is none). */
+bool cb_host_str_is(const struct cb_ops *o, const char *p, const char *want);
+bool cb_host_exists(const struct cb_ops *o, const char *p);
+
+/*
+ * The areas written once (tests/lib/body_<area>.c): a suite's area of that
+ * name just runs these on its table.
+ */
+void cb_area_rename(const struct cb_ops *o);
 
 /* The checks, by the area that runs them. */
 void cb_dir_pathmax(const struct cb_ops *o);	     /* dir.pathmax.* */

@@ -74,7 +74,7 @@ const char *px_other_mount(void);
 struct cb_ops;
 extern const struct cb_ops px_cb_ops;
 
-/* The areas, one per t_*.c file. */
+/* The areas not (yet) in the shared body, one per t_*.c file. */
 void px_area_open(void);
 void px_area_rw(void);
 void px_area_sparse(void);
@@ -83,7 +83,6 @@ void px_area_falloc(void);
 void px_area_seek(void);
 void px_area_dir(void);
 void px_area_readdir(void);
-void px_area_rename(void);
 void px_area_link(void);
 void px_area_symlink(void);
 void px_area_attr(void);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "px.h"
@@ -21,6 +22,11 @@ static int s_mkdir(const char *p, mode_t m) { return RC(mkdir(p, m)); }
 static int s_rmdir(const char *p) { return RC(rmdir(p)); }
 static int s_unlink(const char *p) { return RC(unlink(p)); }
 static int s_rename(const char *a, const char *b) { return RC(rename(a, b)); }
+
+static int s_rename2(const char *a, const char *b, unsigned int flags)
+{
+	return RC(syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, flags));
+}
 static int s_link(const char *a, const char *b) { return RC(link(a, b)); }
 static int s_symlink(const char *t, const char *p) { return RC(symlink(t, p)); }
 static int s_stat(const char *p, struct stat *st) { return RC(stat(p, st)); }
@@ -96,12 +102,15 @@ static bool s_check(const char *name, bool cond, const char *detail)
 	return px_check(name, cond, "%s", detail ? detail : "");
 }
 
+static void s_skip(const char *name, const char *why) { px_skip(name, why); }
+
 const struct cb_ops px_cb_ops = {
 	.name = "posix",
 	.mkdir = s_mkdir,
 	.rmdir = s_rmdir,
 	.unlink = s_unlink,
 	.rename = s_rename,
+	.rename2 = s_rename2,
 	.link = s_link,
 	.symlink = s_symlink,
 	.stat = s_stat,
@@ -120,6 +129,8 @@ const struct cb_ops px_cb_ops = {
 	.closedir = s_close,
 	.openat = s_openat,
 	.renameat = s_renameat,
+	/* no host view: the guest or mount sees only the mount */
 	.check = s_check,
+	.skip = s_skip,
 	.errname = px_errname,
 };
