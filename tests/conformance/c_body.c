@@ -46,6 +46,11 @@ static int c_symlink(const char *t, const char *p)
 	return vdax_symlinkat(cf_vd, t, at, p, NULL);
 }
 
+static ssize_t c_readlink(const char *p, char *b, size_t n)
+{
+	return vdax_readlinkat(cf_vd, at, p, b, n);
+}
+
 static int stat_at(const char *p, int flags, struct stat *st)
 {
 	struct vdax_node *n;
@@ -146,6 +151,8 @@ static ssize_t c_pwrite(void *f, const void *b, size_t n, off_t off)
 
 static int c_fstat(void *f, struct stat *st) { return vdax_fstat(f, st); }
 
+static int c_ftruncate(void *f, off_t l) { return vdax_ftruncate(f, l); }
+
 static int c_opendir(const char *p, void **d)
 {
 	struct vdax_node *n;
@@ -178,6 +185,13 @@ static int c_host_lstat(const char *p, struct stat *st)
 	return lstat(H(p), st) ? -errno : 0;
 }
 
+static ssize_t c_host_readlink(const char *p, char *b, size_t n)
+{
+	ssize_t r = readlink(H(p), b, n);
+
+	return r < 0 ? -errno : r;
+}
+
 static bool c_check(const char *name, bool cond, const char *detail)
 {
 	return cf_check(name, cond, "%s", detail ? detail : "");
@@ -196,7 +210,9 @@ static const struct cb_ops c_ops = {
 	.rename = c_rename,
 	.rename2 = c_rename2,
 	.link = c_link,
+	/* no link_follow: vdax-conform has never run those two checks */
 	.symlink = c_symlink,
+	.readlink = c_readlink,
 	.stat = c_stat,
 	.lstat = c_lstat,
 	.truncate = c_truncate,
@@ -209,12 +225,14 @@ static const struct cb_ops c_ops = {
 	.pread = c_pread,
 	.pwrite = c_pwrite,
 	.fstat = c_fstat,
+	.ftruncate = c_ftruncate,
 	.opendir = c_opendir,
 	.closedir = c_closedir,
 	.openat = c_openat,
 	.renameat = c_renameat,
 	.host_read = c_host_read,
 	.host_lstat = c_host_lstat,
+	.host_readlink = c_host_readlink,
 	.check = c_check,
 	.check_always = c_check_always,
 	.skip = cf_skip,

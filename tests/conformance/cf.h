@@ -103,8 +103,6 @@ void cf_area_falloc(void);
 void cf_area_seek(void);
 void cf_area_dir(void);
 void cf_area_readdir(void);
-void cf_area_link(void);
-void cf_area_symlink(void);
 void cf_area_attr(void);
 void cf_area_xattr(void);
 void cf_area_lock(void);

@@ -180,6 +180,24 @@ bool cb_host_exists(const struct cb_ops *o, const char *p)
 	return !o->host_lstat || !o->host_lstat(p, &st);
 }
 
+bool cb_host_absent(const struct cb_ops *o, const char *p)
+{
+	struct stat st;
+
+	return !o->host_lstat || o->host_lstat(p, &st);
+}
+
+/* Both names are one (existing) inode on the host. */
+bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!o->host_lstat)
+		return true;
+	return !o->host_lstat(a, &sa) && !o->host_lstat(b, &sb) &&
+	       sa.st_ino == sb.st_ino;
+}
+
 bool cb_gone(const struct cb_ops *o, const char *p)
 {
 	struct stat st;

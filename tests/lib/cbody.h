@@ -31,7 +31,10 @@ struct cb_ops {
 	/* renameat2(2) flags: RENAME_NOREPLACE, RENAME_EXCHANGE */
 	int (*rename2)(const char *from, const char *to, unsigned int flags);
 	int (*link)(const char *from, const char *to);
+	/* linkat(AT_SYMLINK_FOLLOW); NULL: the suite leaves those checks out */
+	int (*link_follow)(const char *from, const char *to);
 	int (*symlink)(const char *target, const char *p);
+	ssize_t (*readlink)(const char *p, char *buf, size_t size);
 	int (*stat)(const char *p, struct stat *st);
 	int (*lstat)(const char *p, struct stat *st);
 	int (*truncate)(const char *p, off_t len);
@@ -46,6 +49,7 @@ struct cb_ops {
 	ssize_t (*pread)(void *f, void *buf, size_t len, off_t off);
 	ssize_t (*pwrite)(void *f, const void *buf, size_t len, off_t off);
 	int (*fstat)(void *f, struct stat *st);
+	int (*ftruncate)(void *f, off_t len);
 	/* directory handles, and calls relative to them (openat(2) ...) */
 	int (*opendir)(const char *p, void **d);
 	int (*closedir)(void *d);
@@ -59,6 +63,7 @@ struct cb_ops {
 	 */
 	ssize_t (*host_read)(const char *p, void *buf, size_t len, off_t off);
 	int (*host_lstat)(const char *p, struct stat *st);
+	ssize_t (*host_readlink)(const char *p, char *buf, size_t size);
 	/* one TAP line; the detail only on failure */
 	bool (*check)(const char *name, bool cond, const char *detail);
 	/*
@@ -104,11 +109,15 @@ int cb_gone_rc(const struct cb_ops *o, const char *p);
 /* The host view agrees (true where there is none). */
 bool cb_host_str_is(const struct cb_ops *o, const char *p, const char *want);
 bool cb_host_exists(const struct cb_ops *o, const char *p);
+bool cb_host_absent(const struct cb_ops *o, const char *p);
+bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
 
 /*
  * The areas written once (tests/lib/body_<area>.c): a suite's area of that
  * name just runs these on its table.
  */
+void cb_area_link(const struct cb_ops *o);
+void cb_area_symlink(const struct cb_ops *o);
 void cb_area_rename(const struct cb_ops *o);
 
 /* The checks, by the area that runs them. */

@@ -83,8 +83,6 @@ void px_area_falloc(void);
 void px_area_seek(void);
 void px_area_dir(void);
 void px_area_readdir(void);
-void px_area_link(void);
-void px_area_symlink(void);
 void px_area_attr(void);
 void px_area_xattr(void);
 void px_area_mmap(void);

@@ -28,6 +28,18 @@ static int s_rename2(const char *a, const char *b, unsigned int flags)
 	return RC(syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, flags));
 }
 static int s_link(const char *a, const char *b) { return RC(link(a, b)); }
+static int s_link_follow(const char *a, const char *b)
+{
+	return RC(linkat(AT_FDCWD, a, AT_FDCWD, b, AT_SYMLINK_FOLLOW));
+}
+
+static ssize_t s_readlink(const char *p, char *b, size_t n)
+{
+	ssize_t r = readlink(p, b, n);
+
+	return r < 0 ? -errno : r;
+}
+
 static int s_symlink(const char *t, const char *p) { return RC(symlink(t, p)); }
 static int s_stat(const char *p, struct stat *st) { return RC(stat(p, st)); }
 static int s_lstat(const char *p, struct stat *st) { return RC(lstat(p, st)); }
@@ -77,6 +89,8 @@ static ssize_t s_pwrite(void *f, const void *b, size_t n, off_t off)
 
 static int s_fstat(void *f, struct stat *st) { return RC(fstat(FD(f), st)); }
 
+static int s_ftruncate(void *f, off_t l) { return RC(ftruncate(FD(f), l)); }
+
 static int s_opendir(const char *p, void **d)
 {
 	return s_open(p, O_RDONLY | O_DIRECTORY, 0, d);
@@ -112,7 +126,9 @@ const struct cb_ops px_cb_ops = {
 	.rename = s_rename,
 	.rename2 = s_rename2,
 	.link = s_link,
+	.link_follow = s_link_follow,
 	.symlink = s_symlink,
+	.readlink = s_readlink,
 	.stat = s_stat,
 	.lstat = s_lstat,
 	.truncate = s_truncate,
@@ -125,6 +141,7 @@ const struct cb_ops px_cb_ops = {
 	.pread = s_pread,
 	.pwrite = s_pwrite,
 	.fstat = s_fstat,
+	.ftruncate = s_ftruncate,
 	.opendir = s_opendir,
 	.closedir = s_close,
 	.openat = s_openat,
