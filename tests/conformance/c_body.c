@@ -98,6 +98,13 @@ static int c_chmod(const char *p, mode_t m)
 	return setattr_at(p, 0, &a, VDAX_SET_MODE);
 }
 
+static int c_utimens(const char *p, const struct timespec ts[2])
+{
+	struct stat a = { .st_atim = ts[0], .st_mtim = ts[1] };
+
+	return setattr_at(p, 0, &a, VDAX_SET_ATIME | VDAX_SET_MTIME);
+}
+
 static int c_lchmod(const char *p, mode_t m)
 {
 	struct stat a = { .st_mode = m };
@@ -139,6 +146,21 @@ static int c_open(const char *p, int flags, mode_t mode, void **f)
 
 static int c_close(void *f) { return vdax_release(f); }
 
+static ssize_t c_read(void *f, void *b, size_t n)
+{
+	return vdax_read(f, b, n);
+}
+
+static ssize_t c_write(void *f, const void *b, size_t n)
+{
+	return vdax_write(f, b, n);
+}
+
+static off_t c_lseek(void *f, off_t off, int whence)
+{
+	return vdax_lseek(f, off, whence);
+}
+
 static ssize_t c_pread(void *f, void *b, size_t n, off_t off)
 {
 	return vdax_pread(f, b, n, off);
@@ -152,6 +174,12 @@ static ssize_t c_pwrite(void *f, const void *b, size_t n, off_t off)
 static int c_fstat(void *f, struct stat *st) { return vdax_fstat(f, st); }
 
 static int c_ftruncate(void *f, off_t l) { return vdax_ftruncate(f, l); }
+static int c_fsync(void *f) { return vdax_fsync(f, 0); }
+
+static int c_fallocate(void *f, int mode, off_t off, off_t len)
+{
+	return vdax_fallocate(f, mode, off, len);
+}
 
 static int c_opendir(const char *p, void **d)
 {
@@ -217,15 +245,21 @@ static const struct cb_ops c_ops = {
 	.lstat = c_lstat,
 	.truncate = c_truncate,
 	.chmod = c_chmod,
+	.utimens = c_utimens,
 	.lchown = c_lchown,
 	.lchmod = c_lchmod,
 	.lutimens = c_lutimens,
 	.open = c_open,
 	.close = c_close,
+	.read = c_read,
+	.write = c_write,
+	.lseek = c_lseek,
 	.pread = c_pread,
 	.pwrite = c_pwrite,
 	.fstat = c_fstat,
 	.ftruncate = c_ftruncate,
+	.fsync = c_fsync,
+	.fallocate = c_fallocate,
 	.opendir = c_opendir,
 	.closedir = c_closedir,
 	.openat = c_openat,

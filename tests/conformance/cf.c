@@ -51,8 +51,8 @@ struct cf_area {
 
 static const struct cf_area areas[] = {
 	{"open", cf_area_open},	      {"rw", cf_area_rw},
-	{"sparse", cf_area_sparse},   {"trunc", cf_area_trunc},
-	{"falloc", cf_area_falloc},   {"seek", cf_area_seek},
+	{"sparse", .body = cb_area_sparse},   {"trunc", .body = cb_area_trunc},
+	{"falloc", .body = cb_area_falloc},   {"seek", .body = cb_area_seek},
 	{"dir", cf_area_dir},	      {"readdir", cf_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", cf_area_attr},

@@ -159,6 +159,40 @@ nlink_t cb_nlink(const struct cb_ops *o, const char *p)
 	return o->stat(p, &st) ? 0 : st.st_nlink;
 }
 
+bool cb_is_zero(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* The same bytes as vdax-posix and vdax-conform have always written. */
+static unsigned char pattern_byte(off_t o)
+{
+	return (unsigned char)((o * 131 + (o >> 9) * 7 + (o >> 20)) | 1);
+}
+
+void cb_pattern(void *buf, size_t len, off_t base)
+{
+	unsigned char *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = pattern_byte(base + (off_t)i);
+}
+
+bool cb_pattern_ok(const void *buf, size_t len, off_t base)
+{
+	const unsigned char *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != pattern_byte(base + (off_t)i))
+			return false;
+	return true;
+}
+
 bool cb_host_str_is(const struct cb_ops *o, const char *p, const char *want)
 {
 	char buf[256];

@@ -39,6 +39,8 @@ struct cb_ops {
 	int (*lstat)(const char *p, struct stat *st);
 	int (*truncate)(const char *p, off_t len);
 	int (*chmod)(const char *p, mode_t mode);
+	/* utimensat(2) following a final symlink */
+	int (*utimens)(const char *p, const struct timespec ts[2]);
 	/* the final symlink itself: lchown(2), fchmodat/utimensat NOFOLLOW */
 	int (*lchown)(const char *p, uid_t uid, gid_t gid);
 	int (*lchmod)(const char *p, mode_t mode);
@@ -46,10 +48,16 @@ struct cb_ops {
 	/* files */
 	int (*open)(const char *p, int flags, mode_t mode, void **f);
 	int (*close)(void *f);
+	/* read/write at the file offset, which lseek moves */
+	ssize_t (*read)(void *f, void *buf, size_t len);
+	ssize_t (*write)(void *f, const void *buf, size_t len);
+	off_t (*lseek)(void *f, off_t off, int whence);
 	ssize_t (*pread)(void *f, void *buf, size_t len, off_t off);
 	ssize_t (*pwrite)(void *f, const void *buf, size_t len, off_t off);
 	int (*fstat)(void *f, struct stat *st);
 	int (*ftruncate)(void *f, off_t len);
+	int (*fsync)(void *f);
+	int (*fallocate)(void *f, int mode, off_t off, off_t len);
 	/* directory handles, and calls relative to them (openat(2) ...) */
 	int (*opendir)(const char *p, void **d);
 	int (*closedir)(void *d);
@@ -102,6 +110,10 @@ bool cb_get_str_is(const struct cb_ops *o, const char *p, const char *want);
 ino_t cb_ino(const struct cb_ops *o, const char *p);	 /* lstat; 0 */
 off_t cb_size(const struct cb_ops *o, const char *p);	 /* lstat; -1 */
 nlink_t cb_nlink(const struct cb_ops *o, const char *p); /* stat; 0 */
+/* Data: position-dependent bytes, never all zero, so holes and shifts show. */
+bool cb_is_zero(const void *buf, size_t len);
+void cb_pattern(void *buf, size_t len, off_t base);
+bool cb_pattern_ok(const void *buf, size_t len, off_t base);
 /* @p is gone: lstat says ENOENT, and so does the host where it is seen. */
 bool cb_gone(const struct cb_ops *o, const char *p);
 /* lstat's result, but 0 (not gone) if the host still has @p. */
@@ -116,6 +128,10 @@ bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
  * The areas written once (tests/lib/body_<area>.c): a suite's area of that
  * name just runs these on its table.
  */
+void cb_area_sparse(const struct cb_ops *o);
+void cb_area_trunc(const struct cb_ops *o);
+void cb_area_falloc(const struct cb_ops *o);
+void cb_area_seek(const struct cb_ops *o);
 void cb_area_link(const struct cb_ops *o);
 void cb_area_symlink(const struct cb_ops *o);
 void cb_area_rename(const struct cb_ops *o);

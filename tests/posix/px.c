@@ -49,8 +49,8 @@ struct px_area {
 
 static const struct px_area areas[] = {
 	{"open", px_area_open},	      {"rw", px_area_rw},
-	{"sparse", px_area_sparse},   {"trunc", px_area_trunc},
-	{"falloc", px_area_falloc},   {"seek", px_area_seek},
+	{"sparse", .body = cb_area_sparse},   {"trunc", .body = cb_area_trunc},
+	{"falloc", .body = cb_area_falloc},   {"seek", .body = cb_area_seek},
 	{"dir", px_area_dir},	      {"readdir", px_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", px_area_attr},

@@ -77,10 +77,6 @@ extern const struct cb_ops px_cb_ops;
 /* The areas not (yet) in the shared body, one per t_*.c file. */
 void px_area_open(void);
 void px_area_rw(void);
-void px_area_sparse(void);
-void px_area_trunc(void);
-void px_area_falloc(void);
-void px_area_seek(void);
 void px_area_dir(void);
 void px_area_readdir(void);
 void px_area_attr(void);

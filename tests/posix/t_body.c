@@ -46,6 +46,11 @@ static int s_lstat(const char *p, struct stat *st) { return RC(lstat(p, st)); }
 static int s_truncate(const char *p, off_t l) { return RC(truncate(p, l)); }
 static int s_chmod(const char *p, mode_t m) { return RC(chmod(p, m)); }
 
+static int s_utimens(const char *p, const struct timespec ts[2])
+{
+	return RC(utimensat(AT_FDCWD, p, ts, 0));
+}
+
 static int s_lchown(const char *p, uid_t u, gid_t g)
 {
 	return RC(lchown(p, u, g));
@@ -73,6 +78,27 @@ static int s_open(const char *p, int flags, mode_t mode, void **f)
 
 static int s_close(void *f) { return RC(close(FD(f))); }
 
+static ssize_t s_read(void *f, void *b, size_t n)
+{
+	ssize_t r = read(FD(f), b, n);
+
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t s_write(void *f, const void *b, size_t n)
+{
+	ssize_t r = write(FD(f), b, n);
+
+	return r < 0 ? -errno : r;
+}
+
+static off_t s_lseek(void *f, off_t off, int whence)
+{
+	off_t r = lseek(FD(f), off, whence);
+
+	return r < 0 ? -errno : r;
+}
+
 static ssize_t s_pread(void *f, void *b, size_t n, off_t off)
 {
 	ssize_t r = pread(FD(f), b, n, off);
@@ -90,6 +116,12 @@ static ssize_t s_pwrite(void *f, const void *b, size_t n, off_t off)
 static int s_fstat(void *f, struct stat *st) { return RC(fstat(FD(f), st)); }
 
 static int s_ftruncate(void *f, off_t l) { return RC(ftruncate(FD(f), l)); }
+static int s_fsync(void *f) { return RC(fsync(FD(f))); }
+
+static int s_fallocate(void *f, int mode, off_t off, off_t len)
+{
+	return RC(fallocate(FD(f), mode, off, len));
+}
 
 static int s_opendir(const char *p, void **d)
 {
@@ -133,15 +165,21 @@ const struct cb_ops px_cb_ops = {
 	.lstat = s_lstat,
 	.truncate = s_truncate,
 	.chmod = s_chmod,
+	.utimens = s_utimens,
 	.lchown = s_lchown,
 	.lchmod = s_lchmod,
 	.lutimens = s_lutimens,
 	.open = s_open,
 	.close = s_close,
+	.read = s_read,
+	.write = s_write,
+	.lseek = s_lseek,
 	.pread = s_pread,
 	.pwrite = s_pwrite,
 	.fstat = s_fstat,
 	.ftruncate = s_ftruncate,
+	.fsync = s_fsync,
+	.fallocate = s_fallocate,
 	.opendir = s_opendir,
 	.closedir = s_close,
 	.openat = s_openat,
