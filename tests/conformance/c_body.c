@@ -6,9 +6,11 @@
  * deep the area is); handles are struct vdax_file, directory handles
  * struct vdax_node.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,6 +46,11 @@ static int c_link(const char *a, const char *b)
 static int c_symlink(const char *t, const char *p)
 {
 	return vdax_symlinkat(cf_vd, t, at, p, NULL);
+}
+
+static int c_mknod(const char *p, mode_t m, dev_t dev)
+{
+	return vdax_mknodat(cf_vd, at, p, m, dev, NULL);
 }
 
 static ssize_t c_readlink(const char *p, char *b, size_t n)
@@ -202,6 +209,32 @@ static int c_renameat(void *d, const char *a, void *d2, const char *b)
 	return vdax_renameat2(cf_vd, d, a, d2, b, 0);
 }
 
+/* Directory streams: vdax_opendir() takes a path from the root. */
+static int c_diropen(const char *p, void **ds)
+{
+	struct vdax_dir *d;
+	int ret = vdax_opendir(cf_vd, P(p), &d);
+
+	if (!ret)
+		*ds = d;
+	return ret;
+}
+
+static int c_dirread(void *ds, struct cb_dirent *de)
+{
+	struct vdax_dirent e;
+	int ret = vdax_readdir(ds, &e);
+
+	if (ret > 0) {
+		de->ino = e.ino;
+		de->type = e.type;
+		snprintf(de->name, sizeof(de->name), "%s", e.name);
+	}
+	return ret;
+}
+
+static void c_dirclose(void *ds) { vdax_closedir(ds); }
+
 /* The host side: the same relative path under the area's host directory. */
 static ssize_t c_host_read(const char *p, void *b, size_t n, off_t off)
 {
@@ -220,6 +253,20 @@ static ssize_t c_host_readlink(const char *p, char *b, size_t n)
 	return r < 0 ? -errno : r;
 }
 
+static int c_host_count(const char *p)
+{
+	DIR *d = opendir(H(p));
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
 static bool c_check(const char *name, bool cond, const char *detail)
 {
 	return cf_check(name, cond, "%s", detail ? detail : "");
@@ -232,6 +279,7 @@ static bool c_check_always(const char *name, bool cond, const char *detail)
 
 static const struct cb_ops c_ops = {
 	.name = "libvdax",
+	.flags = CB_LIBVDAX,
 	.mkdir = c_mkdir,
 	.rmdir = c_rmdir,
 	.unlink = c_unlink,
@@ -241,6 +289,7 @@ static const struct cb_ops c_ops = {
 	/* no link_follow: vdax-conform has never run those two checks */
 	.symlink = c_symlink,
 	.readlink = c_readlink,
+	.mknod = c_mknod,
 	.stat = c_stat,
 	.lstat = c_lstat,
 	.truncate = c_truncate,
@@ -264,9 +313,14 @@ static const struct cb_ops c_ops = {
 	.closedir = c_closedir,
 	.openat = c_openat,
 	.renameat = c_renameat,
+	/* no rewind/tell/seek, no working directory */
+	.diropen = c_diropen,
+	.dirread = c_dirread,
+	.dirclose = c_dirclose,
 	.host_read = c_host_read,
 	.host_lstat = c_host_lstat,
 	.host_readlink = c_host_readlink,
+	.host_count = c_host_count,
 	.check = c_check,
 	.check_always = c_check_always,
 	.skip = cf_skip,

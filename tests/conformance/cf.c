@@ -53,7 +53,7 @@ static const struct cf_area areas[] = {
 	{"open", cf_area_open},	      {"rw", cf_area_rw},
 	{"sparse", .body = cb_area_sparse},   {"trunc", .body = cb_area_trunc},
 	{"falloc", .body = cb_area_falloc},   {"seek", .body = cb_area_seek},
-	{"dir", cf_area_dir},	      {"readdir", cf_area_readdir},
+	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", cf_area_attr},
 	{"xattr", cf_area_xattr},     {"lock", cf_area_lock},

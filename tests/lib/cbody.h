@@ -22,8 +22,29 @@
 #include <sys/types.h>
 #include <time.h>
 
+/* One directory entry, as readdir(3) or vdax_readdir() gave it. */
+struct cb_dirent {
+	ino_t ino;
+	unsigned char type; /* DT_* */
+	char name[256];
+};
+
+/* What a suite is, where that decides which checks it runs (flags). */
+/* Creation modes go through the process umask (022 in every area). */
+#define CB_UMASK (1u << 0)
+/*
+ * The libvdax API: a few checks that only vdax-conform has ever run (its
+ * expected-differences files key on their names) run only here.
+ */
+#define CB_LIBVDAX (1u << 1)
+
+/*
+ * An op a suite cannot do is NULL; the checks that need it are then left
+ * out (no TAP line at all), as they always were in that suite.
+ */
 struct cb_ops {
 	const char *name; /* "posix", "libvdax" */
+	unsigned int flags; /* CB_* */
 	int (*mkdir)(const char *p, mode_t mode);
 	int (*rmdir)(const char *p);
 	int (*unlink)(const char *p);
@@ -34,6 +55,7 @@ struct cb_ops {
 	/* linkat(AT_SYMLINK_FOLLOW); NULL: the suite leaves those checks out */
 	int (*link_follow)(const char *from, const char *to);
 	int (*symlink)(const char *target, const char *p);
+	int (*mknod)(const char *p, mode_t mode, dev_t dev);
 	ssize_t (*readlink)(const char *p, char *buf, size_t size);
 	int (*stat)(const char *p, struct stat *st);
 	int (*lstat)(const char *p, struct stat *st);
@@ -64,6 +86,19 @@ struct cb_ops {
 	int (*openat)(void *d, const char *p, int flags, mode_t mode, void **f);
 	int (*renameat)(void *d, const char *from, void *d2, const char *to);
 	/*
+	 * Directory streams (opendir(3), vdax_opendir()); dirread returns 1,
+	 * 0 at the end, or -errno. rewind, tell and seek may be NULL.
+	 */
+	int (*diropen)(const char *p, void **ds);
+	int (*dirread)(void *ds, struct cb_dirent *de);
+	void (*dirclose)(void *ds);
+	void (*dirrewind)(void *ds);
+	long (*dirtell)(void *ds);
+	void (*dirseek)(void *ds, long pos);
+	/* a working directory; NULL where the suite has none */
+	int (*chdir)(const char *p);
+	char *(*getcwd)(char *buf, size_t size);
+	/*
 	 * The share as the host sees it, where the suite can look (libvdax:
 	 * the shared directory next to the daemon); NULL where it cannot
 	 * (system calls see only the mount). Paths as above. The cb_host_*
@@ -72,6 +107,8 @@ struct cb_ops {
 	ssize_t (*host_read)(const char *p, void *buf, size_t len, off_t off);
 	int (*host_lstat)(const char *p, struct stat *st);
 	ssize_t (*host_readlink)(const char *p, char *buf, size_t size);
+	/* names in host directory @p but "." and ".."; -1 on error */
+	int (*host_count)(const char *p);
 	/* one TAP line; the detail only on failure */
 	bool (*check)(const char *name, bool cond, const char *detail);
 	/*
@@ -128,6 +165,8 @@ bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
  * The areas written once (tests/lib/body_<area>.c): a suite's area of that
  * name just runs these on its table.
  */
+void cb_area_dir(const struct cb_ops *o);
+void cb_area_readdir(const struct cb_ops *o);
 void cb_area_sparse(const struct cb_ops *o);
 void cb_area_trunc(const struct cb_ops *o);
 void cb_area_falloc(const struct cb_ops *o);

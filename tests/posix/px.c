@@ -51,7 +51,7 @@ static const struct px_area areas[] = {
 	{"open", px_area_open},	      {"rw", px_area_rw},
 	{"sparse", .body = cb_area_sparse},   {"trunc", .body = cb_area_trunc},
 	{"falloc", .body = cb_area_falloc},   {"seek", .body = cb_area_seek},
-	{"dir", px_area_dir},	      {"readdir", px_area_readdir},
+	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", px_area_attr},
 	{"xattr", px_area_xattr},     {"mmap", px_area_mmap},

@@ -4,10 +4,12 @@
  * paths relative to the area's working directory, -1/errno turned into
  * -errno, handles are file descriptors.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -41,6 +43,11 @@ static ssize_t s_readlink(const char *p, char *b, size_t n)
 }
 
 static int s_symlink(const char *t, const char *p) { return RC(symlink(t, p)); }
+
+static int s_mknod(const char *p, mode_t m, dev_t dev)
+{
+	return RC(mknod(p, m, dev));
+}
 static int s_stat(const char *p, struct stat *st) { return RC(stat(p, st)); }
 static int s_lstat(const char *p, struct stat *st) { return RC(lstat(p, st)); }
 static int s_truncate(const char *p, off_t l) { return RC(truncate(p, l)); }
@@ -143,6 +150,35 @@ static int s_renameat(void *d, const char *a, void *d2, const char *b)
 	return RC(renameat(FD(d), a, FD(d2), b));
 }
 
+static int s_diropen(const char *p, void **ds)
+{
+	DIR *d = opendir(p);
+
+	if (!d)
+		return -errno;
+	*ds = d;
+	return 0;
+}
+
+/* readdir(3) does not tell an error from the end: both are the end here. */
+static int s_dirread(void *ds, struct cb_dirent *de)
+{
+	struct dirent *e = readdir(ds);
+
+	if (!e)
+		return 0;
+	de->ino = e->d_ino;
+	de->type = e->d_type;
+	snprintf(de->name, sizeof(de->name), "%s", e->d_name);
+	return 1;
+}
+
+static void s_dirclose(void *ds) { closedir(ds); }
+static void s_dirrewind(void *ds) { rewinddir(ds); }
+static long s_dirtell(void *ds) { return telldir(ds); }
+static void s_dirseek(void *ds, long pos) { seekdir(ds, pos); }
+static int s_chdir(const char *p) { return RC(chdir(p)); }
+
 static bool s_check(const char *name, bool cond, const char *detail)
 {
 	return px_check(name, cond, "%s", detail ? detail : "");
@@ -152,6 +188,7 @@ static void s_skip(const char *name, const char *why) { px_skip(name, why); }
 
 const struct cb_ops px_cb_ops = {
 	.name = "posix",
+	.flags = CB_UMASK,
 	.mkdir = s_mkdir,
 	.rmdir = s_rmdir,
 	.unlink = s_unlink,
@@ -161,6 +198,7 @@ const struct cb_ops px_cb_ops = {
 	.link_follow = s_link_follow,
 	.symlink = s_symlink,
 	.readlink = s_readlink,
+	.mknod = s_mknod,
 	.stat = s_stat,
 	.lstat = s_lstat,
 	.truncate = s_truncate,
@@ -184,6 +222,14 @@ const struct cb_ops px_cb_ops = {
 	.closedir = s_close,
 	.openat = s_openat,
 	.renameat = s_renameat,
+	.diropen = s_diropen,
+	.dirread = s_dirread,
+	.dirclose = s_dirclose,
+	.dirrewind = s_dirrewind,
+	.dirtell = s_dirtell,
+	.dirseek = s_dirseek,
+	.chdir = s_chdir,
+	.getcwd = getcwd,
 	/* no host view: the guest or mount sees only the mount */
 	.check = s_check,
 	.skip = s_skip,
