@@ -105,11 +105,18 @@ static int c_chmod(const char *p, mode_t m)
 	return setattr_at(p, 0, &a, VDAX_SET_MODE);
 }
 
+/*
+ * By path from the root, as vdax-conform always did: vdax_utimens() maps
+ * NULL, UTIME_NOW and UTIME_OMIT to what vdax_setattr() takes.
+ */
 static int c_utimens(const char *p, const struct timespec ts[2])
 {
-	struct stat a = { .st_atim = ts[0], .st_mtim = ts[1] };
+	return vdax_utimens(cf_vd, P(p), ts, 0);
+}
 
-	return setattr_at(p, 0, &a, VDAX_SET_ATIME | VDAX_SET_MTIME);
+static int c_chown(const char *p, uid_t u, gid_t g)
+{
+	return vdax_chown(cf_vd, P(p), u, g);
 }
 
 static int c_lchmod(const char *p, mode_t m)
@@ -294,6 +301,7 @@ static const struct cb_ops c_ops = {
 	.lstat = c_lstat,
 	.truncate = c_truncate,
 	.chmod = c_chmod,
+	.chown = c_chown,
 	.utimens = c_utimens,
 	.lchown = c_lchown,
 	.lchmod = c_lchmod,
@@ -308,6 +316,7 @@ static const struct cb_ops c_ops = {
 	.fstat = c_fstat,
 	.ftruncate = c_ftruncate,
 	.fsync = c_fsync,
+	/* no fchmod, fchown, futimens, write_unprivileged: never run here */
 	.fallocate = c_fallocate,
 	.opendir = c_opendir,
 	.closedir = c_closedir,

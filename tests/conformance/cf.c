@@ -55,7 +55,7 @@ static const struct cf_area areas[] = {
 	{"falloc", .body = cb_area_falloc},   {"seek", .body = cb_area_seek},
 	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
-	{"symlink", .body = cb_area_symlink}, {"attr", cf_area_attr},
+	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
 	{"xattr", cf_area_xattr},     {"lock", cf_area_lock},
 	{"statfs", cf_area_statfs},   {"sync", cf_area_sync},
 	{"errno", cf_area_errno},     {"misc", cf_area_misc},

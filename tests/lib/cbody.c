@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cbody.h"
 
@@ -191,6 +192,14 @@ bool cb_pattern_ok(const void *buf, size_t len, off_t base)
 		if (p[i] != pattern_byte(base + (off_t)i))
 			return false;
 	return true;
+}
+
+void cb_msleep(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
 }
 
 bool cb_host_str_is(const struct cb_ops *o, const char *p, const char *want)
@@ -433,60 +442,4 @@ out:
 		o->closedir(d);
 	if (f)
 		o->close(f);
-}
-
-/* ---- attr on symlinks ---- */
-
-static void owner_is(const struct cb_ops *o, const char *name, int rc,
-		     const char *p, uid_t uid, gid_t gid)
-{
-	struct stat st = { 0 };
-
-	if (rc) {
-		cb_rc0(o, name, rc);
-		return;
-	}
-	o->lstat(p, &st);
-	cb_ok(o, name, st.st_uid == uid && st.st_gid == gid, "uid %u gid %u",
-	      (unsigned)st.st_uid, (unsigned)st.st_gid);
-}
-
-/*
- * lchown-, lchmod- and lutimes-style calls on a symlink act on the link
- * (or, for the mode, are refused as Linux does) and never on its target.
- * Needs root (chown to other ids).
- */
-void cb_attr_symlink(const struct cb_ops *o)
-{
-	struct timespec ts[2] = { { 1000000, 0 }, { 2000000, 0 } };
-	struct stat l = { 0 }, t = { 0 };
-	int ret;
-
-	cb_put_str(o, "so", "x");
-	o->lchown("so", 4321, 999);
-	o->symlink("so", "sol");
-	owner_is(o, "attr.lchown.symlink", o->lchown("sol", 77, 88), "sol", 77,
-		 88);
-	owner_is(o, "attr.lchown.target_unchanged", 0, "so", 4321, 999);
-	owner_is(o, "attr.lchown.symlink_gid_only",
-		 o->lchown("sol", (uid_t)-1, 99), "sol", 77, 99);
-	owner_is(o, "attr.lchown.target_still_unchanged", 0, "so", 4321, 999);
-	o->chmod("so", 0640);
-	/* not cb_err2: this check has never shown the errno on a pass */
-	ret = o->lchmod("sol", 0600);
-	if (ret >= 0)
-		cb_ok(o, "attr.lchmod.symlink_refused", false,
-		      "succeeded (rc %d), want EOPNOTSUPP", ret);
-	else
-		cb_ok(o, "attr.lchmod.symlink_refused",
-		      ret == -EOPNOTSUPP || ret == -ENOTSUP, "got errno %s",
-		      o->errname(-ret));
-	o->stat("so", &t);
-	cb_eq(o, "attr.lchmod.target_unchanged", t.st_mode & 07777, 0640);
-	cb_rc0(o, "attr.lutimes.symlink", o->lutimens("sol", ts));
-	o->lstat("sol", &l);
-	o->stat("so", &t);
-	cb_eq(o, "attr.lutimes.link_mtime", l.st_mtim.tv_sec, 2000000);
-	cb_ok(o, "attr.lutimes.target_mtime_unchanged",
-	      t.st_mtim.tv_sec != 2000000, "the target's mtime changed");
 }

@@ -61,6 +61,7 @@ struct cb_ops {
 	int (*lstat)(const char *p, struct stat *st);
 	int (*truncate)(const char *p, off_t len);
 	int (*chmod)(const char *p, mode_t mode);
+	int (*chown)(const char *p, uid_t uid, gid_t gid);
 	/* utimensat(2) following a final symlink */
 	int (*utimens)(const char *p, const struct timespec ts[2]);
 	/* the final symlink itself: lchown(2), fchmodat/utimensat NOFOLLOW */
@@ -79,6 +80,15 @@ struct cb_ops {
 	int (*fstat)(void *f, struct stat *st);
 	int (*ftruncate)(void *f, off_t len);
 	int (*fsync)(void *f);
+	/* on an open file; NULL: those checks are left out */
+	int (*fchmod)(void *f, mode_t mode);
+	int (*fchown)(void *f, uid_t uid, gid_t gid);
+	int (*futimens)(void *f, const struct timespec ts[2]);
+	/*
+	 * write(2) through @f by a process without privileges (a child that
+	 * dropped to nobody): 0 or -errno. NULL: the suite cannot.
+	 */
+	int (*write_unprivileged)(void *f, const void *buf, size_t len);
 	int (*fallocate)(void *f, int mode, off_t off, off_t len);
 	/* directory handles, and calls relative to them (openat(2) ...) */
 	int (*opendir)(const char *p, void **d);
@@ -151,6 +161,7 @@ nlink_t cb_nlink(const struct cb_ops *o, const char *p); /* stat; 0 */
 bool cb_is_zero(const void *buf, size_t len);
 void cb_pattern(void *buf, size_t len, off_t base);
 bool cb_pattern_ok(const void *buf, size_t len, off_t base);
+void cb_msleep(unsigned int ms);
 /* @p is gone: lstat says ENOENT, and so does the host where it is seen. */
 bool cb_gone(const struct cb_ops *o, const char *p);
 /* lstat's result, but 0 (not gone) if the host still has @p. */
@@ -165,6 +176,7 @@ bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
  * The areas written once (tests/lib/body_<area>.c): a suite's area of that
  * name just runs these on its table.
  */
+void cb_area_attr(const struct cb_ops *o);
 void cb_area_dir(const struct cb_ops *o);
 void cb_area_readdir(const struct cb_ops *o);
 void cb_area_sparse(const struct cb_ops *o);

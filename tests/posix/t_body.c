@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "px.h"
@@ -56,6 +57,11 @@ static int s_chmod(const char *p, mode_t m) { return RC(chmod(p, m)); }
 static int s_utimens(const char *p, const struct timespec ts[2])
 {
 	return RC(utimensat(AT_FDCWD, p, ts, 0));
+}
+
+static int s_chown(const char *p, uid_t u, gid_t g)
+{
+	return RC(chown(p, u, g));
 }
 
 static int s_lchown(const char *p, uid_t u, gid_t g)
@@ -128,6 +134,38 @@ static int s_fsync(void *f) { return RC(fsync(FD(f))); }
 static int s_fallocate(void *f, int mode, off_t off, off_t len)
 {
 	return RC(fallocate(FD(f), mode, off, len));
+}
+
+static int s_fchmod(void *f, mode_t m) { return RC(fchmod(FD(f), m)); }
+
+static int s_fchown(void *f, uid_t u, gid_t g)
+{
+	return RC(fchown(FD(f), u, g));
+}
+
+static int s_futimens(void *f, const struct timespec ts[2])
+{
+	return RC(futimens(FD(f), ts));
+}
+
+/* The fd is inherited by a child that drops to nobody before it writes. */
+static int s_write_unprivileged(void *f, const void *b, size_t n)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(write(FD(f), b, n) == (ssize_t)n ? 0 : 3);
+	}
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status))
+		return -EINTR;
+	return WEXITSTATUS(status) == 0 ? 0 :
+	       WEXITSTATUS(status) == 2 ? -EPERM : -EIO;
 }
 
 static int s_opendir(const char *p, void **d)
@@ -203,6 +241,7 @@ const struct cb_ops px_cb_ops = {
 	.lstat = s_lstat,
 	.truncate = s_truncate,
 	.chmod = s_chmod,
+	.chown = s_chown,
 	.utimens = s_utimens,
 	.lchown = s_lchown,
 	.lchmod = s_lchmod,
@@ -217,6 +256,10 @@ const struct cb_ops px_cb_ops = {
 	.fstat = s_fstat,
 	.ftruncate = s_ftruncate,
 	.fsync = s_fsync,
+	.fchmod = s_fchmod,
+	.fchown = s_fchown,
+	.futimens = s_futimens,
+	.write_unprivileged = s_write_unprivileged,
 	.fallocate = s_fallocate,
 	.opendir = s_opendir,
 	.closedir = s_close,
