@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cf.h"
@@ -216,6 +217,28 @@ static int c_renameat(void *d, const char *a, void *d2, const char *b)
 	return vdax_renameat2(cf_vd, d, a, d2, b, 0);
 }
 
+/* Extended attributes by path from the root, as vdax-conform always did. */
+static ssize_t c_getxattr(const char *p, const char *k, void *v, size_t n)
+{
+	return vdax_getxattr(cf_vd, P(p), k, v, n);
+}
+
+static int c_setxattr(const char *p, const char *k, const void *v, size_t n,
+		      int fl)
+{
+	return vdax_setxattr(cf_vd, P(p), k, v, n, fl);
+}
+
+static ssize_t c_listxattr(const char *p, char *l, size_t n)
+{
+	return vdax_listxattr(cf_vd, P(p), l, n);
+}
+
+static int c_removexattr(const char *p, const char *k)
+{
+	return vdax_removexattr(cf_vd, P(p), k);
+}
+
 /* Directory streams: vdax_opendir() takes a path from the root. */
 static int c_diropen(const char *p, void **ds)
 {
@@ -274,6 +297,20 @@ static int c_host_count(const char *p)
 	return n;
 }
 
+static ssize_t c_host_getxattr(const char *p, const char *k, void *v,
+				size_t n)
+{
+	ssize_t r = getxattr(H(p), k, v, n);
+
+	return r < 0 ? -errno : r;
+}
+
+static int c_host_setxattr(const char *p, const char *k, const void *v,
+			   size_t n, int fl)
+{
+	return setxattr(H(p), k, v, n, fl) ? -errno : 0;
+}
+
 static bool c_check(const char *name, bool cond, const char *detail)
 {
 	return cf_check(name, cond, "%s", detail ? detail : "");
@@ -322,6 +359,11 @@ static const struct cb_ops c_ops = {
 	.closedir = c_closedir,
 	.openat = c_openat,
 	.renameat = c_renameat,
+	.getxattr = c_getxattr,
+	.setxattr = c_setxattr,
+	.listxattr = c_listxattr,
+	.removexattr = c_removexattr,
+	/* no lsetxattr, no f*xattr: never run here */
 	/* no rewind/tell/seek, no working directory */
 	.diropen = c_diropen,
 	.dirread = c_dirread,
@@ -330,6 +372,8 @@ static const struct cb_ops c_ops = {
 	.host_lstat = c_host_lstat,
 	.host_readlink = c_host_readlink,
 	.host_count = c_host_count,
+	.host_getxattr = c_host_getxattr,
+	.host_setxattr = c_host_setxattr,
 	.check = c_check,
 	.check_always = c_check_always,
 	.skip = cf_skip,

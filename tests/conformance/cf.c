@@ -56,7 +56,7 @@ static const struct cf_area areas[] = {
 	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
-	{"xattr", cf_area_xattr},     {"lock", cf_area_lock},
+	{"xattr", .body = cb_area_xattr},     {"lock", cf_area_lock},
 	{"statfs", cf_area_statfs},   {"sync", cf_area_sync},
 	{"errno", cf_area_errno},     {"misc", cf_area_misc},
 };

@@ -90,6 +90,21 @@ struct cb_ops {
 	 */
 	int (*write_unprivileged)(void *f, const void *buf, size_t len);
 	int (*fallocate)(void *f, int mode, off_t off, off_t len);
+	/* extended attributes, following a final symlink (getxattr(2)) */
+	ssize_t (*getxattr)(const char *p, const char *key, void *v,
+			    size_t size);
+	int (*setxattr)(const char *p, const char *key, const void *v,
+			size_t len, int flags);
+	ssize_t (*listxattr)(const char *p, char *list, size_t size);
+	int (*removexattr)(const char *p, const char *key);
+	/* the symlink's own, and on open files; NULL: left out */
+	int (*lsetxattr)(const char *p, const char *key, const void *v,
+			 size_t len, int flags);
+	ssize_t (*fgetxattr)(void *f, const char *key, void *v, size_t size);
+	int (*fsetxattr)(void *f, const char *key, const void *v, size_t len,
+			 int flags);
+	ssize_t (*flistxattr)(void *f, char *list, size_t size);
+	int (*fremovexattr)(void *f, const char *key);
 	/* directory handles, and calls relative to them (openat(2) ...) */
 	int (*opendir)(const char *p, void **d);
 	int (*closedir)(void *d);
@@ -117,6 +132,10 @@ struct cb_ops {
 	ssize_t (*host_read)(const char *p, void *buf, size_t len, off_t off);
 	int (*host_lstat)(const char *p, struct stat *st);
 	ssize_t (*host_readlink)(const char *p, char *buf, size_t size);
+	ssize_t (*host_getxattr)(const char *p, const char *key, void *v,
+				 size_t size);
+	int (*host_setxattr)(const char *p, const char *key, const void *v,
+			     size_t len, int flags);
 	/* names in host directory @p but "." and ".."; -1 on error */
 	int (*host_count)(const char *p);
 	/* one TAP line; the detail only on failure */
@@ -177,6 +196,7 @@ bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
  * name just runs these on its table.
  */
 void cb_area_attr(const struct cb_ops *o);
+void cb_area_xattr(const struct cb_ops *o);
 void cb_area_dir(const struct cb_ops *o);
 void cb_area_readdir(const struct cb_ops *o);
 void cb_area_sparse(const struct cb_ops *o);

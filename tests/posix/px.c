@@ -54,7 +54,7 @@ static const struct px_area areas[] = {
 	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
-	{"xattr", px_area_xattr},     {"mmap", px_area_mmap},
+	{"xattr", .body = cb_area_xattr},     {"mmap", px_area_mmap},
 	{"lock", px_area_lock},	      {"statfs", px_area_statfs},
 	{"sync", px_area_sync},	      {"errno", px_area_errno},
 	{"misc", px_area_misc},

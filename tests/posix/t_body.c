@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "px.h"
@@ -188,6 +189,64 @@ static int s_renameat(void *d, const char *a, void *d2, const char *b)
 	return RC(renameat(FD(d), a, FD(d2), b));
 }
 
+#define SZ(x) ((x) < 0 ? -errno : (x))
+
+static ssize_t s_getxattr(const char *p, const char *k, void *v, size_t n)
+{
+	ssize_t r = getxattr(p, k, v, n);
+
+	return SZ(r);
+}
+
+static int s_setxattr(const char *p, const char *k, const void *v, size_t n,
+		      int fl)
+{
+	return RC(setxattr(p, k, v, n, fl));
+}
+
+static ssize_t s_listxattr(const char *p, char *l, size_t n)
+{
+	ssize_t r = listxattr(p, l, n);
+
+	return SZ(r);
+}
+
+static int s_removexattr(const char *p, const char *k)
+{
+	return RC(removexattr(p, k));
+}
+
+static int s_lsetxattr(const char *p, const char *k, const void *v, size_t n,
+		       int fl)
+{
+	return RC(lsetxattr(p, k, v, n, fl));
+}
+
+static ssize_t s_fgetxattr(void *f, const char *k, void *v, size_t n)
+{
+	ssize_t r = fgetxattr(FD(f), k, v, n);
+
+	return SZ(r);
+}
+
+static int s_fsetxattr(void *f, const char *k, const void *v, size_t n,
+		       int fl)
+{
+	return RC(fsetxattr(FD(f), k, v, n, fl));
+}
+
+static ssize_t s_flistxattr(void *f, char *l, size_t n)
+{
+	ssize_t r = flistxattr(FD(f), l, n);
+
+	return SZ(r);
+}
+
+static int s_fremovexattr(void *f, const char *k)
+{
+	return RC(fremovexattr(FD(f), k));
+}
+
 static int s_diropen(const char *p, void **ds)
 {
 	DIR *d = opendir(p);
@@ -265,6 +324,15 @@ const struct cb_ops px_cb_ops = {
 	.closedir = s_close,
 	.openat = s_openat,
 	.renameat = s_renameat,
+	.getxattr = s_getxattr,
+	.setxattr = s_setxattr,
+	.listxattr = s_listxattr,
+	.removexattr = s_removexattr,
+	.lsetxattr = s_lsetxattr,
+	.fgetxattr = s_fgetxattr,
+	.fsetxattr = s_fsetxattr,
+	.flistxattr = s_flistxattr,
+	.fremovexattr = s_fremovexattr,
 	.diropen = s_diropen,
 	.dirread = s_dirread,
 	.dirclose = s_dirclose,
