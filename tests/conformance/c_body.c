@@ -353,7 +353,10 @@ static const struct cb_ops c_ops = {
 	.fstat = c_fstat,
 	.ftruncate = c_ftruncate,
 	.fsync = c_fsync,
-	/* no fchmod, fchown, futimens, write_unprivileged: never run here */
+	/*
+	 * no dup, pwritev/preadv, fchmod, fchown, futimens or
+	 * write_unprivileged: those checks were never run here
+	 */
 	.fallocate = c_fallocate,
 	.opendir = c_opendir,
 	.closedir = c_closedir,

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 /* One directory entry, as readdir(3) or vdax_readdir() gave it. */
@@ -37,6 +38,11 @@ struct cb_dirent {
  * expected-differences files key on their names) run only here.
  */
 #define CB_LIBVDAX (1u << 1)
+/*
+ * A closed handle is still a number the kernel refuses with EBADF (a file
+ * descriptor); a libvdax handle is freed by close and must not be used.
+ */
+#define CB_CLOSED_EBADF (1u << 2)
 
 /*
  * An op a suite cannot do is NULL; the checks that need it are then left
@@ -80,6 +86,10 @@ struct cb_ops {
 	int (*fstat)(void *f, struct stat *st);
 	int (*ftruncate)(void *f, off_t len);
 	int (*fsync)(void *f);
+	/* a second handle on the same open file (one offset); NULL: none */
+	int (*dup)(void *f, void **f2);
+	ssize_t (*pwritev)(void *f, const struct iovec *iov, int n, off_t off);
+	ssize_t (*preadv)(void *f, const struct iovec *iov, int n, off_t off);
 	/* on an open file; NULL: those checks are left out */
 	int (*fchmod)(void *f, mode_t mode);
 	int (*fchown)(void *f, uid_t uid, gid_t gid);
@@ -197,6 +207,7 @@ bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
  */
 void cb_area_attr(const struct cb_ops *o);
 void cb_area_xattr(const struct cb_ops *o);
+void cb_area_rw(const struct cb_ops *o);
 void cb_area_dir(const struct cb_ops *o);
 void cb_area_readdir(const struct cb_ops *o);
 void cb_area_sparse(const struct cb_ops *o);

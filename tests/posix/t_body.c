@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -135,6 +136,30 @@ static int s_fsync(void *f) { return RC(fsync(FD(f))); }
 static int s_fallocate(void *f, int mode, off_t off, off_t len)
 {
 	return RC(fallocate(FD(f), mode, off, len));
+}
+
+static int s_dup(void *f, void **f2)
+{
+	int fd = dup(FD(f));
+
+	if (fd < 0)
+		return -errno;
+	*f2 = (void *)(intptr_t)fd;
+	return 0;
+}
+
+static ssize_t s_pwritev(void *f, const struct iovec *iov, int n, off_t off)
+{
+	ssize_t r = pwritev(FD(f), iov, n, off);
+
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t s_preadv(void *f, const struct iovec *iov, int n, off_t off)
+{
+	ssize_t r = preadv(FD(f), iov, n, off);
+
+	return r < 0 ? -errno : r;
 }
 
 static int s_fchmod(void *f, mode_t m) { return RC(fchmod(FD(f), m)); }
@@ -285,7 +310,7 @@ static void s_skip(const char *name, const char *why) { px_skip(name, why); }
 
 const struct cb_ops px_cb_ops = {
 	.name = "posix",
-	.flags = CB_UMASK,
+	.flags = CB_UMASK | CB_CLOSED_EBADF,
 	.mkdir = s_mkdir,
 	.rmdir = s_rmdir,
 	.unlink = s_unlink,
@@ -315,6 +340,9 @@ const struct cb_ops px_cb_ops = {
 	.fstat = s_fstat,
 	.ftruncate = s_ftruncate,
 	.fsync = s_fsync,
+	.dup = s_dup,
+	.pwritev = s_pwritev,
+	.preadv = s_preadv,
 	.fchmod = s_fchmod,
 	.fchown = s_fchown,
 	.futimens = s_futimens,
