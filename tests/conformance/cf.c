@@ -50,7 +50,7 @@ struct cf_area {
 };
 
 static const struct cf_area areas[] = {
-	{"open", cf_area_open},	      {"rw", .body = cb_area_rw},
+	{"open", .body = cb_area_open},	      {"rw", .body = cb_area_rw},
 	{"sparse", .body = cb_area_sparse},   {"trunc", .body = cb_area_trunc},
 	{"falloc", .body = cb_area_falloc},   {"seek", .body = cb_area_seek},
 	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},

@@ -95,7 +95,6 @@ void cf_msleep(unsigned int ms);
 struct cb_ops;
 void cf_body(void (*fn)(const struct cb_ops *o));
 
-void cf_area_open(void);
 void cf_area_lock(void);
 void cf_area_statfs(void);
 void cf_area_sync(void);

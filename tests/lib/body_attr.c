@@ -22,16 +22,6 @@ static unsigned int mode_of(const struct cb_ops *o, const char *p)
 	return o->lstat(p, &sb) ? 0xffff : sb.st_mode & 07777;
 }
 
-/* The host's permission bits of @p are @want (or there is no host view). */
-static bool host_mode_is(const struct cb_ops *o, const char *p,
-			 unsigned int want)
-{
-	struct stat sb;
-
-	return !o->host_lstat ||
-	       (!o->host_lstat(p, &sb) && (sb.st_mode & 07777) == want);
-}
-
 static void attr_chmod(const struct cb_ops *o)
 {
 	static const unsigned int modes[] = { 0600,  0755, 04755, 02755,
@@ -44,7 +34,7 @@ static void attr_chmod(const struct cb_ops *o)
 		snprintf(name, sizeof(name), "attr.chmod.%04o", modes[i]);
 		cb_ok(o, name,
 		      !o->chmod("f", modes[i]) && mode_of(o, "f") == modes[i] &&
-			      host_mode_is(o, "f", modes[i]),
+			      cb_host_mode_is(o, "f", modes[i]),
 		      "mode 0%o", mode_of(o, "f"));
 	}
 	if (o->fchmod && !o->open("f", O_RDONLY, 0, &f)) {
@@ -58,7 +48,7 @@ static void attr_chmod(const struct cb_ops *o)
 	o->mkdir("d", 0755);
 	cb_ok(o, "attr.chmod.dir_1777",
 	      !o->chmod("d", 01777) && mode_of(o, "d") == 01777 &&
-		      host_mode_is(o, "d", 01777),
+		      cb_host_mode_is(o, "d", 01777),
 	      "mode 0%o", mode_of(o, "d"));
 	cb_err(o, "attr.chmod.missing_ENOENT", o->chmod("nope", 0644), ENOENT);
 }

@@ -15,14 +15,6 @@
 
 #define BIG (8u << 20)
 
-/* The host's size of @p is @want (or there is no host view). */
-static bool host_size_is(const struct cb_ops *o, const char *p, off_t want)
-{
-	struct stat st;
-
-	return !o->host_lstat || (!o->host_lstat(p, &st) && st.st_size == want);
-}
-
 static void rw_eof(const struct cb_ops *o)
 {
 	char buf[256], want[100];
@@ -48,11 +40,11 @@ static void rw_eof(const struct cb_ops *o)
 	      "not 0");
 	/* seeking past the end is no write */
 	cb_ok(o, "rw.lseek.past_eof_size_unchanged",
-	      cb_size(o, "small") == 100 && host_size_is(o, "small", 100),
+	      cb_size(o, "small") == 100 && cb_host_size_is(o, "small", 100),
 	      "size %lld", (long long)cb_size(o, "small"));
 	cb_eq(o, "rw.write.zero_len_0", o->write(f, buf, 0), 0);
 	cb_ok(o, "rw.write.zero_len_no_extend",
-	      cb_size(o, "small") == 100 && host_size_is(o, "small", 100),
+	      cb_size(o, "small") == 100 && cb_host_size_is(o, "small", 100),
 	      "size %lld", (long long)cb_size(o, "small"));
 	cb_eq(o, "rw.read.zero_len_0", o->pread(f, buf, 0, 0), 0);
 	cb_err(o, "rw.pread.negative_offset_EINVAL", o->pread(f, buf, 1, -1),
@@ -89,7 +81,7 @@ static void rw_hole(const struct cb_ops *o)
 	cb_eq(o, "rw.pwrite.past_eof_count", o->pwrite(f, "tail!", 5, 10000),
 	      5);
 	cb_ok(o, "rw.pwrite.past_eof_size",
-	      cb_size(o, "holey") == 10005 && host_size_is(o, "holey", 10005),
+	      cb_size(o, "holey") == 10005 && cb_host_size_is(o, "holey", 10005),
 	      "size %lld", (long long)cb_size(o, "holey"));
 	/* pwrite and pread leave the file offset alone */
 	cb_eq(o, "rw.pwrite.offset_unchanged", o->lseek(f, 0, SEEK_CUR), 4);
@@ -121,7 +113,7 @@ static void rw_big_write(const struct cb_ops *o, char *p)
 	}
 	cb_eq(o, "rw.big.write_8m", done, BIG);
 	cb_ok(o, "rw.big.size_8m",
-	      cb_size(o, "big") == BIG && host_size_is(o, "big", BIG),
+	      cb_size(o, "big") == BIG && cb_host_size_is(o, "big", BIG),
 	      "size %lld", (long long)cb_size(o, "big"));
 	if (f)
 		o->close(f);
@@ -201,7 +193,7 @@ static void rw_unaligned(const struct cb_ops *o)
 	/* A write that ends exactly at EOF+1 grows the file by one byte. */
 	o->pwrite(f, "zz", 2, BIG - 1);
 	cb_ok(o, "rw.unaligned.grow_by_one",
-	      cb_size(o, "big") == BIG + 1 && host_size_is(o, "big", BIG + 1),
+	      cb_size(o, "big") == BIG + 1 && cb_host_size_is(o, "big", BIG + 1),
 	      "size %lld", (long long)cb_size(o, "big"));
 	o->close(f);
 }

@@ -19,14 +19,6 @@
 
 static char buf[256 * KiB];
 
-/* The host's size of @p is @want (or there is no host view). */
-static bool host_size_is(const struct cb_ops *o, const char *p, off_t want)
-{
-	struct stat st;
-
-	return !o->host_lstat || (!o->host_lstat(p, &st) && st.st_size == want);
-}
-
 /* The host's st_blocks of @p, or @none where there is no host view. */
 static long long host_blocks(const struct cb_ops *o, const char *p,
 			     long long none)
@@ -58,7 +50,7 @@ void cb_area_sparse(const struct cb_ops *o)
 	o->fsync(f);
 	o->fstat(f, &sb);
 	cb_ok(o, "sparse.pwrite_5g.size",
-	      sb.st_size == at + 4096 && host_size_is(o, "sparse", at + 4096),
+	      sb.st_size == at + 4096 && cb_host_size_is(o, "sparse", at + 4096),
 	      "size %lld", (long long)sb.st_size);
 	/* 5 GiB of size, one page of data: the hole takes no blocks */
 	cb_ok(o, "sparse.pwrite_5g.blocks_small",
@@ -91,7 +83,7 @@ void cb_area_sparse(const struct cb_ops *o)
 	cb_eq(o, "sparse.ftruncate_6g", o->ftruncate(f, 6 * GiB), 0);
 	cb_ok(o, "sparse.ftruncate_6g_size",
 	      cb_size(o, "sparse") == 6 * GiB &&
-		      host_size_is(o, "sparse", 6 * GiB),
+		      cb_host_size_is(o, "sparse", 6 * GiB),
 	      "size %lld", (long long)cb_size(o, "sparse"));
 	n = o->pread(f, buf, 4096, 6 * GiB - 4096);
 	cb_ok(o, "sparse.ftruncate_6g_tail_zeros",
@@ -116,7 +108,7 @@ static void trunc_up_down(const struct cb_ops *o)
 	o->write(f, buf, 100);
 	cb_eq(o, "trunc.up.rc", o->ftruncate(f, 1000), 0);
 	cb_ok(o, "trunc.up.size",
-	      cb_size(o, "t") == 1000 && host_size_is(o, "t", 1000),
+	      cb_size(o, "t") == 1000 && cb_host_size_is(o, "t", 1000),
 	      "size %lld", (long long)cb_size(o, "t"));
 	n = o->pread(f, buf, 2000, 0);
 	cb_ok(o, "trunc.up.data_kept", n == 1000 && cb_pattern_ok(buf, 100, 0),
@@ -125,7 +117,7 @@ static void trunc_up_down(const struct cb_ops *o)
 	      "nonzero in extension");
 	cb_eq(o, "trunc.down.rc", o->ftruncate(f, 50), 0);
 	cb_ok(o, "trunc.down.size",
-	      cb_size(o, "t") == 50 && host_size_is(o, "t", 50), "size %lld",
+	      cb_size(o, "t") == 50 && cb_host_size_is(o, "t", 50), "size %lld",
 	      (long long)cb_size(o, "t"));
 	cb_eq(o, "trunc.down.read_stops", o->pread(f, buf, 100, 0), 50);
 	/* growing again must not bring the cut bytes back */
@@ -167,7 +159,7 @@ static void trunc_errors(const struct cb_ops *o)
 	cb_put_str(o, "p", "abc");
 	cb_eq(o, "trunc.path.rc", o->truncate("p", 4097), 0);
 	cb_ok(o, "trunc.path.size",
-	      cb_size(o, "p") == 4097 && host_size_is(o, "p", 4097),
+	      cb_size(o, "p") == 4097 && cb_host_size_is(o, "p", 4097),
 	      "size %lld", (long long)cb_size(o, "p"));
 	o->mkdir("d", 0755);
 	cb_err(o, "trunc.dir_EISDIR", o->truncate("d", 0), EISDIR);
@@ -240,7 +232,7 @@ static void falloc_default(const struct cb_ops *o)
 		o->fstat(f, &sb);
 		cb_ok(o, "falloc.default.extends_size",
 		      sb.st_size == 256 * KiB &&
-			      host_size_is(o, "fa", 256 * KiB),
+			      cb_host_size_is(o, "fa", 256 * KiB),
 		      "size %lld", (long long)sb.st_size);
 		cb_ok(o, "falloc.default.allocates_blocks",
 		      sb.st_blocks * 512 >= 256 * KiB &&
@@ -258,7 +250,7 @@ static void falloc_default(const struct cb_ops *o)
 	falloc_skip(o, "falloc.keep_size.size_unchanged", ran);
 	if (ran)
 		cb_ok(o, "falloc.keep_size.size_unchanged",
-		      cb_size(o, "fa") == 4096 && host_size_is(o, "fa", 4096),
+		      cb_size(o, "fa") == 4096 && cb_host_size_is(o, "fa", 4096),
 		      "size %lld", (long long)cb_size(o, "fa"));
 	if (f)
 		o->close(f);

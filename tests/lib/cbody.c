@@ -223,6 +223,21 @@ bool cb_host_exists(const struct cb_ops *o, const char *p)
 	return !o->host_lstat || !o->host_lstat(p, &st);
 }
 
+bool cb_host_size_is(const struct cb_ops *o, const char *p, off_t want)
+{
+	struct stat st;
+
+	return !o->host_lstat || (!o->host_lstat(p, &st) && st.st_size == want);
+}
+
+bool cb_host_mode_is(const struct cb_ops *o, const char *p, mode_t want)
+{
+	struct stat st;
+
+	return !o->host_lstat ||
+	       (!o->host_lstat(p, &st) && (st.st_mode & 07777) == want);
+}
+
 bool cb_host_absent(const struct cb_ops *o, const char *p)
 {
 	struct stat st;

@@ -43,6 +43,10 @@ struct cb_dirent {
  * descriptor); a libvdax handle is freed by close and must not be used.
  */
 #define CB_CLOSED_EBADF (1u << 2)
+/* open(O_PATH) gives a handle without I/O (a system call flag) */
+#define CB_O_PATH (1u << 3)
+/* "" names nothing (system calls); an *at() API takes it as the directory */
+#define CB_EMPTY_PATH_ENOENT (1u << 4)
 
 /*
  * An op a suite cannot do is NULL; the checks that need it are then left
@@ -86,6 +90,9 @@ struct cb_ops {
 	int (*fstat)(void *f, struct stat *st);
 	int (*ftruncate)(void *f, off_t len);
 	int (*fsync)(void *f);
+	/* fcntl(F_GETFD), fcntl(F_GETFL); NULL: no file descriptor flags */
+	int (*getfd)(void *f);
+	int (*getfl)(void *f);
 	/* a second handle on the same open file (one offset); NULL: none */
 	int (*dup)(void *f, void **f2);
 	ssize_t (*pwritev)(void *f, const struct iovec *iov, int n, off_t off);
@@ -132,6 +139,8 @@ struct cb_ops {
 	void (*dirseek)(void *ds, long pos);
 	/* a working directory; NULL where the suite has none */
 	int (*chdir)(const char *p);
+	/* the process umask, with CB_UMASK */
+	mode_t (*umask)(mode_t mask);
 	char *(*getcwd)(char *buf, size_t size);
 	/*
 	 * The share as the host sees it, where the suite can look (libvdax:
@@ -198,6 +207,9 @@ int cb_gone_rc(const struct cb_ops *o, const char *p);
 /* The host view agrees (true where there is none). */
 bool cb_host_str_is(const struct cb_ops *o, const char *p, const char *want);
 bool cb_host_exists(const struct cb_ops *o, const char *p);
+bool cb_host_size_is(const struct cb_ops *o, const char *p, off_t want);
+/* permission bits (st_mode & 07777) */
+bool cb_host_mode_is(const struct cb_ops *o, const char *p, mode_t want);
 bool cb_host_absent(const struct cb_ops *o, const char *p);
 bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
 
@@ -208,6 +220,7 @@ bool cb_host_same_ino(const struct cb_ops *o, const char *a, const char *b);
 void cb_area_attr(const struct cb_ops *o);
 void cb_area_xattr(const struct cb_ops *o);
 void cb_area_rw(const struct cb_ops *o);
+void cb_area_open(const struct cb_ops *o);
 void cb_area_dir(const struct cb_ops *o);
 void cb_area_readdir(const struct cb_ops *o);
 void cb_area_sparse(const struct cb_ops *o);

@@ -75,7 +75,6 @@ struct cb_ops;
 extern const struct cb_ops px_cb_ops;
 
 /* The areas not (yet) in the shared body, one per t_*.c file. */
-void px_area_open(void);
 void px_area_mmap(void);
 void px_area_lock(void);
 void px_area_statfs(void);

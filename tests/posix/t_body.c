@@ -138,6 +138,9 @@ static int s_fallocate(void *f, int mode, off_t off, off_t len)
 	return RC(fallocate(FD(f), mode, off, len));
 }
 
+static int s_getfd(void *f) { return fcntl(FD(f), F_GETFD); }
+static int s_getfl(void *f) { return fcntl(FD(f), F_GETFL); }
+
 static int s_dup(void *f, void **f2)
 {
 	int fd = dup(FD(f));
@@ -310,7 +313,7 @@ static void s_skip(const char *name, const char *why) { px_skip(name, why); }
 
 const struct cb_ops px_cb_ops = {
 	.name = "posix",
-	.flags = CB_UMASK | CB_CLOSED_EBADF,
+	.flags = CB_UMASK | CB_CLOSED_EBADF | CB_O_PATH | CB_EMPTY_PATH_ENOENT,
 	.mkdir = s_mkdir,
 	.rmdir = s_rmdir,
 	.unlink = s_unlink,
@@ -340,6 +343,8 @@ const struct cb_ops px_cb_ops = {
 	.fstat = s_fstat,
 	.ftruncate = s_ftruncate,
 	.fsync = s_fsync,
+	.getfd = s_getfd,
+	.getfl = s_getfl,
 	.dup = s_dup,
 	.pwritev = s_pwritev,
 	.preadv = s_preadv,
@@ -369,6 +374,7 @@ const struct cb_ops px_cb_ops = {
 	.dirseek = s_dirseek,
 	.chdir = s_chdir,
 	.getcwd = getcwd,
+	.umask = umask,
 	/* no host view: the guest or mount sees only the mount */
 	.check = s_check,
 	.skip = s_skip,
