@@ -22,6 +22,7 @@
 
 #include "cf.h"
 #include "cbody.h"
+#include "testd.h"
 
 #define CF_MAX_CHECKS 1024
 #define CF_NAME_MAX 80
@@ -570,12 +571,10 @@ static bool no_locks; /* --no-locks: start vdaxd without remote locks */
 
 static int backend_start(const char *kind, const char *exe)
 {
-	const char *tmp = getenv("TMPDIR");
+	int rc = td_tmpdir("conform", be.dir, sizeof(be.dir));
 
-	snprintf(be.dir, sizeof(be.dir), "%s/vdax-conform-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(be.dir))
-		return -errno;
+	if (rc)
+		return rc;
 	snprintf(be.share, sizeof(be.share), "%s/share", be.dir);
 	snprintf(be.sock, sizeof(be.sock), "%s/fs.sock", be.dir);
 	if (mkdir(be.share, 0755))
@@ -585,14 +584,10 @@ static int backend_start(const char *kind, const char *exe)
 		return -errno;
 	if (be.pid == 0) {
 		char sockopt[400], src[400];
-		int devnull = open("/dev/null", O_WRONLY);
 
-		if (devnull >= 0 && !verbose) {
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-		} else {
-			dup2(2, 1);
-		}
+		td_quiet(verbose);
+		if (verbose)
+			dup2(2, 1); /* the daemon's log, not on the TAP stream */
 		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", be.sock);
 		if (!strcmp(kind, "vdaxd")) {
 			snprintf(src, sizeof(src), "--shared-dir=%s", be.share);
@@ -614,45 +609,14 @@ static int backend_start(const char *kind, const char *exe)
 		}
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {
-		struct stat st;
-		int status;
-
-		if (!stat(be.sock, &st) && S_ISSOCK(st.st_mode))
-			return 0;
-		if (waitpid(be.pid, &status, WNOHANG) == be.pid) {
-			be.pid = -1;
-			return -ECHILD;
-		}
-		cf_msleep(10);
-	}
-	return -ETIMEDOUT;
+	return td_wait_socket(be.sock, &be.pid, 500);
 }
 
 static void backend_stop(void)
 {
-	char cmd[600];
-
-	if (be.pid > 0) {
-		kill(be.pid, SIGTERM);
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(be.pid, NULL, WNOHANG) == be.pid) {
-				be.pid = -1;
-				break;
-			}
-			cf_msleep(10);
-		}
-		if (be.pid > 0) {
-			kill(be.pid, SIGKILL);
-			waitpid(be.pid, NULL, 0);
-			be.pid = -1;
-		}
-	}
-	if (be.dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", be.dir);
-		if (system(cmd) != 0)
-			cf_diag("cleanup of %s failed", be.dir);
-	}
+	td_end(&be.pid, SIGTERM, 1000);
+	if (be.dir[0] && !td_rmrf(be.dir))
+		cf_diag("cleanup of %s failed", be.dir);
 }
 
 static void __attribute__((noreturn)) skip_all(const char *why)

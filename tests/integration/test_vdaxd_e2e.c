@@ -17,6 +17,7 @@
 
 #include "tap.h"
 #include "fake_frontend.h"
+#include "lib/testd.h"
 
 #define TMO 10000
 #define RQ 1 /* first request queue; 0 is hiprio */
@@ -283,8 +284,7 @@ int main(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
-	if (system(path))
+	if (!td_rmrf(tmpl))
 		diag("cleanup of %s failed", tmpl);
 	return tap_done();
 }

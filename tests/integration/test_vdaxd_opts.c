@@ -36,6 +36,7 @@
 
 #include "tap.h"
 #include "fake_frontend.h"
+#include "lib/testd.h"
 
 #define TMO 10000
 #define RQ 1 /* first request queue; 0 is hiprio */
@@ -137,24 +138,10 @@ static pid_t spawn(const char *sockopt, ...)
 
 static void stop(struct daemon *d)
 {
-	int status;
-
 	if (d->f)
 		ff_free(d->f);
 	d->f = NULL;
-	if (d->pid > 0) {
-		kill(d->pid, SIGTERM);
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-				d->pid = -1;
-				return;
-			}
-			usleep(20000);
-		}
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, &status, 0);
-		d->pid = -1;
-	}
+	td_end(&d->pid, SIGTERM, 2000);
 }
 
 /* Connect, set up the rings (@o may be NULL) and send FUSE_INIT. */
@@ -1403,8 +1390,7 @@ int main(void)
 	test_libvirt_cmdline();
 	test_security_label();
 
-	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
-	if (system(p))
+	if (!td_rmrf(tmp))
 		diag("cleanup of %s failed", tmp);
 	return tap_done();
 }

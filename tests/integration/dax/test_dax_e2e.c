@@ -23,6 +23,7 @@
 
 #include "tap.h"
 #include "fake_frontend.h"
+#include "lib/testd.h"
 
 #define TMO 10000
 #define RQ 1 /* first request queue; 0 is hiprio */
@@ -156,15 +157,7 @@ static pid_t spawn(const char *bin, const char *sock, const char *dir,
 
 static void stop(pid_t pid)
 {
-	int status;
-
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		usleep(50000);
-	if (waitpid(pid, &status, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	td_end(&pid, SIGTERM, 5000);
 }
 
 static void get_shmem_config(struct ff *f, const char *tag)
@@ -364,7 +357,6 @@ int main(void)
 {
 	const char *bin = getenv("VDAXD");
 	char tmp[] = "/tmp/vdax-dax-XXXXXX";
-	char cmd[300];
 
 	if (!bin || access(bin, X_OK))
 		tap_skip_all("vdaxd not built ($VDAXD unset)");
@@ -376,8 +368,7 @@ int main(void)
 	chmod(tmp, 0755);
 	run(bin, tmp, false);
 	run(bin, tmp, true);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	if (system(cmd))
+	if (!td_rmrf(tmp))
 		diag("cleanup of %s failed", tmp);
 	return tap_done();
 }
