@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * vdax-conform: the vdax-posix checks, ported to the libvdax API.
+ * vdax-conform: the vdax-posix checks, through the libvdax API.
  *
- * A check that is the same as one of vdax-posix carries the same dotted
- * name, so the results of a guest run, a local run and a libvdax run line
- * up. Checks only the API can express have names of their own.
+ * Most areas are the shared body (tests/lib/cbody.h), run on the libvdax
+ * table of c_body.c; the rest are still c_<area>.c here, ported by hand
+ * from vdax-posix's t_<area>.c. A check that is the same as one of
+ * vdax-posix carries the same dotted name, so the results of a guest run,
+ * a local run and a libvdax run line up. Checks only the API can express
+ * have names of their own.
  *
  * All work happens under /<top>/<area> of the backend's root; the program
  * also knows the shared directory on the host, so many checks verify the

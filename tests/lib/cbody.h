@@ -2,14 +2,22 @@
 /*
  * One conformance body: checks written once, against a small operations
  * table, and run by every suite that can fill it in -- vdax-posix with
- * system calls (locally, in guests, on `vdax mount`) and vdax-conform with
- * the libvdax API (on each backend). The check names are the same
- * everywhere, so that the runs line up check by check.
+ * system calls (tests/posix/t_body.c: locally, in guests, on `vdax mount`)
+ * and vdax-conform with the libvdax API (tests/conformance/c_body.c: on
+ * each backend). The check names are the same everywhere, so that the
+ * runs line up check by check. Each area is one function,
+ * cb_area_<area>(), in tests/lib/body_<area>.c; the drivers (px.c, cf.c)
+ * run it in a fresh directory for the area.
  *
  * Paths are relative to the area's directory (the suite's working
  * directory, or a libvdax node of it): a relative path may be PATH_MAX - 1
  * bytes long wherever the area itself sits. Every call returns 0 (or a
  * count >= 0) or -errno; handles are opaque.
+ *
+ * What one suite can do and the other cannot is an op left NULL (or a
+ * CB_* flag): the checks that need it are then not run there at all, so
+ * each suite prints exactly the checks it always printed. README.md,
+ * "Adding a conformance check", says how to add one.
  *
  * Libc only: vdax-posix links statically and runs inside guests.
  */
