@@ -190,6 +190,14 @@ static int c_fstat(void *f, struct stat *st) { return vdax_fstat(f, st); }
 
 static int c_ftruncate(void *f, off_t l) { return vdax_ftruncate(f, l); }
 static int c_fsync(void *f) { return vdax_fsync(f, 0); }
+static int c_fdatasync(void *f) { return vdax_fsync(f, 1); }
+
+/* one session, one filesystem: the handle is not needed */
+static int c_syncfs(void *f)
+{
+	(void)f;
+	return vdax_syncfs(cf_vd);
+}
 
 static int c_fallocate(void *f, int mode, off_t off, off_t len)
 {
@@ -353,6 +361,8 @@ static const struct cb_ops c_ops = {
 	.fstat = c_fstat,
 	.ftruncate = c_ftruncate,
 	.fsync = c_fsync,
+	.fdatasync = c_fdatasync,
+	.syncfs = c_syncfs,
 	/*
 	 * no dup, pwritev/preadv, fchmod, fchown, futimens or
 	 * write_unprivileged: those checks were never run here

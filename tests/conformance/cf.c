@@ -58,8 +58,8 @@ static const struct cf_area areas[] = {
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
 	{"xattr", .body = cb_area_xattr},     {"lock", cf_area_lock},
-	{"statfs", cf_area_statfs},   {"sync", cf_area_sync},
-	{"errno", cf_area_errno},     {"misc", cf_area_misc},
+	{"statfs", cf_area_statfs},   {"sync", .body = cb_area_sync},
+	{"errno", .body = cb_area_errno},     {"misc", cf_area_misc},
 };
 
 /* ---- TAP ---- */

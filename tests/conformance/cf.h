@@ -100,8 +100,6 @@ void cf_body(void (*fn)(const struct cb_ops *o));
 
 void cf_area_lock(void);
 void cf_area_statfs(void);
-void cf_area_sync(void);
-void cf_area_errno(void);
 void cf_area_misc(void);
 
 #endif

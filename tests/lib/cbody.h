@@ -55,6 +55,12 @@ struct cb_dirent {
 #define CB_O_PATH (1u << 3)
 /* "" names nothing (system calls); an *at() API takes it as the directory */
 #define CB_EMPTY_PATH_ENOENT (1u << 4)
+/* open(O_TMPFILE) is a flag the suite passes on (system calls) */
+#define CB_O_TMPFILE (1u << 5)
+
+struct cb_ops;
+/* A call made as another user (as_nobody): 0 or -errno. */
+typedef int (*cb_as_fn)(const struct cb_ops *o, const char *p);
 
 /*
  * An op a suite cannot do is NULL; the checks that need it are then left
@@ -98,6 +104,11 @@ struct cb_ops {
 	int (*fstat)(void *f, struct stat *st);
 	int (*ftruncate)(void *f, off_t len);
 	int (*fsync)(void *f);
+	int (*fdatasync)(void *f);
+	/* sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER) of it all; NULL */
+	int (*sync_file_range)(void *f);
+	/* syncfs(2) of the filesystem @f is on */
+	int (*syncfs)(void *f);
 	/* fcntl(F_GETFD), fcntl(F_GETFL); NULL: no file descriptor flags */
 	int (*getfd)(void *f);
 	int (*getfl)(void *f);
@@ -147,6 +158,16 @@ struct cb_ops {
 	void (*dirseek)(void *ds, long pos);
 	/* a working directory; NULL where the suite has none */
 	int (*chdir)(const char *p);
+	/*
+	 * Runs @fn(@o, @p) as nobody (a child that dropped its privileges):
+	 * 0, the positive errno it got, or -1 if it could not run. NULL: the
+	 * suite cannot be another user.
+	 */
+	int (*as_nobody)(const struct cb_ops *o, cb_as_fn fn, const char *p);
+	/* a directory on another mount, for EXDEV; NULL: none to look for */
+	const char *(*other_mount)(void);
+	/* a handle that is not open (a free fd number); NULL: none exists */
+	void *unopened;
 	/* the process umask, with CB_UMASK */
 	mode_t (*umask)(mode_t mask);
 	char *(*getcwd)(char *buf, size_t size);
@@ -229,6 +250,8 @@ void cb_area_attr(const struct cb_ops *o);
 void cb_area_xattr(const struct cb_ops *o);
 void cb_area_rw(const struct cb_ops *o);
 void cb_area_open(const struct cb_ops *o);
+void cb_area_sync(const struct cb_ops *o);
+void cb_area_errno(const struct cb_ops *o);
 void cb_area_dir(const struct cb_ops *o);
 void cb_area_readdir(const struct cb_ops *o);
 void cb_area_sparse(const struct cb_ops *o);

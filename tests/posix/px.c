@@ -56,7 +56,7 @@ static const struct px_area areas[] = {
 	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
 	{"xattr", .body = cb_area_xattr},     {"mmap", px_area_mmap},
 	{"lock", px_area_lock},	      {"statfs", px_area_statfs},
-	{"sync", px_area_sync},	      {"errno", px_area_errno},
+	{"sync", .body = cb_area_sync},	      {"errno", .body = cb_area_errno},
 	{"misc", px_area_misc},
 };
 

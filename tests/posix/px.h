@@ -78,8 +78,6 @@ extern const struct cb_ops px_cb_ops;
 void px_area_mmap(void);
 void px_area_lock(void);
 void px_area_statfs(void);
-void px_area_sync(void);
-void px_area_errno(void);
 void px_area_misc(void);
 
 #endif

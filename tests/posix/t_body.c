@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -165,6 +166,35 @@ static ssize_t s_preadv(void *f, const struct iovec *iov, int n, off_t off)
 	return r < 0 ? -errno : r;
 }
 
+static int s_fdatasync(void *f) { return RC(fdatasync(FD(f))); }
+
+static int s_sync_file_range(void *f)
+{
+	return RC(sync_file_range(FD(f), 0, 0,
+				  SYNC_FILE_RANGE_WAIT_BEFORE |
+					  SYNC_FILE_RANGE_WRITE |
+					  SYNC_FILE_RANGE_WAIT_AFTER));
+}
+
+static int s_syncfs(void *f) { return RC(syncfs(FD(f))); }
+
+/* A child drops to nobody (no groups) and reports the errno in its status. */
+static int s_as_nobody(const struct cb_ops *o, cb_as_fn fn, const char *p)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(255);
+		_exit(-fn(o, p) & 0xff);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) == 255)
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 static int s_fchmod(void *f, mode_t m) { return RC(fchmod(FD(f), m)); }
 
 static int s_fchown(void *f, uid_t u, gid_t g)
@@ -313,7 +343,8 @@ static void s_skip(const char *name, const char *why) { px_skip(name, why); }
 
 const struct cb_ops px_cb_ops = {
 	.name = "posix",
-	.flags = CB_UMASK | CB_CLOSED_EBADF | CB_O_PATH | CB_EMPTY_PATH_ENOENT,
+	.flags = CB_UMASK | CB_CLOSED_EBADF | CB_O_PATH | CB_EMPTY_PATH_ENOENT |
+		 CB_O_TMPFILE,
 	.mkdir = s_mkdir,
 	.rmdir = s_rmdir,
 	.unlink = s_unlink,
@@ -343,6 +374,9 @@ const struct cb_ops px_cb_ops = {
 	.fstat = s_fstat,
 	.ftruncate = s_ftruncate,
 	.fsync = s_fsync,
+	.fdatasync = s_fdatasync,
+	.sync_file_range = s_sync_file_range,
+	.syncfs = s_syncfs,
 	.getfd = s_getfd,
 	.getfl = s_getfl,
 	.dup = s_dup,
@@ -375,6 +409,9 @@ const struct cb_ops px_cb_ops = {
 	.chdir = s_chdir,
 	.getcwd = getcwd,
 	.umask = umask,
+	.as_nobody = s_as_nobody,
+	.other_mount = px_other_mount,
+	.unopened = (void *)(intptr_t)1000, /* no area opens that many */
 	/* no host view: the guest or mount sees only the mount */
 	.check = s_check,
 	.skip = s_skip,
