@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -247,6 +248,11 @@ static int c_removexattr(const char *p, const char *k)
 	return vdax_removexattr(cf_vd, P(p), k);
 }
 
+static int c_statvfs(const char *p, struct statvfs *st)
+{
+	return vdax_statfs(cf_vd, P(p), st);
+}
+
 /* Directory streams: vdax_opendir() takes a path from the root. */
 static int c_diropen(const char *p, void **ds)
 {
@@ -319,6 +325,11 @@ static int c_host_setxattr(const char *p, const char *k, const void *v,
 	return setxattr(H(p), k, v, n, fl) ? -errno : 0;
 }
 
+static int c_host_statvfs(const char *p, struct statvfs *st)
+{
+	return statvfs(H(p), st) ? -errno : 0;
+}
+
 static bool c_check(const char *name, bool cond, const char *detail)
 {
 	return cf_check(name, cond, "%s", detail ? detail : "");
@@ -377,7 +388,8 @@ static const struct cb_ops c_ops = {
 	.listxattr = c_listxattr,
 	.removexattr = c_removexattr,
 	/* no lsetxattr, no f*xattr: never run here */
-	/* no rewind/tell/seek, no working directory */
+	.statvfs = c_statvfs,
+	/* no fstatvfs; no rewind/tell/seek, no working directory */
 	.diropen = c_diropen,
 	.dirread = c_dirread,
 	.dirclose = c_dirclose,
@@ -385,6 +397,7 @@ static const struct cb_ops c_ops = {
 	.host_lstat = c_host_lstat,
 	.host_readlink = c_host_readlink,
 	.host_count = c_host_count,
+	.host_statvfs = c_host_statvfs,
 	.host_getxattr = c_host_getxattr,
 	.host_setxattr = c_host_setxattr,
 	.check = c_check,

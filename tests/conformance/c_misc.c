@@ -12,37 +12,6 @@
 
 #include "cf.h"
 
-/* ---- statfs ---- */
-
-void cf_area_statfs(void)
-{
-	struct statvfs a = {0}, b = {0}, h = {0};
-	int rc;
-
-	cf_eq("statfs.rc", vdax_statfs(cf_vd, P(""), &a), 0);
-	cf_ok("statfs.bsize_positive", a.f_bsize > 0, "%lu", a.f_bsize);
-	cf_ok("statfs.blocks_ge_bfree", a.f_blocks >= a.f_bfree,
-	      "blocks %llu bfree %llu", (unsigned long long)a.f_blocks,
-	      (unsigned long long)a.f_bfree);
-	cf_ok("statfs.bfree_ge_bavail", a.f_bfree >= a.f_bavail,
-	      "bfree %llu bavail %llu", (unsigned long long)a.f_bfree,
-	      (unsigned long long)a.f_bavail);
-	cf_ok("statfs.blocks_nonzero", a.f_blocks > 0, "0");
-	cf_err("statfs.missing_ENOENT", vdax_statfs(cf_vd, P("nope"), &b),
-	       ENOENT);
-	cf_ok("statvfs.namemax_ge_255", a.f_namemax >= 255, "%lu",
-	      a.f_namemax);
-	cf_ok("statvfs.frsize_positive", a.f_frsize > 0, "%lu", a.f_frsize);
-	/* API only: the numbers are the host's. */
-	rc = statvfs(H(""), &h);
-	cf_ok("statfs.host_agrees",
-	      !rc && h.f_blocks * h.f_frsize == a.f_blocks * a.f_frsize &&
-		      h.f_files == a.f_files,
-	      "blocks %llu*%lu host %llu*%lu",
-	      (unsigned long long)a.f_blocks, a.f_frsize,
-	      (unsigned long long)h.f_blocks, h.f_frsize);
-}
-
 /* ---- misc ---- */
 
 static void misc_special(void)

@@ -58,7 +58,7 @@ static const struct cf_area areas[] = {
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
 	{"xattr", .body = cb_area_xattr},     {"lock", cf_area_lock},
-	{"statfs", cf_area_statfs},   {"sync", .body = cb_area_sync},
+	{"statfs", .body = cb_area_statfs},   {"sync", .body = cb_area_sync},
 	{"errno", .body = cb_area_errno},     {"misc", cf_area_misc},
 };
 

@@ -99,7 +99,6 @@ struct cb_ops;
 void cf_body(void (*fn)(const struct cb_ops *o));
 
 void cf_area_lock(void);
-void cf_area_statfs(void);
 void cf_area_misc(void);
 
 #endif

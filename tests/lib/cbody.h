@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -141,6 +142,9 @@ struct cb_ops {
 			 int flags);
 	ssize_t (*flistxattr)(void *f, char *list, size_t size);
 	int (*fremovexattr)(void *f, const char *key);
+	/* statvfs(3) of the filesystem @p is on; fstatvfs may be NULL */
+	int (*statvfs)(const char *p, struct statvfs *st);
+	int (*fstatvfs)(void *f, struct statvfs *st);
 	/* directory handles, and calls relative to them (openat(2) ...) */
 	int (*opendir)(const char *p, void **d);
 	int (*closedir)(void *d);
@@ -184,6 +188,7 @@ struct cb_ops {
 				 size_t size);
 	int (*host_setxattr)(const char *p, const char *key, const void *v,
 			     size_t len, int flags);
+	int (*host_statvfs)(const char *p, struct statvfs *st);
 	/* names in host directory @p but "." and ".."; -1 on error */
 	int (*host_count)(const char *p);
 	/* one TAP line; the detail only on failure */
@@ -250,6 +255,7 @@ void cb_area_attr(const struct cb_ops *o);
 void cb_area_xattr(const struct cb_ops *o);
 void cb_area_rw(const struct cb_ops *o);
 void cb_area_open(const struct cb_ops *o);
+void cb_area_statfs(const struct cb_ops *o);
 void cb_area_sync(const struct cb_ops *o);
 void cb_area_errno(const struct cb_ops *o);
 void cb_area_dir(const struct cb_ops *o);

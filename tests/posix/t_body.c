@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <grp.h>
@@ -305,6 +306,16 @@ static int s_fremovexattr(void *f, const char *k)
 	return RC(fremovexattr(FD(f), k));
 }
 
+static int s_statvfs(const char *p, struct statvfs *st)
+{
+	return RC(statvfs(p, st));
+}
+
+static int s_fstatvfs(void *f, struct statvfs *st)
+{
+	return RC(fstatvfs(FD(f), st));
+}
+
 static int s_diropen(const char *p, void **ds)
 {
 	DIR *d = opendir(p);
@@ -400,6 +411,8 @@ const struct cb_ops px_cb_ops = {
 	.fsetxattr = s_fsetxattr,
 	.flistxattr = s_flistxattr,
 	.fremovexattr = s_fremovexattr,
+	.statvfs = s_statvfs,
+	.fstatvfs = s_fstatvfs,
 	.diropen = s_diropen,
 	.dirread = s_dirread,
 	.dirclose = s_dirclose,

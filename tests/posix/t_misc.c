@@ -18,38 +18,6 @@
 
 #include "px.h"
 
-/* ---- statfs ---- */
-
-void px_area_statfs(void)
-{
-	struct statfs a = {0}, b = {0};
-	struct statvfs v = {0};
-	int fd;
-
-	px_eq("statfs.rc", statfs(".", &a), 0);
-	px_ok("statfs.bsize_positive", a.f_bsize > 0, "%ld", (long)a.f_bsize);
-	px_ok("statfs.blocks_ge_bfree", a.f_blocks >= a.f_bfree,
-	      "blocks %llu bfree %llu", (unsigned long long)a.f_blocks,
-	      (unsigned long long)a.f_bfree);
-	px_ok("statfs.bfree_ge_bavail", a.f_bfree >= a.f_bavail,
-	      "bfree %llu bavail %llu", (unsigned long long)a.f_bfree,
-	      (unsigned long long)a.f_bavail);
-	px_ok("statfs.blocks_nonzero", a.f_blocks > 0, "0");
-	px_ok("statfs.namelen_ge_255", a.f_namelen >= 255, "%ld",
-	      (long)a.f_namelen);
-	fd = open(".", O_RDONLY | O_DIRECTORY);
-	px_ok("statfs.fstatfs_matches",
-	      !fstatfs(fd, &b) && a.f_type == b.f_type &&
-		      a.f_bsize == b.f_bsize && a.f_blocks == b.f_blocks &&
-		      a.f_namelen == b.f_namelen,
-	      "differs");
-	close(fd);
-	px_err("statfs.missing_ENOENT", statfs("nope", &b), ENOENT);
-	px_ok("statvfs.namemax_ge_255", !statvfs(".", &v) && v.f_namemax >= 255,
-	      "%lu", v.f_namemax);
-	px_ok("statvfs.frsize_positive", v.f_frsize > 0, "%lu", v.f_frsize);
-}
-
 /* ---- misc ---- */
 
 static int dir_count(const char *dir)
