@@ -248,6 +248,12 @@ static int c_removexattr(const char *p, const char *k)
 	return vdax_removexattr(cf_vd, P(p), k);
 }
 
+static ssize_t c_copy_file_range(void *in, off_t *oi, void *out, off_t *oo,
+				 size_t len)
+{
+	return vdax_copy_file_range(in, oi, out, oo, len, 0);
+}
+
 static int c_statvfs(const char *p, struct statvfs *st)
 {
 	return vdax_statfs(cf_vd, P(p), st);
@@ -388,6 +394,9 @@ static const struct cb_ops c_ops = {
 	.listxattr = c_listxattr,
 	.removexattr = c_removexattr,
 	/* no lsetxattr, no f*xattr: never run here */
+	/* no mkdirat/unlinkat/fstatat_empty, link_handle, access, statx or
+	 * bind_socket: those checks were never run here */
+	.copy_file_range = c_copy_file_range,
 	.statvfs = c_statvfs,
 	/* no fstatvfs; no rewind/tell/seek, no working directory */
 	.diropen = c_diropen,

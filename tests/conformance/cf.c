@@ -59,7 +59,7 @@ static const struct cf_area areas[] = {
 	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
 	{"xattr", .body = cb_area_xattr},     {"lock", cf_area_lock},
 	{"statfs", .body = cb_area_statfs},   {"sync", .body = cb_area_sync},
-	{"errno", .body = cb_area_errno},     {"misc", cf_area_misc},
+	{"errno", .body = cb_area_errno},     {"misc", .body = cb_area_misc},
 };
 
 /* ---- TAP ---- */

@@ -99,6 +99,5 @@ struct cb_ops;
 void cf_body(void (*fn)(const struct cb_ops *o));
 
 void cf_area_lock(void);
-void cf_area_misc(void);
 
 #endif

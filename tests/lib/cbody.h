@@ -58,6 +58,8 @@ struct cb_dirent {
 #define CB_EMPTY_PATH_ENOENT (1u << 4)
 /* open(O_TMPFILE) is a flag the suite passes on (system calls) */
 #define CB_O_TMPFILE (1u << 5)
+/* a FIFO the suite opens is a pipe of its own kernel, for I/O */
+#define CB_FIFO_IO (1u << 6)
 
 struct cb_ops;
 /* A call made as another user (as_nobody): 0 or -errno. */
@@ -113,6 +115,7 @@ struct cb_ops {
 	/* fcntl(F_GETFD), fcntl(F_GETFL); NULL: no file descriptor flags */
 	int (*getfd)(void *f);
 	int (*getfl)(void *f);
+	int (*setfl)(void *f, int flags);
 	/* a second handle on the same open file (one offset); NULL: none */
 	int (*dup)(void *f, void **f2);
 	ssize_t (*pwritev)(void *f, const struct iovec *iov, int n, off_t off);
@@ -150,6 +153,20 @@ struct cb_ops {
 	int (*closedir)(void *d);
 	int (*openat)(void *d, const char *p, int flags, mode_t mode, void **f);
 	int (*renameat)(void *d, const char *from, void *d2, const char *to);
+	/* more *at() calls; NULL: those checks are left out */
+	int (*mkdirat)(void *d, const char *p, mode_t mode);
+	int (*unlinkat)(void *d, const char *p, int flags);
+	/* fstatat(f, "", AT_EMPTY_PATH) */
+	int (*fstatat_empty)(void *f, struct stat *st);
+	/* linkat(f, "", AT_FDCWD, @p, AT_EMPTY_PATH): a name for an O_TMPFILE */
+	int (*link_handle)(void *f, const char *p);
+	/* faccessat(AT_FDCWD, @p, @mode, @flags) */
+	int (*access)(const char *p, int mode, int flags);
+	int (*statx)(const char *p, unsigned int mask, struct statx *sx);
+	/* bind(2) a UNIX socket at @p (and close it) */
+	int (*bind_socket)(const char *p);
+	ssize_t (*copy_file_range)(void *in, off_t *off_in, void *out,
+				   off_t *off_out, size_t len);
 	/*
 	 * Directory streams (opendir(3), vdax_opendir()); dirread returns 1,
 	 * 0 at the end, or -errno. rewind, tell and seek may be NULL.
@@ -255,6 +272,7 @@ void cb_area_attr(const struct cb_ops *o);
 void cb_area_xattr(const struct cb_ops *o);
 void cb_area_rw(const struct cb_ops *o);
 void cb_area_open(const struct cb_ops *o);
+void cb_area_misc(const struct cb_ops *o);
 void cb_area_statfs(const struct cb_ops *o);
 void cb_area_sync(const struct cb_ops *o);
 void cb_area_errno(const struct cb_ops *o);

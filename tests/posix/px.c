@@ -57,7 +57,7 @@ static const struct px_area areas[] = {
 	{"xattr", .body = cb_area_xattr},     {"mmap", px_area_mmap},
 	{"lock", px_area_lock},	      {"statfs", .body = cb_area_statfs},
 	{"sync", .body = cb_area_sync},	      {"errno", .body = cb_area_errno},
-	{"misc", px_area_misc},
+	{"misc", .body = cb_area_misc},
 };
 
 bool px_verbose(void)

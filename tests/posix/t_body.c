@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <grp.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -142,6 +144,7 @@ static int s_fallocate(void *f, int mode, off_t off, off_t len)
 
 static int s_getfd(void *f) { return fcntl(FD(f), F_GETFD); }
 static int s_getfl(void *f) { return fcntl(FD(f), F_GETFL); }
+static int s_setfl(void *f, int fl) { return RC(fcntl(FD(f), F_SETFL, fl)); }
 
 static int s_dup(void *f, void **f2)
 {
@@ -316,6 +319,57 @@ static int s_fstatvfs(void *f, struct statvfs *st)
 	return RC(fstatvfs(FD(f), st));
 }
 
+static int s_mkdirat(void *d, const char *p, mode_t m)
+{
+	return RC(mkdirat(FD(d), p, m));
+}
+
+static int s_unlinkat(void *d, const char *p, int flags)
+{
+	return RC(unlinkat(FD(d), p, flags));
+}
+
+static int s_fstatat_empty(void *f, struct stat *st)
+{
+	return RC(fstatat(FD(f), "", st, AT_EMPTY_PATH));
+}
+
+static int s_link_handle(void *f, const char *p)
+{
+	return RC(linkat(FD(f), "", AT_FDCWD, p, AT_EMPTY_PATH));
+}
+
+static int s_access(const char *p, int mode, int flags)
+{
+	return RC(faccessat(AT_FDCWD, p, mode, flags));
+}
+
+static int s_statx(const char *p, unsigned int mask, struct statx *sx)
+{
+	return RC(statx(AT_FDCWD, p, 0, mask, sx));
+}
+
+static int s_bind_socket(const char *p)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM, 0), ret;
+
+	if (s < 0)
+		return -errno;
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", p);
+	ret = RC(bind(s, (struct sockaddr *)&sun, sizeof(sun)));
+	close(s);
+	return ret;
+}
+
+static ssize_t s_copy_file_range(void *in, off_t *oi, void *out, off_t *oo,
+				 size_t len)
+{
+	ssize_t r = copy_file_range(FD(in), oi, FD(out), oo, len, 0);
+
+	return r < 0 ? -errno : r;
+}
+
 static int s_diropen(const char *p, void **ds)
 {
 	DIR *d = opendir(p);
@@ -355,7 +409,7 @@ static void s_skip(const char *name, const char *why) { px_skip(name, why); }
 const struct cb_ops px_cb_ops = {
 	.name = "posix",
 	.flags = CB_UMASK | CB_CLOSED_EBADF | CB_O_PATH | CB_EMPTY_PATH_ENOENT |
-		 CB_O_TMPFILE,
+		 CB_O_TMPFILE | CB_FIFO_IO,
 	.mkdir = s_mkdir,
 	.rmdir = s_rmdir,
 	.unlink = s_unlink,
@@ -390,6 +444,7 @@ const struct cb_ops px_cb_ops = {
 	.syncfs = s_syncfs,
 	.getfd = s_getfd,
 	.getfl = s_getfl,
+	.setfl = s_setfl,
 	.dup = s_dup,
 	.pwritev = s_pwritev,
 	.preadv = s_preadv,
@@ -413,6 +468,14 @@ const struct cb_ops px_cb_ops = {
 	.fremovexattr = s_fremovexattr,
 	.statvfs = s_statvfs,
 	.fstatvfs = s_fstatvfs,
+	.mkdirat = s_mkdirat,
+	.unlinkat = s_unlinkat,
+	.fstatat_empty = s_fstatat_empty,
+	.link_handle = s_link_handle,
+	.access = s_access,
+	.statx = s_statx,
+	.bind_socket = s_bind_socket,
+	.copy_file_range = s_copy_file_range,
 	.diropen = s_diropen,
 	.dirread = s_dirread,
 	.dirclose = s_dirclose,
