@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "cf.h"
@@ -254,6 +255,28 @@ static ssize_t c_copy_file_range(void *in, off_t *oi, void *out, off_t *oo,
 	return vdax_copy_file_range(in, oi, out, oo, len, 0);
 }
 
+static int c_flock(void *f, int op) { return vdax_flock(f, op); }
+
+static int c_setlk(void *f, const struct flock *fl)
+{
+	return vdax_setlk(f, fl, 0);
+}
+
+static int c_getlk(void *f, struct flock *fl) { return vdax_getlk(f, fl); }
+
+/* The other lock owner: a second handle, its own owner. */
+static int c_peer_open(const char *p, void **peer)
+{
+	return c_open(p, O_RDWR, 0, peer);
+}
+
+static int c_peer_lk(void *peer, int cmd, struct flock *fl)
+{
+	return cmd == F_GETLK ? vdax_getlk(peer, fl) : vdax_setlk(peer, fl, 0);
+}
+
+static void c_peer_close(void *peer) { vdax_release(peer); }
+
 static int c_statvfs(const char *p, struct statvfs *st)
 {
 	return vdax_statfs(cf_vd, P(p), st);
@@ -336,6 +359,33 @@ static int c_host_statvfs(const char *p, struct statvfs *st)
 	return statvfs(H(p), st) ? -errno : 0;
 }
 
+/* Does a fresh host open see a flock conflict? */
+static bool c_host_flock_blocked(const char *p)
+{
+	int fd = open(H(p), O_RDWR);
+	bool blocked;
+
+	if (fd < 0)
+		return false;
+	blocked = flock(fd, LOCK_EX | LOCK_NB) && errno == EWOULDBLOCK;
+	close(fd);
+	return blocked;
+}
+
+static short c_host_getlk_type(const char *p, off_t start, off_t len)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = start, .l_len = len };
+	int fd = open(H(p), O_RDWR);
+
+	if (fd < 0)
+		return -1;
+	if (fcntl(fd, F_OFD_GETLK, &fl))
+		fl.l_type = -1;
+	close(fd);
+	return fl.l_type;
+}
+
 static bool c_check(const char *name, bool cond, const char *detail)
 {
 	return cf_check(name, cond, "%s", detail ? detail : "");
@@ -397,6 +447,13 @@ static const struct cb_ops c_ops = {
 	/* no mkdirat/unlinkat/fstatat_empty, link_handle, access, statx or
 	 * bind_socket: those checks were never run here */
 	.copy_file_range = c_copy_file_range,
+	.flock = c_flock,
+	.setlk = c_setlk,
+	.getlk = c_getlk,
+	/* no ofd_lk: a handle's locks are its own already */
+	.peer_open = c_peer_open,
+	.peer_lk = c_peer_lk,
+	.peer_close = c_peer_close,
 	.statvfs = c_statvfs,
 	/* no fstatvfs; no rewind/tell/seek, no working directory */
 	.diropen = c_diropen,
@@ -407,6 +464,8 @@ static const struct cb_ops c_ops = {
 	.host_readlink = c_host_readlink,
 	.host_count = c_host_count,
 	.host_statvfs = c_host_statvfs,
+	.host_flock_blocked = c_host_flock_blocked,
+	.host_getlk_type = c_host_getlk_type,
 	.host_getxattr = c_host_getxattr,
 	.host_setxattr = c_host_setxattr,
 	.check = c_check,

@@ -98,6 +98,5 @@ void cf_msleep(unsigned int ms);
 struct cb_ops;
 void cf_body(void (*fn)(const struct cb_ops *o));
 
-void cf_area_lock(void);
 
 #endif

@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -60,6 +61,12 @@ struct cb_dirent {
 #define CB_O_TMPFILE (1u << 5)
 /* a FIFO the suite opens is a pipe of its own kernel, for I/O */
 #define CB_FIFO_IO (1u << 6)
+/*
+ * POSIX record locks belong to the process (system calls): F_GETLK names
+ * the holder's pid, and closing any fd of the file drops them. Without it
+ * a handle is its own lock owner (libvdax), dropped by its release.
+ */
+#define CB_PROCESS_LOCKS (1u << 7)
 
 struct cb_ops;
 /* A call made as another user (as_nobody): 0 or -errno. */
@@ -112,6 +119,19 @@ struct cb_ops {
 	int (*sync_file_range)(void *f);
 	/* syncfs(2) of the filesystem @f is on */
 	int (*syncfs)(void *f);
+	/* locks: flock(2); F_SETLK (never waits) and F_GETLK */
+	int (*flock)(void *f, int op);
+	int (*setlk)(void *f, const struct flock *fl);
+	int (*getlk)(void *f, struct flock *fl);
+	/* F_OFD_SETLK / F_OFD_GETLK; NULL: no OFD locks */
+	int (*ofd_lk)(void *f, int cmd, struct flock *fl);
+	/*
+	 * Another lock owner on @p (see body_lock.c): peer_lk does F_SETLK or
+	 * F_GETLK as that owner.
+	 */
+	int (*peer_open)(const char *p, void **peer);
+	int (*peer_lk)(void *peer, int cmd, struct flock *fl);
+	void (*peer_close)(void *peer);
 	/* fcntl(F_GETFD), fcntl(F_GETFL); NULL: no file descriptor flags */
 	int (*getfd)(void *f);
 	int (*getfl)(void *f);
@@ -205,6 +225,10 @@ struct cb_ops {
 				 size_t size);
 	int (*host_setxattr)(const char *p, const char *key, const void *v,
 			     size_t len, int flags);
+	/* a fresh host open of @p cannot take flock(LOCK_EX) */
+	bool (*host_flock_blocked)(const char *p);
+	/* F_OFD_GETLK of a write lock on the host: the l_type, or -1 */
+	short (*host_getlk_type)(const char *p, off_t start, off_t len);
 	int (*host_statvfs)(const char *p, struct statvfs *st);
 	/* names in host directory @p but "." and ".."; -1 on error */
 	int (*host_count)(const char *p);
@@ -272,6 +296,7 @@ void cb_area_attr(const struct cb_ops *o);
 void cb_area_xattr(const struct cb_ops *o);
 void cb_area_rw(const struct cb_ops *o);
 void cb_area_open(const struct cb_ops *o);
+void cb_area_lock(const struct cb_ops *o);
 void cb_area_misc(const struct cb_ops *o);
 void cb_area_statfs(const struct cb_ops *o);
 void cb_area_sync(const struct cb_ops *o);

@@ -76,6 +76,5 @@ extern const struct cb_ops px_cb_ops;
 
 /* The areas not (yet) in the shared body, one per t_*.c file. */
 void px_area_mmap(void);
-void px_area_lock(void);
 
 #endif

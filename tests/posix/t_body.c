@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -370,6 +372,76 @@ static ssize_t s_copy_file_range(void *in, off_t *oi, void *out, off_t *oo,
 	return r < 0 ? -errno : r;
 }
 
+static int s_flock(void *f, int op) { return RC(flock(FD(f), op)); }
+
+static int s_setlk(void *f, const struct flock *fl)
+{
+	return RC(fcntl(FD(f), F_SETLK, fl));
+}
+
+static int s_getlk(void *f, struct flock *fl)
+{
+	return RC(fcntl(FD(f), F_GETLK, fl));
+}
+
+static int s_ofd_lk(void *f, int cmd, struct flock *fl)
+{
+	return RC(fcntl(FD(f), cmd, fl));
+}
+
+/*
+ * The other lock owner: for each call a forked child with its own open(),
+ * so a POSIX lock it takes goes with it. The peer is just the path.
+ */
+static int s_peer_open(const char *p, void **peer)
+{
+	char *dup = strdup(p);
+
+	if (!dup)
+		return -ENOMEM;
+	*peer = dup;
+	return 0;
+}
+
+static void s_peer_close(void *peer) { free(peer); }
+
+/* What the child saw: F_GETLK's result, F_SETLK's rc and errno. */
+struct probe {
+	struct flock fl;
+	int rc, err;
+};
+
+static int s_peer_lk(void *peer, int cmd, struct flock *fl)
+{
+	struct probe pr = { .rc = -1, .err = EIO };
+	int p[2], fd;
+	pid_t pid;
+
+	if (pipe(p))
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		fd = open(peer, O_RDWR);
+		pr.rc = fcntl(fd, cmd, fl);
+		pr.err = pr.rc ? errno : 0;
+		pr.fl = *fl;
+		if (write(p[1], &pr, sizeof(pr)) != sizeof(pr))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &pr, sizeof(pr)) != sizeof(pr))
+		pr.rc = -1;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (pr.rc)
+		return -pr.err;
+	*fl = pr.fl;
+	return 0;
+}
+
 static int s_diropen(const char *p, void **ds)
 {
 	DIR *d = opendir(p);
@@ -409,7 +481,7 @@ static void s_skip(const char *name, const char *why) { px_skip(name, why); }
 const struct cb_ops px_cb_ops = {
 	.name = "posix",
 	.flags = CB_UMASK | CB_CLOSED_EBADF | CB_O_PATH | CB_EMPTY_PATH_ENOENT |
-		 CB_O_TMPFILE | CB_FIFO_IO,
+		 CB_O_TMPFILE | CB_FIFO_IO | CB_PROCESS_LOCKS,
 	.mkdir = s_mkdir,
 	.rmdir = s_rmdir,
 	.unlink = s_unlink,
@@ -442,6 +514,13 @@ const struct cb_ops px_cb_ops = {
 	.fdatasync = s_fdatasync,
 	.sync_file_range = s_sync_file_range,
 	.syncfs = s_syncfs,
+	.flock = s_flock,
+	.setlk = s_setlk,
+	.getlk = s_getlk,
+	.ofd_lk = s_ofd_lk,
+	.peer_open = s_peer_open,
+	.peer_lk = s_peer_lk,
+	.peer_close = s_peer_close,
 	.getfd = s_getfd,
 	.getfl = s_getfl,
 	.setfl = s_setfl,
