@@ -50,6 +50,7 @@ struct cf_area {
 	void (*body)(const struct cb_ops *o);
 };
 
+/* No "mmap": c_body.c has no mmap op (vdax_mmap() is tested in daxe2e). */
 static const struct cf_area areas[] = {
 	{"open", .body = cb_area_open},	      {"rw", .body = cb_area_rw},
 	{"sparse", .body = cb_area_sparse},   {"trunc", .body = cb_area_trunc},

@@ -119,6 +119,14 @@ struct cb_ops {
 	int (*sync_file_range)(void *f);
 	/* syncfs(2) of the filesystem @f is on */
 	int (*syncfs)(void *f);
+	/*
+	 * mmap(2) of @f: 0 and the mapping in *@p, or a positive errno; and
+	 * munmap/msync of what it gave. NULL: no mmap area.
+	 */
+	int (*mmap)(void *f, size_t len, int prot, int flags, off_t off,
+		    void **p);
+	int (*munmap)(void *p, size_t len);
+	int (*msync)(void *p, size_t len, int flags);
 	/* locks: flock(2); F_SETLK (never waits) and F_GETLK */
 	int (*flock)(void *f, int op);
 	int (*setlk)(void *f, const struct flock *fl);
@@ -297,6 +305,7 @@ void cb_area_xattr(const struct cb_ops *o);
 void cb_area_rw(const struct cb_ops *o);
 void cb_area_open(const struct cb_ops *o);
 void cb_area_lock(const struct cb_ops *o);
+void cb_area_mmap(const struct cb_ops *o);
 void cb_area_misc(const struct cb_ops *o);
 void cb_area_statfs(const struct cb_ops *o);
 void cb_area_sync(const struct cb_ops *o);

@@ -54,7 +54,7 @@ static const struct px_area areas[] = {
 	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},
 	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
 	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
-	{"xattr", .body = cb_area_xattr},     {"mmap", px_area_mmap},
+	{"xattr", .body = cb_area_xattr},     {"mmap", .body = cb_area_mmap},
 	{"lock", .body = cb_area_lock},	      {"statfs", .body = cb_area_statfs},
 	{"sync", .body = cb_area_sync},	      {"errno", .body = cb_area_errno},
 	{"misc", .body = cb_area_misc},

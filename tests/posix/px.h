@@ -75,6 +75,5 @@ struct cb_ops;
 extern const struct cb_ops px_cb_ops;
 
 /* The areas not (yet) in the shared body, one per t_*.c file. */
-void px_area_mmap(void);
 
 #endif

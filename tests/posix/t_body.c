@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -372,6 +373,24 @@ static ssize_t s_copy_file_range(void *in, off_t *oi, void *out, off_t *oo,
 	return r < 0 ? -errno : r;
 }
 
+static int s_mmap(void *f, size_t len, int prot, int flags, off_t off,
+		  void **p)
+{
+	void *m = mmap(NULL, len, prot, flags, FD(f), off);
+
+	if (m == MAP_FAILED)
+		return errno;
+	*p = m;
+	return 0;
+}
+
+static int s_munmap(void *p, size_t len) { return RC(munmap(p, len)); }
+
+static int s_msync(void *p, size_t len, int flags)
+{
+	return RC(msync(p, len, flags));
+}
+
 static int s_flock(void *f, int op) { return RC(flock(FD(f), op)); }
 
 static int s_setlk(void *f, const struct flock *fl)
@@ -514,6 +533,9 @@ const struct cb_ops px_cb_ops = {
 	.fdatasync = s_fdatasync,
 	.sync_file_range = s_sync_file_range,
 	.syncfs = s_syncfs,
+	.mmap = s_mmap,
+	.munmap = s_munmap,
+	.msync = s_msync,
 	.flock = s_flock,
 	.setlk = s_setlk,
 	.getlk = s_getlk,
