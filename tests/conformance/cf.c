@@ -40,35 +40,26 @@ static char host_dir[4096];
 static char top[64];	  /* "conform.<pid>" under the backend root */
 static char area[32];	  /* the current area */
 
-/*
- * An area is either written once in tests/lib (body, run on the libvdax
- * table by cf_body) or still here, on libvdax calls of its own (fn).
- */
+/* An area of the shared body, run on the libvdax table by cf_body(). */
 struct cf_area {
 	const char *name;
-	void (*fn)(void);
 	void (*body)(const struct cb_ops *o);
 };
 
 /* No "mmap": c_body.c has no mmap op (vdax_mmap() is tested in daxe2e). */
 static const struct cf_area areas[] = {
-	{"open", .body = cb_area_open},	      {"rw", .body = cb_area_rw},
-	{"sparse", .body = cb_area_sparse},   {"trunc", .body = cb_area_trunc},
-	{"falloc", .body = cb_area_falloc},   {"seek", .body = cb_area_seek},
-	{"dir", .body = cb_area_dir},	      {"readdir", .body = cb_area_readdir},
-	{"rename", .body = cb_area_rename},   {"link", .body = cb_area_link},
-	{"symlink", .body = cb_area_symlink}, {"attr", .body = cb_area_attr},
-	{"xattr", .body = cb_area_xattr},     {"lock", .body = cb_area_lock},
-	{"statfs", .body = cb_area_statfs},   {"sync", .body = cb_area_sync},
-	{"errno", .body = cb_area_errno},     {"misc", .body = cb_area_misc},
+	{"open", cb_area_open},	      {"rw", cb_area_rw},
+	{"sparse", cb_area_sparse},   {"trunc", cb_area_trunc},
+	{"falloc", cb_area_falloc},   {"seek", cb_area_seek},
+	{"dir", cb_area_dir},	      {"readdir", cb_area_readdir},
+	{"rename", cb_area_rename},   {"link", cb_area_link},
+	{"symlink", cb_area_symlink}, {"attr", cb_area_attr},
+	{"xattr", cb_area_xattr},     {"lock", cb_area_lock},
+	{"statfs", cb_area_statfs},   {"sync", cb_area_sync},
+	{"errno", cb_area_errno},     {"misc", cb_area_misc},
 };
 
 /* ---- TAP ---- */
-
-bool cf_verbose(void)
-{
-	return verbose;
-}
 
 const char *cf_errname(int err)
 {
@@ -219,50 +210,6 @@ bool cf_check_always(const char *name, bool cond, const char *fmt, ...)
 	return r;
 }
 
-bool cf_rc0(const char *name, long long rc)
-{
-	return cf_check(name, rc >= 0, "got errno %s", cf_errname((int)-rc));
-}
-
-bool cf_err(const char *name, long long rc, int want)
-{
-	if (rc >= 0)
-		return cf_check(name, false, "succeeded (rc %lld), want %s", rc,
-				cf_errname(want));
-	return cf_check(name, rc == -want, "got errno %s",
-			cf_errname((int)-rc));
-}
-
-bool cf_err2(const char *name, long long rc, int want, int alt)
-{
-	if (rc >= 0)
-		return cf_check(name, false, "succeeded (rc %lld), want %s", rc,
-				cf_errname(want));
-	return cf_check_always(name, rc == -want || rc == -alt, "got errno %s",
-			    cf_errname((int)-rc));
-}
-
-bool cf_eq(const char *name, long long got, long long want)
-{
-	if (got < 0 && got >= -4095 && want >= 0)
-		return cf_check(name, false, "got %lld (errno %s), want %lld",
-				got, cf_errname((int)-got), want);
-	return cf_check(name, got == want, "got %lld, want %lld", got, want);
-}
-
-bool cf_mode(const char *name, unsigned int got, unsigned int want)
-{
-	return cf_check(name, got == want, "got 0%o, want 0%o", got, want);
-}
-
-bool cf_str(const char *name, const char *got, const char *want)
-{
-	bool same = got && want && !strcmp(got, want);
-
-	return cf_check(name, same, "got \"%.60s\", want \"%.60s\"",
-			got ? got : "(null)", want ? want : "(null)");
-}
-
 void cf_skip(const char *name, const char *why)
 {
 	report(name, true, why, NULL, false);
@@ -301,92 +248,6 @@ const char *H(const char *rel)
 	return path_buf(host_dir, rel);
 }
 
-/* ---- API-side helpers ---- */
-
-struct vdax_file *cf_open(const char *rel, int flags, mode_t mode, int *err)
-{
-	struct vdax_file *f = NULL;
-	int rc = vdax_open(cf_vd, P(rel), flags, mode, &f);
-
-	if (err)
-		*err = rc;
-	return rc ? NULL : f;
-}
-
-int cf_put(const char *rel, const void *data, size_t len)
-{
-	struct vdax_file *f;
-	ssize_t n = 0;
-	int err;
-
-	f = cf_open(rel, O_WRONLY | O_CREAT | O_TRUNC, 0644, &err);
-	if (!f)
-		return err;
-	if (len)
-		n = vdax_write(f, data, len);
-	err = n < 0 ? (int)n : (size_t)n != len ? -EIO : 0;
-	vdax_release(f);
-	return err;
-}
-
-int cf_put_str(const char *rel, const char *s)
-{
-	return cf_put(rel, s, strlen(s));
-}
-
-ssize_t cf_get(const char *rel, void *buf, size_t cap)
-{
-	struct vdax_file *f;
-	ssize_t n;
-	int err;
-
-	f = cf_open(rel, O_RDONLY, 0, &err);
-	if (!f)
-		return err;
-	n = vdax_pread(f, buf, cap, 0);
-	vdax_release(f);
-	return n;
-}
-
-bool cf_get_str_is(const char *rel, const char *want)
-{
-	char buf[256];
-	ssize_t n = cf_get(rel, buf, sizeof(buf) - 1);
-
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return !strcmp(buf, want);
-}
-
-ino_t cf_ino(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_lstat(cf_vd, P(rel), &sb) ? 0 : sb.st_ino;
-}
-
-off_t cf_size(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_lstat(cf_vd, P(rel), &sb) ? -1 : sb.st_size;
-}
-
-nlink_t cf_nlink(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_stat(cf_vd, P(rel), &sb) ? 0 : sb.st_nlink;
-}
-
-unsigned int cf_mode_of(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_lstat(cf_vd, P(rel), &sb) ? 0xffff : sb.st_mode & 07777;
-}
-
 /* ---- host-side helpers ---- */
 
 ssize_t host_get(const char *rel, void *buf, size_t cap, off_t off)
@@ -403,90 +264,11 @@ ssize_t host_get(const char *rel, void *buf, size_t cap, off_t off)
 	return n;
 }
 
-bool host_get_str_is(const char *rel, const char *want)
-{
-	char buf[256];
-	ssize_t n = host_get(rel, buf, sizeof(buf) - 1, 0);
-
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return !strcmp(buf, want);
-}
-
-off_t host_size(const char *rel)
-{
-	struct stat sb;
-
-	return lstat(H(rel), &sb) ? -1 : sb.st_size;
-}
-
-ino_t host_ino(const char *rel)
-{
-	struct stat sb;
-
-	return lstat(H(rel), &sb) ? 0 : sb.st_ino;
-}
-
-unsigned int host_mode(const char *rel)
-{
-	struct stat sb;
-
-	return lstat(H(rel), &sb) ? 0xffff : sb.st_mode & 07777;
-}
-
 bool host_exists(const char *rel)
 {
 	struct stat sb;
 
 	return lstat(H(rel), &sb) == 0;
-}
-
-/* ---- data ---- */
-
-bool cf_is_zero(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-/* Same pattern as vdax-posix: position-dependent, never zero. */
-static unsigned char pattern_byte(off_t o)
-{
-	return (unsigned char)((o * 131 + (o >> 9) * 7 + (o >> 20)) | 1);
-}
-
-void cf_pattern(void *buf, size_t len, off_t base)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = pattern_byte(base + (off_t)i);
-}
-
-bool cf_pattern_ok(const void *buf, size_t len, off_t base)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != pattern_byte(base + (off_t)i))
-			return false;
-	return true;
-}
-
-void cf_msleep(unsigned int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 /* ---- the work tree ---- */
@@ -552,10 +334,7 @@ static void run_area(const struct cf_area *a)
 	}
 	if (verbose)
 		cf_diag("area %s in %s", a->name, P(""));
-	if (a->body)
-		cf_body(a->body);
-	else
-		a->fn();
+	cf_body(a->body);
 }
 
 /* ---- the backend, with --backend ---- */
@@ -750,7 +529,7 @@ static int open_session(const char *sock)
 		rc = vdax_open_session(&o, &cf_vd);
 		if (rc != -ECONNREFUSED && rc != -ENOENT)
 			break;
-		cf_msleep(20);
+		td_sleep_ms(20);
 	}
 	return rc;
 }
