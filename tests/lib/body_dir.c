@@ -6,12 +6,106 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cbody.h"
+
+/* ---- dir.pathmax ---- */
+
+/*
+ * Paths of PATH_MAX - 1 bytes (the longest a system call takes) built from
+ * NAME_MAX-byte components: 15 directories and a final name, 16 x 255 + 15
+ * slashes = 4095. Every call on such a path must work; one byte more is
+ * ENAMETOOLONG.
+ */
+#define PM_DEPTH 15
+
+/* @buf = @depth directories of 255 x @c, then "/" + 255 x @leaf. */
+static size_t pm_build(char *buf, int depth, char c, char leaf)
+{
+	size_t pos = 0;
+
+	for (int i = 0; i < depth; i++) {
+		memset(buf + pos, c, NAME_MAX);
+		pos += NAME_MAX;
+		buf[pos++] = '/';
+	}
+	if (leaf) {
+		memset(buf + pos, leaf, NAME_MAX);
+		pos += NAME_MAX;
+	} else if (pos) {
+		pos--; /* no trailing slash */
+	}
+	buf[pos] = '\0';
+	return pos;
+}
+
+void cb_dir_pathmax(const struct cb_ops *o)
+{
+	char *file = malloc(PATH_MAX + 2), *other = malloc(PATH_MAX + 2);
+	char *link2 = malloc(PATH_MAX + 2), *dir15 = malloc(PATH_MAX + 2);
+	struct stat st = { 0 };
+	int ret = 0;
+	ssize_t n = -EIO;
+	void *f;
+
+	if (!file || !other || !link2 || !dir15) {
+		cb_ok(o, "dir.pathmax.alloc", false, "out of memory");
+		goto out;
+	}
+	for (int d = 1; d <= PM_DEPTH && !ret; d++) {
+		pm_build(dir15, d, 'p', 0);
+		ret = o->mkdir(dir15, 0755);
+	}
+	cb_rc0(o, "dir.pathmax.mkdir_chain", ret);
+	cb_eq(o, "dir.pathmax.len", (long long)pm_build(file, PM_DEPTH, 'p', 'f'),
+	      PATH_MAX - 1);
+	pm_build(other, PM_DEPTH, 'p', 'o');
+	pm_build(link2, PM_DEPTH, 'p', 'l');
+	ret = o->open(file, O_CREAT | O_WRONLY | O_EXCL, 0644, &f);
+	cb_rc0(o, "dir.pathmax.open_creat", ret);
+	if (!ret) {
+		n = o->pwrite(f, "deep", 4, 0);
+		o->close(f);
+	}
+	cb_eq(o, "dir.pathmax.write", n, 4);
+	cb_rc0(o, "dir.pathmax.stat", o->stat(file, &st));
+	cb_eq(o, "dir.pathmax.size", st.st_size, 4);
+	cb_rc0(o, "dir.pathmax.truncate", o->truncate(file, 2));
+	cb_eq(o, "dir.pathmax.truncated_size", cb_size(o, file), 2);
+	cb_rc0(o, "dir.pathmax.chmod", o->chmod(file, 0600));
+	cb_rc0(o, "dir.pathmax.rename", o->rename(file, other));
+	cb_err(o, "dir.pathmax.rename.old_gone", o->lstat(file, &st), ENOENT);
+	cb_rc0(o, "dir.pathmax.link", o->link(other, file));
+	cb_ok(o, "dir.pathmax.link.same_ino",
+	      cb_ino(o, file) && cb_ino(o, file) == cb_ino(o, other),
+	      "%llu vs %llu", (unsigned long long)cb_ino(o, file),
+	      (unsigned long long)cb_ino(o, other));
+	cb_rc0(o, "dir.pathmax.symlink", o->symlink("short-target", link2));
+	cb_rc0(o, "dir.pathmax.unlink_symlink", o->unlink(link2));
+	cb_rc0(o, "dir.pathmax.unlink", o->unlink(file));
+	cb_rc0(o, "dir.pathmax.unlink_other", o->unlink(other));
+	cb_rc0(o, "dir.pathmax.mkdir_last", o->mkdir(file, 0755));
+	cb_rc0(o, "dir.pathmax.rmdir_last", o->rmdir(file));
+	/* one byte more than a system call takes */
+	file[PATH_MAX - 1] = 'x';
+	file[PATH_MAX] = '\0';
+	ret = o->open(file, O_CREAT | O_WRONLY, 0644, &f);
+	if (!ret)
+		o->close(f);
+	cb_err(o, "dir.pathmax.plus_one_ENAMETOOLONG", ret, ENAMETOOLONG);
+	pm_build(dir15, PM_DEPTH, 'p', 0);
+	cb_rc0(o, "dir.pathmax.rmdir_deepest", o->rmdir(dir15));
+out:
+	free(file);
+	free(other);
+	free(link2);
+	free(dir15);
+}
 
 #define NENT 2000
 

@@ -10,6 +10,46 @@
 
 #include "cbody.h"
 
+static long long nlink_of(const struct cb_ops *o, const char *p)
+{
+	struct stat st;
+
+	return o->lstat(p, &st) ? -1 : (long long)st.st_nlink;
+}
+
+/* ---- link.cross_dir ---- */
+
+/* A hard link in another directory is the same inode under both names. */
+void cb_link_cross_dir(const struct cb_ops *o)
+{
+	ino_t a;
+
+	o->mkdir("d1", 0755);
+	o->mkdir("d2", 0755);
+	o->mkdir("d2/sub", 0755);
+	cb_put_str(o, "d1/f", "cross");
+	cb_rc0(o, "link.cross_dir.rc", o->link("d1/f", "d2/sub/g"));
+	a = cb_ino(o, "d1/f");
+	cb_ok(o, "link.cross_dir.same_ino", a && cb_ino(o, "d2/sub/g") == a,
+	      "%llu vs %llu", (unsigned long long)cb_ino(o, "d2/sub/g"),
+	      (unsigned long long)a);
+	cb_eq(o, "link.cross_dir.nlink_2", nlink_of(o, "d2/sub/g"), 2);
+	cb_put_str(o, "d2/sub/g", "changed");
+	cb_ok(o, "link.cross_dir.contents_shared",
+	      cb_get_str_is(o, "d1/f", "changed"),
+	      "d1/f does not show the write through d2/sub/g");
+	cb_rc0(o, "link.cross_dir.rename_dir", o->rename("d2", "d3"));
+	cb_ok(o, "link.cross_dir.after_rename.same_ino",
+	      a && cb_ino(o, "d3/sub/g") == a, "inode %llu",
+	      (unsigned long long)cb_ino(o, "d3/sub/g"));
+	cb_rc0(o, "link.cross_dir.unlink_first", o->unlink("d1/f"));
+	cb_eq(o, "link.cross_dir.nlink_back_1", nlink_of(o, "d3/sub/g"), 1);
+	cb_ok(o, "link.cross_dir.survivor_contents",
+	      cb_get_str_is(o, "d3/sub/g", "changed"), "differ");
+	cb_rc0(o, "link.cross_dir.link_back", o->link("d3/sub/g", "d1/f2"));
+	cb_eq(o, "link.cross_dir.link_back.nlink_2", nlink_of(o, "d1/f2"), 2);
+}
+
 /* lstat's link count; 0 on error */
 static nlink_t nl(const struct cb_ops *o, const char *p)
 {

@@ -12,6 +12,55 @@
 
 #include "cbody.h"
 
+/* ---- rename.dir_open_below ---- */
+
+/* Renaming a directory moves what is open below it, names and all. */
+void cb_rename_dir_open_below(const struct cb_ops *o)
+{
+	struct stat before = { 0 }, after = { 0 }, st;
+	void *f = NULL, *d = NULL, *g;
+	char buf[16] = { 0 };
+	int ret;
+
+	o->mkdir("top", 0755);
+	o->mkdir("top/mid", 0755);
+	cb_put_str(o, "top/mid/f", "abc");
+	ret = o->open("top/mid/f", O_RDWR, 0, &f);
+	if (!ret)
+		ret = o->opendir("top/mid", &d);
+	if (ret) {
+		cb_rc0(o, "rename.dir_open_below.open", ret);
+		goto out;
+	}
+	o->fstat(f, &before);
+	cb_rc0(o, "rename.dir_open_below.rc", o->rename("top", "top2"));
+	cb_rc0(o, "rename.dir_open_below.write", o->pwrite(f, "XY", 2, 3));
+	cb_rc0(o, "rename.dir_open_below.fstat", o->fstat(f, &after));
+	cb_eq(o, "rename.dir_open_below.same_ino", after.st_ino, before.st_ino);
+	cb_eq(o, "rename.dir_open_below.size", after.st_size, 5);
+	cb_ok(o, "rename.dir_open_below.new_name_sees_write",
+	      cb_get_str_is(o, "top2/mid/f", "abcXY"), "differ");
+	cb_err(o, "rename.dir_open_below.old_name_gone",
+	       o->lstat("top/mid/f", &st), ENOENT);
+	/* calls relative to the open directory follow it too */
+	ret = o->openat(d, "g", O_CREAT | O_WRONLY, 0644, &g);
+	if (!ret)
+		o->close(g);
+	cb_rc0(o, "rename.dir_open_below.openat_new", ret);
+	cb_rc0(o, "rename.dir_open_below.g_under_new_name",
+	       o->lstat("top2/mid/g", &st));
+	cb_rc0(o, "rename.dir_open_below.renameat_in_dir",
+	       o->renameat(d, "g", d, "h"));
+	cb_rc0(o, "rename.dir_open_below.h_there", o->lstat("top2/mid/h", &st));
+	cb_eq(o, "rename.dir_open_below.read_back",
+	      o->pread(f, buf, sizeof(buf) - 1, 0), 5);
+out:
+	if (d)
+		o->closedir(d);
+	if (f)
+		o->close(f);
+}
+
 static void rename_files(const struct cb_ops *o)
 {
 	struct stat sb = { 0 };

@@ -320,7 +320,7 @@ void cb_area_link(const struct cb_ops *o);
 void cb_area_symlink(const struct cb_ops *o);
 void cb_area_rename(const struct cb_ops *o);
 
-/* The checks, by the area that runs them. */
+/* Parts of the areas above, each in its area's file. */
 void cb_dir_pathmax(const struct cb_ops *o);	     /* dir.pathmax.* */
 void cb_link_cross_dir(const struct cb_ops *o);	     /* link.cross_dir.* */
 void cb_rename_dir_open_below(const struct cb_ops *o); /* rename.dir_open_below.* */
