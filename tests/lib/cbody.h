@@ -11,8 +11,11 @@
  *
  * Paths are relative to the area's directory (the suite's working
  * directory, or a libvdax node of it): a relative path may be PATH_MAX - 1
- * bytes long wherever the area itself sits. Every call returns 0 (or a
- * count >= 0) or -errno; handles are opaque.
+ * bytes long wherever the area itself sits (c_body.c resolves a few calls,
+ * utimens, chown, the xattrs, statvfs and directory streams, by path from
+ * the backend's root as vdax-conform always did; the long-path checks use
+ * none of them). Every call returns 0 (or a count >= 0) or -errno;
+ * handles are opaque.
  *
  * What one suite can do and the other cannot is an op left NULL (or a
  * CB_* flag): the checks that need it are then not run there at all, so
@@ -24,9 +27,9 @@
 #ifndef VDAX_TESTS_LIB_CBODY_H
 #define VDAX_TESTS_LIB_CBODY_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
