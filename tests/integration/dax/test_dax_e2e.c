@@ -45,27 +45,12 @@ static int fcall(struct ff *f, uint32_t opcode, uint64_t nodeid, const void *a,
 		 size_t alen, const void *b, size_t blen, size_t room,
 		 struct reply *r)
 {
-	struct fuse_in_header ih = {
-		.len = (uint32_t)(sizeof(ih) + alen + blen),
-		.opcode = opcode,
-		.unique = unique++,
-		.nodeid = nodeid,
-		.uid = getuid(),
-		.gid = getgid(),
-		.pid = getpid(),
-	};
-	struct iovec out[3] = { { &ih, sizeof(ih) } };
-	struct iovec in[2] = { { &r->oh, sizeof(r->oh) }, { r->data, room } };
-	unsigned nout = 1;
+	uint64_t u = unique++;
 
-	if (alen)
-		out[nout++] = (struct iovec){ (void *)a, alen };
-	if (blen)
-		out[nout++] = (struct iovec){ (void *)b, blen };
-	memset(&r->oh, 0, sizeof(r->oh));
-	if (ff_request(f, RQ, out, nout, in, room ? 2 : 1, TMO, &r->used) ||
+	if (ff_fuse(f, RQ, opcode, nodeid, u, a, alen, b, blen, &r->oh,
+		    r->data, room, TMO, &r->used) ||
 	    r->used < sizeof(r->oh) || r->oh.len != r->used ||
-	    r->oh.unique != ih.unique)
+	    r->oh.unique != u)
 		return -9999;
 	return r->oh.error;
 }
