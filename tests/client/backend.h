@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "lib/testd.h"
 
 struct tb_backend {
 	char dir[256];	  /* temp dir: share/ and the socket */
@@ -39,9 +40,7 @@ static inline const char *tb_kind(void)
 
 static inline void tb_sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	td_sleep_ms((unsigned int)ms);
 }
 
 static inline const char *tb_exe(void)
@@ -77,11 +76,7 @@ static inline void tb_require(void)
 /* Create the temp dir (share and socket); no daemon yet. */
 static inline void tb_init(struct tb_backend *b)
 {
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(b->dir, sizeof(b->dir), "%s/vdax-client-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(b->dir))
+	if (td_tmpdir("client", b->dir, sizeof(b->dir)))
 		tap_bail("mkdtemp failed");
 	snprintf(b->share, sizeof(b->share), "%s/share", b->dir);
 	snprintf(b->sock, sizeof(b->sock), "%s/fs.sock", b->dir);
@@ -102,12 +97,8 @@ static inline int tb_start(struct tb_backend *b)
 		return -errno;
 	if (pid == 0) {
 		char sockopt[400], src[400];
-		int devnull = open("/dev/null", O_WRONLY);
 
-		if (devnull >= 0 && !getenv("VDAX_TEST_VERBOSE")) {
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-		}
+		td_quiet(getenv("VDAX_TEST_VERBOSE") != NULL);
 		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", b->sock);
 		if (!strcmp(tb_kind(), "vdaxd")) {
 			/* $VDAX_TEST_VDAXD_ARG: one more, for every test */
@@ -136,51 +127,25 @@ static inline int tb_start(struct tb_backend *b)
 		_exit(127);
 	}
 	b->pid = pid;
-	for (int i = 0; i < 500; i++) {
-		struct stat st;
-		int status;
-
-		if (!stat(b->sock, &st) && S_ISSOCK(st.st_mode))
-			return 0;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			b->pid = -1;
-			return -ECHILD;
-		}
-		tb_sleep_ms(10);
-	}
-	return -ETIMEDOUT;
+	return td_wait_socket(b->sock, &b->pid, 500);
 }
 
 /* Kill the daemon (SIGKILL) and reap it. */
 static inline void tb_kill(struct tb_backend *b)
 {
-	if (b->pid > 0) {
-		kill(b->pid, SIGKILL);
-		waitpid(b->pid, NULL, 0);
-		b->pid = -1;
-	}
+	td_end(&b->pid, SIGKILL, 0);
 }
 
 /* Wait for a daemon that exits on disconnect; kill it after 2 s. */
 static inline void tb_stop(struct tb_backend *b)
 {
-	for (int i = 0; i < 200 && b->pid > 0; i++) {
-		if (waitpid(b->pid, NULL, WNOHANG) == b->pid) {
-			b->pid = -1;
-			return;
-		}
-		tb_sleep_ms(10);
-	}
-	tb_kill(b);
+	td_end(&b->pid, 0, 2000);
 }
 
 static inline void tb_cleanup(struct tb_backend *b)
 {
-	char cmd[600];
-
 	tb_kill(b);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
-	if (system(cmd) != 0)
+	if (!td_rmrf(b->dir))
 		diag("cleanup of %s failed", b->dir);
 }
 

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "cf.h"
+#include "cbody.h"
+#include "testd.h"
 
 #define CF_MAX_CHECKS 1024
 #define CF_NAME_MAX 80
@@ -38,29 +40,26 @@ static char host_dir[4096];
 static char top[64];	  /* "conform.<pid>" under the backend root */
 static char area[32];	  /* the current area */
 
+/* An area of the shared body, run on the libvdax table by cf_body(). */
 struct cf_area {
 	const char *name;
-	void (*fn)(void);
+	void (*body)(const struct cb_ops *o);
 };
 
+/* No "mmap": c_body.c has no mmap op (vdax_mmap() is tested in daxe2e). */
 static const struct cf_area areas[] = {
-	{"open", cf_area_open},	      {"rw", cf_area_rw},
-	{"sparse", cf_area_sparse},   {"trunc", cf_area_trunc},
-	{"falloc", cf_area_falloc},   {"seek", cf_area_seek},
-	{"dir", cf_area_dir},	      {"readdir", cf_area_readdir},
-	{"rename", cf_area_rename},   {"link", cf_area_link},
-	{"symlink", cf_area_symlink}, {"attr", cf_area_attr},
-	{"xattr", cf_area_xattr},     {"lock", cf_area_lock},
-	{"statfs", cf_area_statfs},   {"sync", cf_area_sync},
-	{"errno", cf_area_errno},     {"misc", cf_area_misc},
+	{"open", cb_area_open},	      {"rw", cb_area_rw},
+	{"sparse", cb_area_sparse},   {"trunc", cb_area_trunc},
+	{"falloc", cb_area_falloc},   {"seek", cb_area_seek},
+	{"dir", cb_area_dir},	      {"readdir", cb_area_readdir},
+	{"rename", cb_area_rename},   {"link", cb_area_link},
+	{"symlink", cb_area_symlink}, {"attr", cb_area_attr},
+	{"xattr", cb_area_xattr},     {"lock", cb_area_lock},
+	{"statfs", cb_area_statfs},   {"sync", cb_area_sync},
+	{"errno", cb_area_errno},     {"misc", cb_area_misc},
 };
 
 /* ---- TAP ---- */
-
-bool cf_verbose(void)
-{
-	return verbose;
-}
 
 const char *cf_errname(int err)
 {
@@ -200,7 +199,7 @@ bool cf_check(const char *name, bool cond, const char *fmt, ...)
 	return r;
 }
 
-static bool check_always(const char *name, bool cond, const char *fmt, ...)
+bool cf_check_always(const char *name, bool cond, const char *fmt, ...)
 {
 	va_list ap;
 	bool r;
@@ -209,50 +208,6 @@ static bool check_always(const char *name, bool cond, const char *fmt, ...)
 	r = vcheck(name, cond, true, fmt, ap);
 	va_end(ap);
 	return r;
-}
-
-bool cf_rc0(const char *name, long long rc)
-{
-	return cf_check(name, rc >= 0, "got errno %s", cf_errname((int)-rc));
-}
-
-bool cf_err(const char *name, long long rc, int want)
-{
-	if (rc >= 0)
-		return cf_check(name, false, "succeeded (rc %lld), want %s", rc,
-				cf_errname(want));
-	return cf_check(name, rc == -want, "got errno %s",
-			cf_errname((int)-rc));
-}
-
-bool cf_err2(const char *name, long long rc, int want, int alt)
-{
-	if (rc >= 0)
-		return cf_check(name, false, "succeeded (rc %lld), want %s", rc,
-				cf_errname(want));
-	return check_always(name, rc == -want || rc == -alt, "got errno %s",
-			    cf_errname((int)-rc));
-}
-
-bool cf_eq(const char *name, long long got, long long want)
-{
-	if (got < 0 && got >= -4095 && want >= 0)
-		return cf_check(name, false, "got %lld (errno %s), want %lld",
-				got, cf_errname((int)-got), want);
-	return cf_check(name, got == want, "got %lld, want %lld", got, want);
-}
-
-bool cf_mode(const char *name, unsigned int got, unsigned int want)
-{
-	return cf_check(name, got == want, "got 0%o, want 0%o", got, want);
-}
-
-bool cf_str(const char *name, const char *got, const char *want)
-{
-	bool same = got && want && !strcmp(got, want);
-
-	return cf_check(name, same, "got \"%.60s\", want \"%.60s\"",
-			got ? got : "(null)", want ? want : "(null)");
 }
 
 void cf_skip(const char *name, const char *why)
@@ -293,92 +248,6 @@ const char *H(const char *rel)
 	return path_buf(host_dir, rel);
 }
 
-/* ---- API-side helpers ---- */
-
-struct vdax_file *cf_open(const char *rel, int flags, mode_t mode, int *err)
-{
-	struct vdax_file *f = NULL;
-	int rc = vdax_open(cf_vd, P(rel), flags, mode, &f);
-
-	if (err)
-		*err = rc;
-	return rc ? NULL : f;
-}
-
-int cf_put(const char *rel, const void *data, size_t len)
-{
-	struct vdax_file *f;
-	ssize_t n = 0;
-	int err;
-
-	f = cf_open(rel, O_WRONLY | O_CREAT | O_TRUNC, 0644, &err);
-	if (!f)
-		return err;
-	if (len)
-		n = vdax_write(f, data, len);
-	err = n < 0 ? (int)n : (size_t)n != len ? -EIO : 0;
-	vdax_release(f);
-	return err;
-}
-
-int cf_put_str(const char *rel, const char *s)
-{
-	return cf_put(rel, s, strlen(s));
-}
-
-ssize_t cf_get(const char *rel, void *buf, size_t cap)
-{
-	struct vdax_file *f;
-	ssize_t n;
-	int err;
-
-	f = cf_open(rel, O_RDONLY, 0, &err);
-	if (!f)
-		return err;
-	n = vdax_pread(f, buf, cap, 0);
-	vdax_release(f);
-	return n;
-}
-
-bool cf_get_str_is(const char *rel, const char *want)
-{
-	char buf[256];
-	ssize_t n = cf_get(rel, buf, sizeof(buf) - 1);
-
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return !strcmp(buf, want);
-}
-
-ino_t cf_ino(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_lstat(cf_vd, P(rel), &sb) ? 0 : sb.st_ino;
-}
-
-off_t cf_size(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_lstat(cf_vd, P(rel), &sb) ? -1 : sb.st_size;
-}
-
-nlink_t cf_nlink(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_stat(cf_vd, P(rel), &sb) ? 0 : sb.st_nlink;
-}
-
-unsigned int cf_mode_of(const char *rel)
-{
-	struct stat sb;
-
-	return vdax_lstat(cf_vd, P(rel), &sb) ? 0xffff : sb.st_mode & 07777;
-}
-
 /* ---- host-side helpers ---- */
 
 ssize_t host_get(const char *rel, void *buf, size_t cap, off_t off)
@@ -395,90 +264,11 @@ ssize_t host_get(const char *rel, void *buf, size_t cap, off_t off)
 	return n;
 }
 
-bool host_get_str_is(const char *rel, const char *want)
-{
-	char buf[256];
-	ssize_t n = host_get(rel, buf, sizeof(buf) - 1, 0);
-
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return !strcmp(buf, want);
-}
-
-off_t host_size(const char *rel)
-{
-	struct stat sb;
-
-	return lstat(H(rel), &sb) ? -1 : sb.st_size;
-}
-
-ino_t host_ino(const char *rel)
-{
-	struct stat sb;
-
-	return lstat(H(rel), &sb) ? 0 : sb.st_ino;
-}
-
-unsigned int host_mode(const char *rel)
-{
-	struct stat sb;
-
-	return lstat(H(rel), &sb) ? 0xffff : sb.st_mode & 07777;
-}
-
 bool host_exists(const char *rel)
 {
 	struct stat sb;
 
 	return lstat(H(rel), &sb) == 0;
-}
-
-/* ---- data ---- */
-
-bool cf_is_zero(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-/* Same pattern as vdax-posix: position-dependent, never zero. */
-static unsigned char pattern_byte(off_t o)
-{
-	return (unsigned char)((o * 131 + (o >> 9) * 7 + (o >> 20)) | 1);
-}
-
-void cf_pattern(void *buf, size_t len, off_t base)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = pattern_byte(base + (off_t)i);
-}
-
-bool cf_pattern_ok(const void *buf, size_t len, off_t base)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != pattern_byte(base + (off_t)i))
-			return false;
-	return true;
-}
-
-void cf_msleep(unsigned int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 /* ---- the work tree ---- */
@@ -544,7 +334,7 @@ static void run_area(const struct cf_area *a)
 	}
 	if (verbose)
 		cf_diag("area %s in %s", a->name, P(""));
-	a->fn();
+	cf_body(a->body);
 }
 
 /* ---- the backend, with --backend ---- */
@@ -565,12 +355,10 @@ static int n_daemon_args;
 
 static int backend_start(const char *kind, const char *exe)
 {
-	const char *tmp = getenv("TMPDIR");
+	int rc = td_tmpdir("conform", be.dir, sizeof(be.dir));
 
-	snprintf(be.dir, sizeof(be.dir), "%s/vdax-conform-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(be.dir))
-		return -errno;
+	if (rc)
+		return rc;
 	snprintf(be.share, sizeof(be.share), "%s/share", be.dir);
 	snprintf(be.sock, sizeof(be.sock), "%s/fs.sock", be.dir);
 	if (mkdir(be.share, 0755))
@@ -580,14 +368,10 @@ static int backend_start(const char *kind, const char *exe)
 		return -errno;
 	if (be.pid == 0) {
 		char sockopt[400], src[400];
-		int devnull = open("/dev/null", O_WRONLY);
 
-		if (devnull >= 0 && !verbose) {
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-		} else {
-			dup2(2, 1);
-		}
+		td_quiet(verbose);
+		if (verbose)
+			dup2(2, 1); /* the daemon's log, not on the TAP stream */
 		snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", be.sock);
 		if (!strcmp(kind, "vdaxd")) {
 			const char *argv[16 + MAX_DAEMON_ARGS];
@@ -621,45 +405,14 @@ static int backend_start(const char *kind, const char *exe)
 		}
 		_exit(127);
 	}
-	for (int i = 0; i < 500; i++) {
-		struct stat st;
-		int status;
-
-		if (!stat(be.sock, &st) && S_ISSOCK(st.st_mode))
-			return 0;
-		if (waitpid(be.pid, &status, WNOHANG) == be.pid) {
-			be.pid = -1;
-			return -ECHILD;
-		}
-		cf_msleep(10);
-	}
-	return -ETIMEDOUT;
+	return td_wait_socket(be.sock, &be.pid, 500);
 }
 
 static void backend_stop(void)
 {
-	char cmd[600];
-
-	if (be.pid > 0) {
-		kill(be.pid, SIGTERM);
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(be.pid, NULL, WNOHANG) == be.pid) {
-				be.pid = -1;
-				break;
-			}
-			cf_msleep(10);
-		}
-		if (be.pid > 0) {
-			kill(be.pid, SIGKILL);
-			waitpid(be.pid, NULL, 0);
-			be.pid = -1;
-		}
-	}
-	if (be.dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", be.dir);
-		if (system(cmd) != 0)
-			cf_diag("cleanup of %s failed", be.dir);
-	}
+	td_end(&be.pid, SIGTERM, 1000);
+	if (be.dir[0] && !td_rmrf(be.dir))
+		cf_diag("cleanup of %s failed", be.dir);
 }
 
 static void __attribute__((noreturn)) skip_all(const char *why)
@@ -799,7 +552,7 @@ static int open_session(const char *sock)
 		rc = vdax_open_session(&o, &cf_vd);
 		if (rc != -ECONNREFUSED && rc != -ENOENT)
 			break;
-		cf_msleep(20);
+		td_sleep_ms(20);
 	}
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include <vdax/vdax.h>
 
 #include "tap.h"
+#include "lib/testd.h"
 
 struct dx {
 	char dir[256];
@@ -33,9 +34,7 @@ struct dx {
 
 static inline void dx_sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	td_sleep_ms((unsigned int)ms);
 }
 
 static inline const char *dx_vdaxd(void)
@@ -51,12 +50,8 @@ static inline const char *dx_vdaxd(void)
 
 static inline void dx_init(struct dx *d)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "%s/vdax-daxe2e-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(d->dir))
+	if (td_tmpdir("daxe2e", d->dir, sizeof(d->dir)))
 		tap_bail("mkdtemp failed");
 	snprintf(d->share, sizeof(d->share), "%s/share", d->dir);
 	snprintf(d->sock, sizeof(d->sock), "%s/fs.sock", d->dir);
@@ -99,29 +94,12 @@ static inline int dx_start(struct dx *d, const char *exe, int virtiofsd, ...)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		if (devnull >= 0 && !getenv("VDAX_TEST_VERBOSE")) {
-			dup2(devnull, 1);
-			dup2(devnull, 2);
-		}
+		td_quiet(getenv("VDAX_TEST_VERBOSE") != NULL);
 		execv(exe, (char **)argv);
 		_exit(127);
 	}
 	d->pid = pid;
-	for (int i = 0; i < 1000; i++) {
-		struct stat st;
-		int status;
-
-		if (!stat(d->sock, &st) && S_ISSOCK(st.st_mode))
-			return 0;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			d->pid = -1;
-			return -ECHILD;
-		}
-		dx_sleep_ms(10);
-	}
-	return -ETIMEDOUT;
+	return td_wait_socket(d->sock, &d->pid, 1000);
 }
 
 static inline int dx_open(struct dx *d, const char *options)
@@ -150,28 +128,15 @@ static inline void dx_stop(struct dx *d)
 {
 	vdax_close(d->vd);
 	d->vd = NULL;
-	for (int i = 0; i < 200 && d->pid > 0; i++) {
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid) {
-			d->pid = -1;
-			return;
-		}
-		dx_sleep_ms(10);
-	}
-	if (d->pid > 0) {
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, NULL, 0);
-		d->pid = -1;
-	}
+	/* the daemon exits on disconnect; kill it after 2 s */
+	td_end(&d->pid, 0, 2000);
 }
 
 static inline void dx_cleanup(struct dx *d)
 {
-	char cmd[600];
-
 	if (d->vd || d->pid > 0)
 		dx_stop(d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
-	if (system(cmd) != 0)
+	if (!td_rmrf(d->dir))
 		diag("cleanup of %s failed", d->dir);
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tap.h"
+#include "lib/testd.h"
 
 const char *hx_secret;
 unsigned hx_leaks;
@@ -577,12 +578,9 @@ int hx_tmpdir(const char *what, char *buf, size_t size)
 
 void hx_rmrf(const char *path)
 {
-	char cmd[600];
-
 	if (strncmp(path, "/tmp/vdax-", 10))
 		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	if (system(cmd))
+	if (!td_rmrf(path))
 		diag("cleanup of %s failed", path);
 }
 

@@ -846,3 +846,30 @@ void ff_window_stop(struct ff_window *w)
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
+
+int ff_fuse(struct ff *f, unsigned q, uint32_t opcode, uint64_t nodeid,
+	    uint64_t unique, const void *a, size_t alen, const void *b,
+	    size_t blen, struct fuse_out_header *oh, void *data, size_t room,
+	    int timeout_ms, uint32_t *used_len)
+{
+	struct fuse_in_header ih = {
+		.len = (uint32_t)(sizeof(ih) + alen + blen),
+		.opcode = opcode,
+		.unique = unique,
+		.nodeid = nodeid,
+		.uid = getuid(),
+		.gid = getgid(),
+		.pid = getpid(),
+	};
+	struct iovec out[3] = { { &ih, sizeof(ih) } };
+	struct iovec in[2] = { { oh, sizeof(*oh) }, { data, room } };
+	unsigned nout = 1;
+
+	if (alen)
+		out[nout++] = (struct iovec){ (void *)a, alen };
+	if (blen)
+		out[nout++] = (struct iovec){ (void *)b, blen };
+	memset(oh, 0, sizeof(*oh));
+	return ff_request(f, q, out, nout, in, room ? 2 : 1, timeout_ms,
+			  used_len);
+}

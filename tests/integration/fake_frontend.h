@@ -12,6 +12,7 @@
 #ifndef VDAX_TESTS_FAKE_FRONTEND_H
 #define VDAX_TESTS_FAKE_FRONTEND_H
 
+#include <linux/fuse.h>
 #include <linux/virtio_ring.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -68,6 +69,17 @@ uint64_t ff_protocol(struct ff *f);	/* acked protocol features */
 int ff_request(struct ff *f, unsigned q, const struct iovec *out,
 	       unsigned nout, const struct iovec *in, unsigned nin,
 	       int timeout_ms, uint32_t *used_len);
+
+/*
+ * One FUSE request on queue @q: a fuse_in_header (@opcode, @nodeid,
+ * @unique, and the caller's uid, gid and pid), then @a and @b (either may
+ * be empty) out; the reply's header into @oh and up to @room bytes of its
+ * body into @data in (@oh is zeroed first). As ff_request().
+ */
+int ff_fuse(struct ff *f, unsigned q, uint32_t opcode, uint64_t nodeid,
+	    uint64_t unique, const void *a, size_t alen, const void *b,
+	    size_t blen, struct fuse_out_header *oh, void *data, size_t room,
+	    int timeout_ms, uint32_t *used_len);
 
 /* Low level: build chains by hand. */
 int ff_slot_get(struct ff *f, unsigned q, struct ff_slot *s);

@@ -17,6 +17,7 @@
 
 #include "tap.h"
 #include "fake_frontend.h"
+#include "lib/testd.h"
 
 #define TMO 10000
 #define RQ 1 /* first request queue; 0 is hiprio */
@@ -34,25 +35,8 @@ static int fuse_call(struct ff *f, uint32_t opcode, uint64_t nodeid,
 		     const void *a, size_t alen, const void *b, size_t blen,
 		     size_t reply_room, struct reply *r)
 {
-	struct fuse_in_header ih = {
-		.len = (uint32_t)(sizeof(ih) + alen + blen),
-		.opcode = opcode,
-		.unique = unique++,
-		.nodeid = nodeid,
-		.uid = getuid(),
-		.gid = getgid(),
-		.pid = getpid(),
-	};
-	struct iovec out[3] = { { &ih, sizeof(ih) } };
-	struct iovec in[2] = { { &r->oh, sizeof(r->oh) }, { r->data, reply_room } };
-	unsigned nout = 1;
-
-	if (alen)
-		out[nout++] = (struct iovec){ (void *)a, alen };
-	if (blen)
-		out[nout++] = (struct iovec){ (void *)b, blen };
-	memset(&r->oh, 0, sizeof(r->oh));
-	return ff_request(f, RQ, out, nout, in, reply_room ? 2 : 1, TMO, &r->used);
+	return ff_fuse(f, RQ, opcode, nodeid, unique++, a, alen, b, blen,
+		       &r->oh, r->data, reply_room, TMO, &r->used);
 }
 
 /* The reply is well formed, matches the request and carries @err. */
@@ -283,8 +267,7 @@ int main(void)
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 	}
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
-	if (system(path))
+	if (!td_rmrf(tmpl))
 		diag("cleanup of %s failed", tmpl);
 	return tap_done();
 }

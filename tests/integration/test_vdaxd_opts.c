@@ -42,6 +42,7 @@
 
 #include "tap.h"
 #include "fake_frontend.h"
+#include "lib/testd.h"
 
 #define TMO 10000
 #define RQ 1 /* first request queue; 0 is hiprio */
@@ -72,27 +73,8 @@ static int fuse_call(struct ff *f, uint32_t opcode, uint64_t nodeid,
 		     const void *a, size_t alen, const void *b, size_t blen,
 		     size_t reply_room, struct reply *r)
 {
-	struct fuse_in_header ih = {
-		.len = (uint32_t)(sizeof(ih) + alen + blen),
-		.opcode = opcode,
-		.unique = unique++,
-		.nodeid = nodeid,
-		.uid = getuid(),
-		.gid = getgid(),
-		.pid = getpid(),
-	};
-	struct iovec out[3] = { { &ih, sizeof(ih) } };
-	struct iovec in[2] = { { &r->oh, sizeof(r->oh) },
-			       { r->data, reply_room } };
-	unsigned nout = 1;
-
-	if (alen)
-		out[nout++] = (struct iovec){ (void *)a, alen };
-	if (blen)
-		out[nout++] = (struct iovec){ (void *)b, blen };
-	memset(&r->oh, 0, sizeof(r->oh));
-	return ff_request(f, RQ, out, nout, in, reply_room ? 2 : 1, TMO,
-			  &r->used);
+	return ff_fuse(f, RQ, opcode, nodeid, unique++, a, alen, b, blen,
+		       &r->oh, r->data, reply_room, TMO, &r->used);
 }
 
 /* The FUSE error of the reply, or 1 when the transport failed. */
@@ -143,24 +125,10 @@ static pid_t spawn(const char *sockopt, ...)
 
 static void stop(struct daemon *d)
 {
-	int status;
-
 	if (d->f)
 		ff_free(d->f);
 	d->f = NULL;
-	if (d->pid > 0) {
-		kill(d->pid, SIGTERM);
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-				d->pid = -1;
-				return;
-			}
-			usleep(20000);
-		}
-		kill(d->pid, SIGKILL);
-		waitpid(d->pid, &status, 0);
-		d->pid = -1;
-	}
+	td_end(&d->pid, SIGTERM, 2000);
 }
 
 /* Connect, set up the rings (@o may be NULL) and send FUSE_INIT. */
@@ -1977,8 +1945,7 @@ int main(void)
 	test_security_label();
 	test_file_handles();
 
-	snprintf(p, sizeof(p), "rm -rf '%s'", tmp);
-	if (system(p))
+	if (!td_rmrf(tmp))
 		diag("cleanup of %s failed", tmp);
 	return tap_done();
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "px.h"
+#include "cbody.h"
 
 #define PX_MAX_CHECKS	1024
 #define PX_NAME_MAX	80
@@ -36,28 +37,24 @@ static bool verbose;
 static char *expect_list; /* -x: comma separated, with sentinels */
 static char top[4200];
 
+/* An area of the shared body, run on the system call table. */
 struct px_area {
 	const char *name;
-	void (*fn)(void);
+	void (*body)(const struct cb_ops *o);
 };
 
 static const struct px_area areas[] = {
-	{"open", px_area_open},	      {"rw", px_area_rw},
-	{"sparse", px_area_sparse},   {"trunc", px_area_trunc},
-	{"falloc", px_area_falloc},   {"seek", px_area_seek},
-	{"dir", px_area_dir},	      {"readdir", px_area_readdir},
-	{"rename", px_area_rename},   {"link", px_area_link},
-	{"symlink", px_area_symlink}, {"attr", px_area_attr},
-	{"xattr", px_area_xattr},     {"mmap", px_area_mmap},
-	{"lock", px_area_lock},	      {"statfs", px_area_statfs},
-	{"sync", px_area_sync},	      {"errno", px_area_errno},
-	{"misc", px_area_misc},
+	{"open", cb_area_open},	      {"rw", cb_area_rw},
+	{"sparse", cb_area_sparse},   {"trunc", cb_area_trunc},
+	{"falloc", cb_area_falloc},   {"seek", cb_area_seek},
+	{"dir", cb_area_dir},	      {"readdir", cb_area_readdir},
+	{"rename", cb_area_rename},   {"link", cb_area_link},
+	{"symlink", cb_area_symlink}, {"attr", cb_area_attr},
+	{"xattr", cb_area_xattr},     {"mmap", cb_area_mmap},
+	{"lock", cb_area_lock},	      {"statfs", cb_area_statfs},
+	{"sync", cb_area_sync},	      {"errno", cb_area_errno},
+	{"misc", cb_area_misc},
 };
-
-bool px_verbose(void)
-{
-	return verbose;
-}
 
 const char *px_errname(int err)
 {
@@ -156,52 +153,6 @@ bool px_check(const char *name, bool cond, const char *fmt, ...)
 	return r;
 }
 
-bool px_rc0(const char *name, long rc)
-{
-	int e = errno;
-
-	return px_check(name, rc >= 0, "got errno %s", px_errname(e));
-}
-
-bool px_err(const char *name, long rc, int want)
-{
-	int e = errno;
-
-	if (rc >= 0)
-		return px_check(name, false, "succeeded (rc %ld), want %s", rc,
-				px_errname(want));
-	return px_check(name, e == want, "got errno %s", px_errname(e));
-}
-
-bool px_err2(const char *name, long rc, int want, int alt)
-{
-	int e = errno;
-
-	if (rc >= 0)
-		return px_check(name, false, "succeeded (rc %ld), want %s", rc,
-				px_errname(want));
-	return px_check(name, e == want || e == alt, "got errno %s",
-			px_errname(e));
-}
-
-bool px_eq(const char *name, long long got, long long want)
-{
-	return px_check(name, got == want, "got %lld, want %lld", got, want);
-}
-
-bool px_mode(const char *name, unsigned int got, unsigned int want)
-{
-	return px_check(name, got == want, "got 0%o, want 0%o", got, want);
-}
-
-bool px_str(const char *name, const char *got, const char *want)
-{
-	bool same = got && want && !strcmp(got, want);
-
-	return px_check(name, same, "got \"%.60s\", want \"%.60s\"",
-			got ? got : "(null)", want ? want : "(null)");
-}
-
 void px_skip(const char *name, const char *why)
 {
 	report(name, true, why, NULL);
@@ -210,111 +161,6 @@ void px_skip(const char *name, const char *why)
 void px_fail_errno(const char *name, int err)
 {
 	px_check(name, false, "got errno %s", px_errname(err));
-}
-
-/* ---- helpers ---- */
-
-int px_put(const char *path, const void *data, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = len ? write(fd, data, len) : 0;
-	err = n < 0 ? -errno : (size_t)n != len ? -EIO : 0;
-	close(fd);
-	return err;
-}
-
-int px_put_str(const char *path, const char *s)
-{
-	return px_put(path, s, strlen(s));
-}
-
-ssize_t px_get(const char *path, void *buf, size_t cap)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, cap);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	return n;
-}
-
-bool px_get_str_is(const char *path, const char *want)
-{
-	char buf[256];
-	ssize_t n = px_get(path, buf, sizeof(buf) - 1);
-
-	if (n < 0)
-		return false;
-	buf[n] = 0;
-	return !strcmp(buf, want);
-}
-
-bool px_is_zero(const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-/* Position-dependent bytes, never all zero, so holes and shifts show. */
-static unsigned char pattern_byte(off_t o)
-{
-	return (unsigned char)((o * 131 + (o >> 9) * 7 + (o >> 20)) | 1);
-}
-
-void px_pattern(void *buf, size_t len, off_t base)
-{
-	unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = pattern_byte(base + (off_t)i);
-}
-
-bool px_pattern_ok(const void *buf, size_t len, off_t base)
-{
-	const unsigned char *p = buf;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != pattern_byte(base + (off_t)i))
-			return false;
-	return true;
-}
-
-ino_t px_ino(const char *path)
-{
-	struct stat sb;
-
-	return lstat(path, &sb) ? 0 : sb.st_ino;
-}
-
-off_t px_size(const char *path)
-{
-	struct stat sb;
-
-	return lstat(path, &sb) ? -1 : sb.st_size;
-}
-
-void px_msleep(unsigned int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 const char *px_other_mount(void)
@@ -383,7 +229,7 @@ static void area_child(const struct px_area *a)
 	alarm(PX_AREA_TIMEOUT);
 	if (verbose)
 		px_diag("area %s in %s", a->name, dir);
-	a->fn();
+	a->body(&px_cb_ops);
 	fflush(stdout);
 	_exit(0);
 }

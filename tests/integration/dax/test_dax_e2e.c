@@ -23,6 +23,7 @@
 
 #include "tap.h"
 #include "fake_frontend.h"
+#include "lib/testd.h"
 
 #define TMO 10000
 #define RQ 1 /* first request queue; 0 is hiprio */
@@ -44,27 +45,12 @@ static int fcall(struct ff *f, uint32_t opcode, uint64_t nodeid, const void *a,
 		 size_t alen, const void *b, size_t blen, size_t room,
 		 struct reply *r)
 {
-	struct fuse_in_header ih = {
-		.len = (uint32_t)(sizeof(ih) + alen + blen),
-		.opcode = opcode,
-		.unique = unique++,
-		.nodeid = nodeid,
-		.uid = getuid(),
-		.gid = getgid(),
-		.pid = getpid(),
-	};
-	struct iovec out[3] = { { &ih, sizeof(ih) } };
-	struct iovec in[2] = { { &r->oh, sizeof(r->oh) }, { r->data, room } };
-	unsigned nout = 1;
+	uint64_t u = unique++;
 
-	if (alen)
-		out[nout++] = (struct iovec){ (void *)a, alen };
-	if (blen)
-		out[nout++] = (struct iovec){ (void *)b, blen };
-	memset(&r->oh, 0, sizeof(r->oh));
-	if (ff_request(f, RQ, out, nout, in, room ? 2 : 1, TMO, &r->used) ||
+	if (ff_fuse(f, RQ, opcode, nodeid, u, a, alen, b, blen, &r->oh,
+		    r->data, room, TMO, &r->used) ||
 	    r->used < sizeof(r->oh) || r->oh.len != r->used ||
-	    r->oh.unique != ih.unique)
+	    r->oh.unique != u)
 		return -9999;
 	return r->oh.error;
 }
@@ -156,15 +142,7 @@ static pid_t spawn(const char *bin, const char *sock, const char *dir,
 
 static void stop(pid_t pid)
 {
-	int status;
-
-	kill(pid, SIGTERM);
-	for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
-		usleep(50000);
-	if (waitpid(pid, &status, WNOHANG) == 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &status, 0);
-	}
+	td_end(&pid, SIGTERM, 5000);
 }
 
 static void get_shmem_config(struct ff *f, const char *tag)
@@ -364,7 +342,6 @@ int main(void)
 {
 	const char *bin = getenv("VDAXD");
 	char tmp[] = "/tmp/vdax-dax-XXXXXX";
-	char cmd[300];
 
 	if (!bin || access(bin, X_OK))
 		tap_skip_all("vdaxd not built ($VDAXD unset)");
@@ -376,8 +353,7 @@ int main(void)
 	chmod(tmp, 0755);
 	run(bin, tmp, false);
 	run(bin, tmp, true);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-	if (system(cmd))
+	if (!td_rmrf(tmp))
 		diag("cleanup of %s failed", tmp);
 	return tap_done();
 }
