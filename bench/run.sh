@@ -90,6 +90,7 @@ echo "bench: [2/3] vdax-bench: 6 host columns x 15 rows x 1 and 4 threads, then 
 
 # The three daemons side by side: vdaxd, QEMU's C virtiofsd, the Rust one.
 three_md=""
+cpu_md=""
 rust=$("$repo/scripts/rust-virtiofsd.sh" 2>/dev/null | head -n 1) || rust=""
 if [ -n "$rust" ] && [ -x "$rust" ]; then
 	echo "bench: three daemons: vdaxd, QEMU's virtiofsd, the Rust virtiofsd (about 2 minutes)" >&2
@@ -100,6 +101,19 @@ if [ -n "$rust" ] && [ -x "$rust" ]; then
 		--json="$results/$stamp-three.json" --md="$tmp/three-full.md" >&2 &&
 		python3 "$repo/bench/three-daemons.py" "$tmp/three-full.md" >"$tmp/three.md"; then
 		three_md=$tmp/three.md
+	fi
+	# What each daemon's CPU costs per operation: the rows above are set
+	# by the client on this machine, this says what the daemon spends.
+	if command -v perf >/dev/null 2>&1; then
+		echo "bench: three daemons: CPU time per operation under perf (about 3 minutes)" >&2
+		cpu_reps=3
+		[ "$quick" = 1 ] && cpu_reps=1
+		if python3 "$repo/bench/daemon-cpu.py" "$build" "$rust" --reps $cpu_reps \
+			--workloads meta,walk,readdir,randread,randwrite >"$tmp/cpu.md"; then
+			cpu_md=$tmp/cpu.md
+		fi
+	else
+		echo "bench: no perf (linux-perf): no CPU-per-operation table" >&2
 	fi
 else
 	echo "bench: the Rust virtiofsd cannot be fetched (scripts/rust-virtiofsd.sh); no three-daemon table" >&2
@@ -216,6 +230,15 @@ EOF
 		echo "libraries (\`scripts/rust-virtiofsd.sh\`). Raw: \`bench/results/$stamp-three.json\`."
 		echo
 		cat "$three_md"
+		if [ -n "$cpu_md" ]; then
+			echo
+			echo "CPU time each daemon spent per unit of work in a run of its own"
+			echo "(\`bench/daemon-cpu.py\`: \`perf record -e cpu-clock\` over an interleaved"
+			echo "vdax-bench run, each daemon's samples over the operations it served;"
+			echo "> 1 in the ratio columns: vdaxd spends less):"
+			echo
+			cat "$cpu_md"
+		fi
 	fi
 	if [ -n "$dax_md" ]; then
 		echo

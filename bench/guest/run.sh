@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Guest benchmark: the same workload in a Linux guest under QEMU (TCG) on
-# vdaxd and on QEMU's virtiofsd, in one run, several repetitions each,
-# interleaved (one boot per backend per repetition, alternating order);
-# prints a Markdown table of the median times and the ratio
-# vdaxd/virtiofsd (< 1: vdaxd faster).
+# vdaxd, on QEMU's virtiofsd and on the Rust virtiofsd, in one run, several
+# repetitions each, interleaved (one boot per backend per repetition,
+# alternating order); prints a Markdown table of the median times and the
+# ratios vdaxd/virtiofsd and vdaxd/Rust (< 1: vdaxd faster).
 #
 #   bench/guest/run.sh [BUILD_DIR] [--reps N] [--files N] [--randreads N]
-#                      [--mib N] [--only vdaxd|virtiofsd] [--out FILE]
-#                      [--raw FILE]
+#                      [--mib N] [--only vdaxd|virtiofsd|rust] [--no-rust]
+#                      [--out FILE] [--raw FILE]
 #
 # Workload, per repetition, in the guest on the mounted backend:
 #   create/stat/readdir/unlink N empty files (bench/guest/vdax-bench.c;
@@ -21,8 +21,10 @@
 # --raw FILE: the repetitions as "guest-BACKEND ROW REP VALUE" lines in
 # vdax-bench's rows and units (vdax-bench --guest=FILE merges them).
 # Absolute numbers under TCG are slow and noisy; compare the ratio.
-# Needs root. Environment: VDAXD_ARGS, VIRTIOFSD_ARGS (extra daemon args),
-# VIRTIOFSD (default /usr/lib/qemu/virtiofsd), CC (default cc).
+# Needs root. Environment: VDAXD_ARGS, VIRTIOFSD_ARGS, RUST_ARGS (extra
+# daemon args), VIRTIOFSD (default /usr/lib/qemu/virtiofsd), RUST_VIRTIOFSD
+# (default: Debian 13's, fetched once by scripts/rust-virtiofsd.sh; skipped
+# with a message if that fails), CC (default cc).
 set -u
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +34,7 @@ nfiles=1000
 nrand=4000
 mib=64
 only=""
+norust=""
 out=""
 raw=""
 while [ $# -gt 0 ]; do
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--randreads) nrand=$2; shift 2 ;;
 	--mib) mib=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
+	--no-rust) norust=1; shift ;;
 	--out) out=$2; shift 2 ;;
 	--raw) raw=$2; shift 2 ;;
 	-h|--help) sed -n '3,/^set -u/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
@@ -62,11 +66,15 @@ die() {
 [ "$(id -u)" -eq 0 ] || die "run as root (the daemons serve the directory as root)"
 
 backends=""
-if [ "$only" != virtiofsd ]; then
+if [ -z "$only" ] || [ "$only" = vdaxd ]; then
 	if [ -x "$vdaxd" ]; then backends="$backends vdaxd"; else echo "bench: $vdaxd not built; skipping vdaxd" >&2; fi
 fi
-if [ "$only" != vdaxd ]; then
+if [ -z "$only" ] || [ "$only" = virtiofsd ]; then
 	if [ -x "$virtiofsd" ]; then backends="$backends virtiofsd"; else echo "bench: $virtiofsd missing; skipping it" >&2; fi
+fi
+if [ -z "$norust" ] && { [ -z "$only" ] || [ "$only" = rust ]; }; then
+	rust=${RUST_VIRTIOFSD:-$("$repo/scripts/rust-virtiofsd.sh" 2>/dev/null | head -n 1)}
+	if [ -n "$rust" ] && [ -x "$rust" ]; then backends="$backends rust"; else echo "bench: the Rust virtiofsd is not available (scripts/rust-virtiofsd.sh); skipping it" >&2; fi
 fi
 [ -n "$backends" ] || die "no backend to measure"
 
@@ -133,6 +141,10 @@ run_one() {
 	if [ "$be" = vdaxd ]; then
 		# shellcheck disable=SC2086
 		"$vdaxd" --socket-path="$sock" --shared-dir="$shared" ${VDAXD_ARGS:-} >>"$work/$be.log" 2>&1 &
+	elif [ "$be" = rust ]; then
+		# shellcheck disable=SC2086
+		"$rust" --socket-path="$sock" --shared-dir="$shared" --cache=auto ${RUST_ARGS:-} \
+			>>"$work/$be.log" 2>&1 &
 	else
 		# shellcheck disable=SC2086
 		"$virtiofsd" --socket-path="$sock" -o source="$shared" -o cache=auto ${VIRTIOFSD_ARGS:-} \
@@ -200,13 +212,15 @@ table=$(awk -F: -v order="create stat readdir unlink seqwrite seqread randread m
 		desc["seqwrite"] = "write " mib " MiB (dd bs=1M, fsync)"
 		desc["seqread"] = "read " mib " MiB (dd bs=1M, cold)"
 		desc["randread"] = nrand " random 4 KiB reads (cold)"
-		print "| workload (median of " reps ") | vdaxd ms | virtiofsd ms | vdaxd/virtiofsd |"
-		print "|---|---:|---:|---:|"
+		print "| workload (median of " reps ") | vdaxd ms | virtiofsd ms | Rust virtiofsd ms | vdaxd/virtiofsd | vdaxd/Rust |"
+		print "|---|---:|---:|---:|---:|---:|"
 		cnt = split(order, o, " ")
 		for (i = 1; i <= cnt; i++) {
 			a = median("vdaxd", o[i]); b = median("virtiofsd", o[i])
+			c = median("rust", o[i])
 			r = (a >= 0 && b > 0) ? sprintf("%.2f", a / b) : "n/a"
-			printf "| %s | %s | %s | %s |\n", desc[o[i]], fmt(a), fmt(b), r
+			q = (a >= 0 && c > 0) ? sprintf("%.2f", a / c) : "n/a"
+			printf "| %s | %s | %s | %s | %s | %s |\n", desc[o[i]], fmt(a), fmt(b), fmt(c), r, q
 		}
 	}' "$work/results")
 

@@ -122,6 +122,7 @@ struct dax_ra {
 	struct dax_inode *ino;
 	uint64_t fh, pos;
 	bool writable;
+	bool recycle; /* the file is larger than the window */
 };
 
 struct dax_conn {
@@ -641,11 +642,33 @@ static void remove_batch(struct dax_conn *c, struct dax_inode *ino,
 }
 
 /*
- * Direct reclaim, the last resort of I/O that finds no free range: take one
- * of @ino's own idle ranges, oldest first. Returns the range, unmapped and
- * on no list, or NULL.
+ * Take idle range @r out of @ino (dax_lock held for writing, @r off the
+ * busy list) for a caller that maps it again at once, at its own window
+ * offset: that FUSE_SETUPMAPPING replaces the old mapping in one step
+ * (the daemon's map is MAP_FIXED over it, dax_window_map() an atomic
+ * mremap()), so no FUSE_REMOVEMAPPING round trip is spent first. Nobody
+ * can reach the old bytes meanwhile: the range is in no tree and its
+ * program mmap aliases are gone. Should the new setup fail, the range is
+ * freed with the old mapping still in the window, which remove_batch()
+ * already allows: the next setup of the range replaces it.
  */
-static struct dax_range *steal_own(struct dax_conn *c, struct dax_inode *ino)
+static void detach_for_reuse(struct dax_conn *c, struct dax_inode *ino,
+			     struct dax_range *r)
+{
+	dax_tree_remove(&ino->tree, &r->node);
+	notify_remove(c, r);
+	evicted(c, ino, r);
+}
+
+/*
+ * Take one of @ino's own idle ranges, oldest first; with @left, only one
+ * a sequential stream has left behind (stream_done() put those first in
+ * line, not hit since). Returns the range, on no list and detached for
+ * reuse (the caller installs it at once), or NULL. Direct reclaim (I/O
+ * that finds no free range) and the worker's read-ahead use it.
+ */
+static struct dax_range *steal_own(struct dax_conn *c, struct dax_inode *ino,
+				   bool left)
 {
 	struct dax_range *r = NULL, *it;
 	struct dax_list *l;
@@ -654,15 +677,17 @@ static struct dax_range *steal_own(struct dax_conn *c, struct dax_inode *ino)
 	pthread_mutex_lock(&c->lock);
 	for (l = c->busy_list.next; l != &c->busy_list; l = l->next) {
 		it = range_of_link(l);
-		if (it->inode == ino && atomic_load(&it->refcount) == 1) {
-			r = it;
-			unbusy_locked(c, r);
-			break;
-		}
+		if (it->inode != ino || atomic_load(&it->refcount) != 1)
+			continue;
+		if (left && (!it->stream || atomic_load(&it->accessed)))
+			continue;
+		r = it;
+		unbusy_locked(c, r);
+		break;
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (r)
-		remove_batch(c, ino, &r, 1);
+		detach_for_reuse(c, ino, r);
 	pthread_rwlock_unlock(&ino->dax_lock);
 	return r;
 }
@@ -808,37 +833,54 @@ static bool mapped(struct dax_inode *ino, uint64_t pos)
 }
 
 /*
- * The worker maps the range a stream is about to reach. No lock held. The
- * inode stays valid: dax_inode_free() waits while ra_busy is it. With no
- * free range, it reclaims one first (the worker's job anyway). Skipped if
- * the inode is being truncated (mapping lock taken), the range is there
- * already, or still no range is free: the stream then maps it itself.
+ * The worker maps the range a stream is about to reach. The inode stays
+ * valid: dax_inode_free() waits while ra_busy is it. Skipped if the inode
+ * is being truncated (mapping lock taken), the range is there already, or
+ * no range can be had: the stream then maps it itself.
  */
 static void readahead_one(struct dax_conn *c, const struct dax_ra *ra)
 {
 	struct dax_inode *ino = ra->ino;
 	struct dax_range *r;
-	bool none;
 
-	pthread_mutex_lock(&c->lock);
-	none = !c->nr_free;
-	pthread_mutex_unlock(&c->lock);
-	if (none)
-		dax_conn_reclaim(c, 1);
 	if (pthread_rwlock_tryrdlock(&ino->mapping_lock))
 		return;
-	if (!mapped(ino, ra->pos)) {
+	if (mapped(ino, ra->pos))
+		goto out;
+	/*
+	 * A stream through a file larger than the whole window can never
+	 * keep it mapped: re-map a range it has left behind in place, one
+	 * round trip, where a free range would cost the worker a
+	 * FUSE_REMOVEMAPPING later to restore the reserve (and push out a
+	 * range some other reader may want). A smaller file takes a free
+	 * range, so that a file read through once stays mapped for the
+	 * next pass.
+	 */
+	r = NULL;
+	if (ra->recycle && (r = steal_own(c, ino, true)))
+		count(&c->st.bg_reclaims, 1);
+	if (!r) {
 		pthread_mutex_lock(&c->lock);
 		r = take_free_locked(c);
 		pthread_mutex_unlock(&c->lock);
-		if (r && !install(c, ino, ra->fh, r, ra->pos, ra->writable,
-				  true, &r)) {
-			/* Not taken back before the stream gets there. */
-			atomic_store(&r->accessed, true);
-			count(&c->st.readaheads, 1);
-			range_put(c, r);
-		}
 	}
+	/* None free: any idle range of the file, else the common reclaim. */
+	if (!r && (r = steal_own(c, ino, false)))
+		count(&c->st.bg_reclaims, 1);
+	if (!r) {
+		dax_conn_reclaim(c, 1);
+		pthread_mutex_lock(&c->lock);
+		r = take_free_locked(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (r && !install(c, ino, ra->fh, r, ra->pos, ra->writable, true,
+			  &r)) {
+		/* Not taken back before the stream gets there. */
+		atomic_store(&r->accessed, true);
+		count(&c->st.readaheads, 1);
+		range_put(c, r);
+	}
+out:
 	pthread_rwlock_unlock(&ino->mapping_lock);
 }
 
@@ -870,8 +912,11 @@ static void stream_done(struct dax_conn *c, struct dax_inode *ino,
 
 /* Queue a read-ahead of range @pos of @ino for the worker. No lock held. */
 static void readahead_post(struct dax_conn *c, struct dax_inode *ino,
-			   uint64_t fh, uint64_t pos, bool writable)
+			   uint64_t fh, uint64_t pos, bool writable,
+			   uint64_t file_size)
 {
+	bool recycle = file_size / DAX_RANGE_SIZE > c->nr_ranges;
+
 	unsigned i;
 
 	if (!c->have_worker || mapped(ino, pos))
@@ -881,7 +926,8 @@ static void readahead_post(struct dax_conn *c, struct dax_inode *ino,
 		if (c->ra[i].ino == ino && c->ra[i].pos == pos)
 			break;
 	if (i == c->nr_ra && c->nr_ra < DAX_RA_MAX) {
-		c->ra[c->nr_ra++] = (struct dax_ra){ ino, fh, pos, writable };
+		c->ra[c->nr_ra++] =
+			(struct dax_ra){ ino, fh, pos, writable, recycle };
 		pthread_cond_signal(&c->worker_cond);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -946,7 +992,7 @@ static int alloc_range(struct dax_conn *c, struct dax_inode *ino,
 		pthread_mutex_unlock(&c->lock);
 		if (r)
 			break;
-		r = steal_own(c, ino);
+		r = steal_own(c, ino, false);
 		if (r) {
 			count(&c->st.direct_reclaims, 1);
 			break;
@@ -1175,7 +1221,8 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 
 				if (at >= file_size)
 					break;
-				readahead_post(c, ino, fh, at, write);
+				readahead_post(c, ino, fh, at, write,
+					       file_size);
 			}
 			if (next >= 2 * DAX_RANGE_SIZE)
 				stream_done(c, ino, next - 2 * DAX_RANGE_SIZE);

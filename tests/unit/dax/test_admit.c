@@ -258,7 +258,7 @@ static void test_stream_ahead(void)
 	const unsigned nr = 32, hot = 8;
 	const size_t chunk = 64 * 1024;
 	static char buf[64 * 1024];
-	unsigned ahead = 0, checked = 0, hot_before = 0, hot_left;
+	unsigned ahead = 0, checked = 0, hot_before = 0, hot_left, rm0;
 	struct dax_inode *a, *s;
 	struct dax_stats s0, s1;
 	struct env e;
@@ -281,6 +281,7 @@ static void test_stream_ahead(void)
 	for (unsigned i = 0; i < hot; i++)
 		hot_before += dax_inode_mapped(a, (uint64_t)i * R);
 	s0 = stats(&e);
+	rm0 = e.f.nremove;
 	for (uint64_t off = 0; off < (uint64_t)nr * R; off += chunk) {
 		if (off % R == 0 && off >= 2 * R) {
 			/* Give the worker a moment (a reader that computes),
@@ -295,14 +296,18 @@ static void test_stream_ahead(void)
 	}
 	s1 = stats(&e);
 	diag("stream: %llu setups, %llu read ahead, %llu bypasses, %llu bg "
-	     "reclaims, %llu direct, %llu waits",
+	     "reclaims, %llu direct, %llu waits, %u ranges removed",
 	     (unsigned long long)(s1.misses - s0.misses),
 	     (unsigned long long)(s1.readaheads - s0.readaheads),
 	     (unsigned long long)(s1.bypasses - s0.bypasses),
 	     (unsigned long long)(s1.bg_reclaims - s0.bg_reclaims),
 	     (unsigned long long)(s1.direct_reclaims - s0.direct_reclaims),
-	     (unsigned long long)(s1.waits - s0.waits));
+	     (unsigned long long)(s1.waits - s0.waits), e.f.nremove - rm0);
 	ok(!e.bad, "the stream read the file's data");
+	ok(e.f.nremove - rm0 <= (s1.misses - s0.misses) / 4,
+	   "the stream's ranges were mostly re-mapped in place, without "
+	   "FUSE_REMOVEMAPPING (%u removed, %llu set up)", e.f.nremove - rm0,
+	   (unsigned long long)(s1.misses - s0.misses));
 	ok(ahead == checked && checked == nr - 2,
 	   "each range was mapped before the reader reached it (%u of %u)",
 	   ahead, checked);

@@ -292,13 +292,15 @@ static void test_direct_reclaim(void)
 	st = stats(&e);
 	ok(st.direct_reclaims == 1 && st.waits == 0 && st.bg_reclaims == 0,
 	   "one direct reclaim, no wait");
-	ok(e.f.nremove == 1 && e.f.removes[0].nodeid == 1 &&
-		   (int64_t)e.f.removes[0].moffset == m0,
-	   "it removed a's oldest range, not b's older one");
+	ok(e.f.nremove == 0 && e.f.nremove_req == 0,
+	   "no FUSE_REMOVEMAPPING: the new setup replaces the old mapping");
 	ok(dax_inode_nr_ranges(b) == 1 && dax_inode_nr_ranges(a) == 2,
 	   "b keeps its range; a holds 2");
 	ok(moffset_of(&e.f, 1, 2 * R) == m0,
-	   "the stolen window range was reused for the new piece");
+	   "a's oldest window range, not b's older one, was reused");
+	ok(*(uint32_t *)((char *)dax_window_base(e.w) + m0 + 40) ==
+		   pattern(2 * R + 40, 1),
+	   "the window there now shows a's third piece");
 	ok(read_ok(&e, b, 2, 4, 4 * R) && stats(&e).misses == 4,
 	   "b's range is still a hit");
 	dax_inode_free(e.c, a);
