@@ -33,6 +33,7 @@ struct mount_args {
 	bool direct_io;
 	bool no_window_read;
 	bool have_perm_opt;
+	bool allow_other;	/* callers other than the mount's owner */
 	bool attr_timeout_set, entry_timeout_set;
 };
 
@@ -105,6 +106,8 @@ static int split_opts(struct mount_args *a, const char *list)
 		} else if (len) {
 			if (key_is(p, len, "default_permissions"))
 				a->have_perm_opt = true;
+			if (key_is(p, len, "allow_other"))
+				a->allow_other = true;
 			ret = append(a->fuse_opts, sizeof(a->fuse_opts), p,
 				     len);
 		}
@@ -261,10 +264,21 @@ int vmnt_main(int argc, char **argv, const char *socket, const char *opts)
 	ret = parse_mount_args(&a, argc, argv, opts);
 	if (ret)
 		return ret < 0 ? 0 : ret;
-	/* libvdax sends every request with our credentials: let the kernel
-	 * check permissions against the attributes unless told otherwise */
-	if (!a.have_perm_opt && append(a.fuse_opts, sizeof(a.fuse_opts),
-				       "default_permissions", 19))
+	/*
+	 * libvdax sends every request with our credentials: let the kernel
+	 * check permissions against the attributes unless told otherwise,
+	 * wherever those checks can refuse anything. A mount of root's
+	 * without allow_other is entered by root's processes alone (the
+	 * kernel turns every other caller away), and root's capabilities
+	 * pass every check but exec of a file with no x bit, which the
+	 * kernel makes in any case. The checks would still cost: the kernel
+	 * drops a directory's attributes at every CREATE, UNLINK, MKDIR...
+	 * in it and fetches them again (GETATTR, to the backend) before the
+	 * next permission check there, two round trips in each
+	 * create+unlink. Without them access(2) is answered by vm_access().
+	 */
+	if (!a.have_perm_opt && (geteuid() != 0 || a.allow_other) &&
+	    append(a.fuse_opts, sizeof(a.fuse_opts), "default_permissions", 19))
 		return EX_USAGE;
 	if (!strstr(a.fuse_opts, "fsname=")) {
 		snprintf(fsname, sizeof(fsname), "fsname=vdax:%s", a.socket);

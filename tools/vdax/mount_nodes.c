@@ -117,9 +117,13 @@ static struct vdax_node *node_put_locked(struct vm *vm, struct vm_node *n)
 
 int vm_setup_root(struct vm *vm)
 {
-	struct vm_node *root = calloc(1, sizeof(*root));
+	struct vm_node *root;
 	int ret;
 
+	vm->node_hash = calloc(VM_NODE_BUCKETS, sizeof(*vm->node_hash));
+	if (!vm->node_hash)
+		return -ENOMEM;
+	root = calloc(1, sizeof(*root));
 	if (!root)
 		return -ENOMEM;
 	root->vn = vdax_root(vm->vd);
@@ -342,4 +346,5 @@ void vm_free_tables(struct vm *vm)
 	free(vm->nodes.free);
 	free(vm->files.slots);
 	free(vm->files.free);
+	free(vm->node_hash);
 }
