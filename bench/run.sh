@@ -90,6 +90,7 @@ echo "bench: [2/3] vdax-bench: 6 host columns x 15 rows x 1 and 4 threads, then 
 
 # The three daemons side by side: vdaxd, QEMU's C virtiofsd, the Rust one.
 three_md=""
+three_png=""
 cpu_md=""
 rust=$("$repo/scripts/rust-virtiofsd.sh" 2>/dev/null | head -n 1) || rust=""
 if [ -n "$rust" ] && [ -x "$rust" ]; then
@@ -101,6 +102,11 @@ if [ -n "$rust" ] && [ -x "$rust" ]; then
 		--json="$results/$stamp-three.json" --md="$tmp/three-full.md" >&2 &&
 		python3 "$repo/bench/three-daemons.py" "$tmp/three-full.md" >"$tmp/three.md"; then
 		three_md=$tmp/three.md
+		if command -v gnuplot >/dev/null 2>&1 &&
+			python3 "$repo/bench/three-daemons.py" "$tmp/three-full.md" \
+				--plot "$results/$stamp-three.png" >/dev/null; then
+			three_png=bench/results/$stamp-three.png
+		fi
 	fi
 	# What each daemon's CPU costs per operation: the rows above are set
 	# by the client on this machine, this says what the daemon spends.
@@ -230,6 +236,10 @@ EOF
 		echo "libraries (\`scripts/rust-virtiofsd.sh\`). Raw: \`bench/results/$stamp-three.json\`."
 		echo
 		cat "$three_md"
+		if [ -n "$three_png" ]; then
+			echo
+			echo "![vdaxd against the two other daemons, per row]($three_png)"
+		fi
 		if [ -n "$cpu_md" ]; then
 			echo
 			echo "CPU time each daemon spent per unit of work in a run of its own"
