@@ -167,19 +167,28 @@ static int socket_group(const char *path, const char *group)
 	return 0;
 }
 
+/*
+ * Listen on @path. The socket is bound under a temporary name next to it
+ * and renamed into place once it listens: whoever waits for the path to
+ * appear (a VMM, libvirt, a script) can connect at once, where a bind()
+ * in place would show the path a moment before listen() and a connect in
+ * that moment would be refused. A path too long for the temporary name
+ * is bound in place.
+ */
 static int listen_path(const char *path, const char *group)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char tmp[sizeof(sa.sun_path)];
+	const char *at = path;
 	struct stat st;
 	mode_t old;
-	int fd, ret;
+	int fd, ret, n;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		VLOG_ERR("--socket-path: %s is too long for a unix socket",
 			 path);
 		return -ENAMETOOLONG;
 	}
-	strcpy(sa.sun_path, path);
 
 	/* A stale socket from an earlier run; never remove anything else. */
 	if (lstat(path, &st) == 0) {
@@ -195,6 +204,12 @@ static int listen_path(const char *path, const char *group)
 			return ret;
 		}
 	}
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	if (n > 0 && (size_t)n < sizeof(tmp)) {
+		at = tmp;
+		unlink(tmp); /* ours by name (our pid): a leftover of a crash */
+	}
+	strcpy(sa.sun_path, at);
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -204,11 +219,12 @@ static int listen_path(const char *path, const char *group)
 	umask(old);
 	if (ret < 0) {
 		ret = -errno;
-		VLOG_ERR("--socket-path: bind %s: %s", path, strerror(errno));
-		goto err;
+		VLOG_ERR("--socket-path: bind %s: %s", at, strerror(errno));
+		close(fd);
+		return ret;
 	}
 	if (group) {
-		ret = socket_group(path, group);
+		ret = socket_group(at, group);
 		if (ret < 0)
 			goto err;
 	}
@@ -218,9 +234,16 @@ static int listen_path(const char *path, const char *group)
 		VLOG_ERR("--socket-path: listen %s: %s", path, strerror(errno));
 		goto err;
 	}
+	if (at != path && rename(at, path) < 0) {
+		ret = -errno;
+		VLOG_ERR("--socket-path: rename %s to %s: %s", at, path,
+			 strerror(errno));
+		goto err;
+	}
 	VLOG_INFO("listening on %s", path);
 	return fd;
 err:
+	unlink(at);
 	close(fd);
 	return ret;
 }

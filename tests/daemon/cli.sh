@@ -103,6 +103,26 @@ wait_exit "$pid"
 is "$rc" 0 "SIGINT: exit status 0"
 pid=
 
+# The path appears only once the daemon listens (it is bound under a
+# temporary name and renamed): a frontend that connects the moment it sees
+# the path is never refused. 20 starts, connecting as soon as test -S holds.
+refused=0
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	rm -f "$sock"
+	"$vdaxd" --shared-dir="$tmp/share" --socket-path="$sock" \
+		--sandbox=none --seccomp=none 2>/dev/null &
+	pid=$!
+	j=0
+	while [ ! -S "$sock" ] && [ $j -lt 100000 ]; do j=$((j + 1)); done
+	"$uconnect" "$sock" 2>/dev/null || refused=$((refused + 1))
+	kill -TERM "$pid" 2>/dev/null
+	wait_exit "$pid"
+	pid=
+done
+is "$refused" 0 "a frontend connecting as soon as the socket appears is never refused (20 starts)"
+ls "$tmp" | grep -q '\.tmp$'
+test $? -ne 0; ok $? "no temporary socket name is left behind"
+
 # never remove something that is not a socket
 : >"$tmp/notasock"
 "$vdaxd" --shared-dir="$tmp/share" --socket-path="$tmp/notasock" \
