@@ -123,8 +123,11 @@ if [ "$kind" = vdaxd ]; then
 	vdw -o dax=always,cache_size=8M --stats cat /huge >"$dir/out" 2>"$dir/err"; rc=$?
 	check "dax=always cat of 13 MB through 8 MiB: rc 0, content right" \
 		sh -c "[ $rc -eq 0 ] && cmp -s '$share/huge' '$dir/out'"
-	check "... ranges removed ($(stat_of remove_mappings "$dir/err")) to make room" \
-		test "$(stat_of remove_mappings "$dir/err")" -gt 0 2>/dev/null
+	# taken back by the worker or the reader; a stream through a file
+	# larger than the window re-maps them in place (docs/dax.md), so
+	# FUSE_REMOVEMAPPING is not what to count
+	check "... ranges taken back (bg $(stat_of bg_reclaims "$dir/err"), direct $(stat_of direct_reclaims "$dir/err")) to make room" \
+		test $(($(stat_of bg_reclaims "$dir/err") + $(stat_of direct_reclaims "$dir/err"))) -gt 0 2>/dev/null
 	check "... misses >= 7 ($(stat_of misses "$dir/err"))" \
 		test "$(stat_of misses "$dir/err")" -ge 7 2>/dev/null
 	rm -f "$share/huge"
