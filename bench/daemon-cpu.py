@@ -19,6 +19,7 @@ negligible on the other rows; it falls on the three daemons alike.
 
   bench/daemon-cpu.py BUILD_DIR RUST_VIRTIOFSD [--workloads meta,walk,...]
                       [--threads 1,4] [--reps N] [--duration S] [--md FILE]
+                      [--bench-arg=--queues=N]...
 
 Needs root and perf (linux-perf). Prints a Markdown table: CPU µs per
 operation of each daemon and the ratios QEMU/vdaxd and Rust/vdaxd (> 1:
@@ -87,6 +88,8 @@ def main():
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--duration', type=float, default=1.0)
     ap.add_argument('--md')
+    ap.add_argument('--bench-arg', action='append', default=[],
+                    help='one more vdax-bench option (e.g. --queues=1)')
     a = ap.parse_args()
     bench = os.path.join(a.build, 'bench', 'vdax-bench')
     cols = ('vdaxd', 'virtiofsd', 'rust')
@@ -106,7 +109,7 @@ def main():
                        '--threads=' + t, '--reps=%d' % a.reps,
                        '--duration=%g' % a.duration, '--slices=1',
                        '--json=' + js,
-                       '--md=' + os.path.join(tmp, 'r.md')]
+                       '--md=' + os.path.join(tmp, 'r.md')] + a.bench_arg
                 print('daemon-cpu: %s x%s' % (w, t), file=sys.stderr)
                 if subprocess.run(cmd, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL).returncode:
