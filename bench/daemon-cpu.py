@@ -96,7 +96,7 @@ def main():
     lines = ['| workload | thr | unit of work | vdaxd µs CPU | QEMU virtiofsd µs CPU '
              '| Rust virtiofsd µs CPU | QEMU/vdaxd | Rust/vdaxd |',
              '|---|---:|---|---:|---:|---:|---:|---:|']
-    unit_of = {'IOPS': 'request', 'MiB/s': 'MiB', 'files/s': 'file (3 requests)',
+    unit_of = {'IOPS': 'request', 'MiB/s': 'MiB', 'files/s': 'file (create, stat, unlink)',
                'entries/s': 'entry', 'stats/s': 'stat'}
     with tempfile.TemporaryDirectory() as tmp:
         for w in a.workloads.split(','):
