@@ -245,6 +245,16 @@ static struct dax_range *take_free_locked(struct dax_conn *c)
 	return r;
 }
 
+static struct dax_range *take_free(struct dax_conn *c)
+{
+	struct dax_range *r;
+
+	pthread_mutex_lock(&c->lock);
+	r = take_free_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
 /* @r is on no list and in no tree. */
 static void put_free_locked(struct dax_conn *c, struct dax_range *r)
 {
@@ -859,19 +869,14 @@ static void readahead_one(struct dax_conn *c, const struct dax_ra *ra)
 	r = NULL;
 	if (ra->recycle && (r = steal_own(c, ino, true)))
 		count(&c->st.bg_reclaims, 1);
-	if (!r) {
-		pthread_mutex_lock(&c->lock);
-		r = take_free_locked(c);
-		pthread_mutex_unlock(&c->lock);
-	}
+	if (!r)
+		r = take_free(c);
 	/* None free: any idle range of the file, else the common reclaim. */
 	if (!r && (r = steal_own(c, ino, false)))
 		count(&c->st.bg_reclaims, 1);
 	if (!r) {
 		dax_conn_reclaim(c, 1);
-		pthread_mutex_lock(&c->lock);
-		r = take_free_locked(c);
-		pthread_mutex_unlock(&c->lock);
+		r = take_free(c);
 	}
 	if (r && !install(c, ino, ra->fh, r, ra->pos, ra->writable, true,
 			  &r)) {
@@ -987,9 +992,7 @@ static int alloc_range(struct dax_conn *c, struct dax_inode *ino,
 	bool waited = false;
 
 	for (;;) {
-		pthread_mutex_lock(&c->lock);
-		r = take_free_locked(c);
-		pthread_mutex_unlock(&c->lock);
+		r = take_free(c);
 		if (r)
 			break;
 		r = steal_own(c, ino, false);
