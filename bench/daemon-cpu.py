@@ -116,7 +116,8 @@ def main():
                     print('daemon-cpu: vdax-bench failed on %s' % w, file=sys.stderr)
                     continue
                 cpu = daemon_cpu(data)
-                res = {r['backend']: r for r in json.load(open(js))['results']
+                run = json.load(open(js))
+                res = {r['backend']: r for r in run['results']
                        if r['workload'] == w and r['threads'] == int(t)}
                 if not all(c in res for c in cols):
                     continue
@@ -124,7 +125,7 @@ def main():
                 for c in cols:
                     ops = ops_served(res[c], a.duration)
                     per[c] = cpu[c] / ops * 1e6 if ops and cpu[c] else None
-                title = json.load(open(js))['workloads'][0]['title']
+                title = run['workloads'][0]['title']
                 unit = unit_of.get(res['vdaxd']['unit'], res['vdaxd']['unit'])
 
                 def f(v):
