@@ -267,6 +267,17 @@ EOF
 		echo
 		cat "$dax_md"
 	fi
+	if [ -x "$build/bench/copy-band" ]; then
+		echo
+		echo "## Copying file data: glibc memcpy() against vdx_copy()"
+		echo
+		echo "\`bench/copy-band\`: 128 MiB from a page-aligned source into one buffer, in"
+		echo "pieces, the buffer at four offsets into its page (16: a \`malloc()\`ed buffer"
+		echo "of 128 KiB or more), best of 5 interleaved. libvdax copies window and reply"
+		echo "data with \`vdx_copy()\` (docs/dax.md, \"Copies out of the window\")."
+		echo
+		"$build/bench/copy-band"
+	fi
 	if [ -f "$repo/bench/notes.md" ]; then
 		echo
 		cat "$repo/bench/notes.md"

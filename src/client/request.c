@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "common/copy.h"
 
 uint64_t fc_now_ns(void)
 {
@@ -49,7 +50,7 @@ int fc_start(struct vdax *vd, struct fc_call *c, bool nowait,
 	};
 	p = (char *)(ih + 1);
 	for (unsigned i = 0; i < c->nin; i++) {
-		memcpy(p, c->in[i].iov_base, c->in[i].iov_len);
+		vdx_copy(p, c->in[i].iov_base, c->in[i].iov_len);
 		p += c->in[i].iov_len;
 	}
 	ret = vdx_submit(r, c->hiprio ? 0 : vdx_pick_queue(vd->dev));
@@ -74,10 +75,10 @@ int fc_finish(struct vdax *vd, struct fc_call *c, struct vdx_req *r)
 			ret = -EIO;
 		} else {
 			if (plen)
-				memcpy(c->out,
-				       (char *)vdx_req_out(r) +
-					       sizeof(struct fuse_out_header),
-				       plen);
+				vdx_copy(c->out,
+					 (char *)vdx_req_out(r) +
+						 sizeof(struct fuse_out_header),
+					 plen);
 			ret = (int)plen;
 		}
 	}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vdx_copy(): memcpy() for file data (the DAX window, reply buffers).
+ *
+ * glibc's memcpy() copies sizes from about 2 KiB up to its REP MOVSB stop
+ * threshold (the L2 cache size on AMD) with REP MOVSB. On the AMD EPYC
+ * hosts here REP MOVSB runs 5 to 6 times slower when the destination is 1
+ * to 31 bytes past the source in their page offsets (dst - src mod 4096 in
+ * [1, 31]): its loads keep matching the low 12 address bits of stores just
+ * issued (4 KiB aliasing). A malloc()ed buffer of 128 KiB or more starts 16
+ * bytes into a page, and window and file offsets are page aligned, so a
+ * plain read into such a buffer lands in the band every time. There
+ * vdx_copy() uses a 64-byte SSE2 loop, which does not care; elsewhere, and
+ * for pieces of 512 KiB or more (where glibc uses its own vector loop, as
+ * fast as ours or faster), it is memcpy(). Measured by bench/copy-band
+ * (BENCHMARKS.md).
+ */
+#ifndef VDAX_COMMON_COPY_H
+#define VDAX_COMMON_COPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Below this glibc does not use REP MOVSB (x86_rep_movsb_threshold). */
+#define VDX_COPY_MIN 2048
+/* From here on glibc's vector loop is as fast (bench/copy-band). */
+#define VDX_COPY_MAX (512 * 1024)
+
+void vdx_copy_near(void *dst, const void *src, size_t n);
+
+static inline int vdx_copy_in_band(const void *dst, const void *src)
+{
+	uintptr_t d = ((uintptr_t)dst - (uintptr_t)src) & 4095;
+
+	return d != 0 && d < 32;
+}
+
+static inline void vdx_copy(void *dst, const void *src, size_t n)
+{
+	if (n >= VDX_COPY_MIN && n < VDX_COPY_MAX && vdx_copy_in_band(dst, src))
+		vdx_copy_near(dst, src, n);
+	else
+		memcpy(dst, src, n);
+}
+
+#endif
