@@ -316,7 +316,10 @@ ssize_t vdax_pwrite(struct vdax_file *f, const void *buf, size_t len,
  * lock shared (the size cannot change: truncation and hole punching wait)
  * and a reference on each 2 MiB window range the span touches (reclaim
  * passes them over). The ranges are set up read-only if needed, exactly as
- * vdax_pread() would, and counted as its hits and misses are.
+ * vdax_pread() would, and counted as its hits and misses are. The window's
+ * admission policy applies as in vdax_pread(): a cold miss on a full
+ * window may be read around it (FUSE_READ into a buffer of libvdax's, one
+ * iovec, counted in the stats' bypasses); @fn cannot tell and need not.
  *
  * @fn gets cnt >= 1 iovecs whose lengths add up to the clamped length, or
  * cnt == 0 (iov may be NULL) when @off is at or past end of file or @len

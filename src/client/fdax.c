@@ -306,8 +306,10 @@ ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
 
 /*
  * Pin the ranges under [@off, +@len) (already clamped, non-empty) and fill
- * @iov; returns the count or -errno (nothing left pinned). Caller holds
- * the node's io_lock shared.
+ * @iov, with dax_read()'s admission and read-ahead; returns the count, or
+ * -ENOTBLK (the policy reads this span around the window), or -errno;
+ * nothing is left pinned on an error. Caller holds the node's io_lock
+ * shared.
  *
  * A thread that holds a pinned range while it waits for a free one can
  * deadlock with others doing the same once the window runs out. Everyone
@@ -318,38 +320,50 @@ ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
  * is freed by the reclaim worker as the single pins come back.
  */
 static int pin_span(struct vdax_file *f, size_t len, uint64_t off,
-		    struct iovec *iov, struct dax_range **pins)
+		    uint64_t size, struct iovec *iov, struct dax_range **pins)
 {
 	struct vdax *vd = f->vd;
-	uint64_t pos = off, end = off + len, next;
-	unsigned cnt, i = 0;
-	void *addr;
-	int ret = 0;
+	unsigned cnt;
+	int ret;
 
-	cnt = (unsigned)(((end - 1) >> DAX_RANGE_SHIFT) -
+	cnt = (unsigned)(((off + len - 1) >> DAX_RANGE_SHIFT) -
 			 (off >> DAX_RANGE_SHIFT) + 1);
 	if (cnt > vd->window_pin_max)
 		return -E2BIG;
 	if (cnt > 1)
 		pthread_mutex_lock(&vd->window_pin_lock);
-	for (; i < cnt; i++, pos = next) {
-		next = (pos & ~DAX_RANGE_MASK) + DAX_RANGE_SIZE;
-		if (next > end)
-			next = end;
-		ret = dax_fault(vd->dax, f->node->dax, f->fh, pos, false, &addr,
-				&pins[i]);
-		if (ret)
-			break;
-		iov[i].iov_base = addr;
-		iov[i].iov_len = (size_t)(next - pos);
-	}
+	ret = dax_pin_read(vd->dax, f->node->dax, f->fh, off, len, size, iov,
+			   pins, cnt);
 	if (cnt > 1)
 		pthread_mutex_unlock(&vd->window_pin_lock);
-	if (!ret)
-		return (int)cnt;
-	while (i--)
-		dax_fault_done(vd->dax, pins[i]);
 	return ret;
+}
+
+/*
+ * A read the admission policy sends around the window: FUSE_READ into a
+ * buffer, which @fn gets instead of window pages (the policy counted the
+ * access once, so the caller must not retry through vdax_pread()).
+ */
+static ssize_t read_around(struct vdax_file *f, size_t len, uint64_t off,
+			   int (*fn)(const struct iovec *iov, int cnt,
+				     void *arg),
+			   void *arg)
+{
+	struct iovec iov;
+	ssize_t n, ret;
+	char *buf = malloc(len);
+
+	if (!buf)
+		return -ENOMEM;
+	n = fc_io(f, false, buf, len, off);
+	if (n < 0) {
+		free(buf);
+		return n;
+	}
+	iov = (struct iovec){ buf, (size_t)n };
+	ret = fn(n ? &iov : NULL, n ? 1 : 0, arg);
+	free(buf);
+	return ret < 0 ? ret : n;
 }
 
 ssize_t fc_dax_read_window(struct vdax_file *f, size_t len, uint64_t off,
@@ -382,7 +396,11 @@ ssize_t fc_dax_read_window(struct vdax_file *f, size_t len, uint64_t off,
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	if (len) {
-		cnt = pin_span(f, len, off, iov, pins);
+		cnt = pin_span(f, len, off, size, iov, pins);
+		if (cnt == -ENOTBLK) {
+			pthread_rwlock_unlock(&n->io_lock);
+			return read_around(f, len, off, fn, arg);
+		}
 		if (cnt < 0) {
 			ret = cnt;
 			goto out;

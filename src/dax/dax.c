@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/copy.h"
 #include "common/log.h"
 #include "dax/dax.h"
 #include "dax/tree.h"
@@ -1167,8 +1168,20 @@ static int get_range(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 
 /* ---- I/O ------------------------------------------------------------- */
 
+/*
+ * Where dax_io() puts each piece: copied to or from @buf, or (@iov set,
+ * dax_pin_read()) left pinned for the caller, @iov[i] its window bytes and
+ * @pins[i] its reference, at most @max pieces, all or nothing.
+ */
+struct dax_dest {
+	char *buf;
+	struct iovec *iov;
+	struct dax_range **pins;
+	unsigned max, cnt;
+};
+
 static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
-		      char *buf, size_t len, uint64_t off, bool write,
+		      struct dax_dest *d, size_t len, uint64_t off, bool write,
 		      uint64_t file_size)
 {
 	struct dax_stream *s = NULL;
@@ -1198,17 +1211,30 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 				c->admit && !seq && !done, seq, &missed, &r);
 		if (ret)
 			break;
+		p = c->base + r->wofs + (pos - start);
+		if (d->iov) {
+			d->iov[d->cnt].iov_base = p;
+			d->iov[d->cnt].iov_len = n;
+			d->pins[d->cnt++] = r;
+			done += n;
+			continue;
+		}
 		/* Only our reference holds the range: no lock while copying,
 		 * since @buf may itself be a vdax mapping that faults. */
-		p = c->base + r->wofs + (pos - start);
 		if (write)
-			memcpy(p, buf + done, n);
+			vdx_copy(p, d->buf + done, n);
 		else
-			memcpy(buf + done, p, n);
+			vdx_copy(d->buf + done, p, n);
 		range_put(c, r);
 		done += n;
 	}
 	pthread_rwlock_unlock(&ino->mapping_lock);
+	if (d->iov && ret) {
+		/* All or nothing: a window reader wants the whole span. */
+		while (d->cnt)
+			range_put(c, d->pins[--d->cnt]);
+		done = 0;
+	}
 	/* Bypassed or not, the caller moves the stream on. */
 	if (c->admit && !s && missed)
 		stream_start(ino, off + len);
@@ -1243,7 +1269,26 @@ ssize_t dax_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		len = file_size - off;
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
-	return dax_io(c, ino, fh, buf, len, off, false, file_size);
+	return dax_io(c, ino, fh, &(struct dax_dest){ .buf = buf }, len, off,
+		      false, file_size);
+}
+
+int dax_pin_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
+		 uint64_t off, size_t len, uint64_t file_size,
+		 struct iovec *iov, struct dax_range **pins, unsigned max)
+{
+	struct dax_dest d = { .iov = iov, .pins = pins, .max = max };
+	ssize_t ret;
+
+	if (off >= file_size || !len)
+		return 0;
+	if (len > file_size - off)
+		len = file_size - off;
+	if (((off + len - 1) >> DAX_RANGE_SHIFT) - (off >> DAX_RANGE_SHIFT) >=
+	    max)
+		return -E2BIG;
+	ret = dax_io(c, ino, fh, &d, len, off, false, file_size);
+	return ret < 0 ? (int)ret : (int)d.cnt;
 }
 
 ssize_t dax_write(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
@@ -1257,7 +1302,8 @@ ssize_t dax_write(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		return -EINVAL;
 	if (__builtin_add_overflow(off, len, &end) || end > file_size)
 		return -ERANGE;
-	return dax_io(c, ino, fh, (char *)buf, len, off, true, file_size);
+	return dax_io(c, ino, fh, &(struct dax_dest){ .buf = (char *)buf }, len,
+		      off, true, file_size);
 }
 
 int dax_fault(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <linux/fuse.h>
 
 #define DAX_RANGE_SHIFT 21
@@ -212,6 +213,22 @@ bool dax_inode_mapped(struct dax_inode *ino, uint64_t off);
  */
 ssize_t dax_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		 void *buf, size_t len, uint64_t off, uint64_t file_size);
+
+/*
+ * dax_read() for a caller that reads the window itself (vdax_pread_window):
+ * the same admission, stream and read-ahead choices, but instead of copying
+ * it pins each range under [@off, +@len) (clamped at @file_size) and gives
+ * @iov[i] the window bytes of piece i and @pins[i] its reference (drop each
+ * with dax_fault_done()). Returns the number of pieces (0 at end of file),
+ * all pinned; -E2BIG if the span needs more than @max; -ENOTBLK if the
+ * policy sends this read around the window; or -errno. On an error nothing
+ * is left pinned. The caller's locking is dax_read()'s; a caller that may
+ * hold several pins while waiting for a free range must keep the window
+ * from running out (see fc_dax_read_window()).
+ */
+int dax_pin_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
+		 uint64_t off, size_t len, uint64_t file_size,
+		 struct iovec *iov, struct dax_range **pins, unsigned max);
 
 /*
  * Write @len bytes at @off through the window. A write that would extend

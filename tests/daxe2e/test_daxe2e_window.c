@@ -4,7 +4,10 @@
  * one call may hold 2), the bytes the callback sees against vdax_pread()
  * and the host, EOF, errors, a truncate that must wait for a running
  * callback, and calls spanning two ranges from more threads than the
- * window could serve if each held one range while waiting for another.
+ * window could serve if each held one range while waiting for another
+ * (with dax_admit=all: every miss maps); then the admission policy on this
+ * path: random reads over 4x the window go around it, a stream is mapped
+ * ahead.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -359,6 +362,86 @@ static void test_many_threads(void)
 	free(hb);
 }
 
+/* ---- the admission policy on this path ---------------------------- */
+
+#define ASIZE (32 * MiB) /* 16 ranges through a window of 4 */
+
+/*
+ * With adaptive admission (the default) a window read is a dax_read()
+ * choice like any other: random reads over 4x the window must mostly go
+ * around it (FUSE_READ, the callback gets a buffer), not remap a range per
+ * read; a sequential reader must be mapped ahead. Every byte checked.
+ */
+static void test_admission(void)
+{
+	unsigned char *hb = malloc(ASIZE);
+	struct seen s = { .buf = malloc(MiB), .cap = MiB };
+	struct vdax_stats s0, s1;
+	struct vdax_file *f;
+	unsigned x = 12345, bad = 0, one = 0;
+	const int reads = 2000;
+
+	dx_fill(hb, ASIZE, 25, 0);
+	if (dx_host_write(&d, "adm", hb, ASIZE, 0))
+		tap_bail("host write failed");
+	is_int(vdax_open(d.vd, "adm", O_RDONLY, 0, &f), 0, "open adm");
+	if (!f)
+		tap_bail("no handle");
+	/* fill the window first, so that admission is in play */
+	for (off_t o = 0; o < 8 * MiB; o += 2 * MiB)
+		if (vdax_pread_window(f, 4096, o, gather, &s) != 4096)
+			bad++;
+	s0 = dx_stats(&d);
+	for (int i = 0; i < reads; i++) {
+		off_t off;
+
+		x = x * 1103515245u + 12345u;
+		off = (off_t)((x >> 4) % (ASIZE / 4096)) * 4096;
+		if (vdax_pread_window(f, 4096, off, gather, &s) != 4096 ||
+		    s.len != 4096 ||
+		    dx_check(s.buf, 4096, 25, (uint64_t)off) != -1)
+			bad++;
+		one += s.cnt == 1;
+	}
+	s1 = dx_stats(&d);
+	is_int((int)bad, 0, "%d random 4 KiB window reads over 4x the window: "
+	       "all the right bytes", reads);
+	is_int((int)one, reads, "... each one piece, mapped or read around");
+	diag("random: %llu bypasses, %llu admissions, %llu setups, "
+	     "%llu hits",
+	     (unsigned long long)(s1.bypasses - s0.bypasses),
+	     (unsigned long long)(s1.admissions - s0.admissions),
+	     (unsigned long long)(s1.setup_mappings - s0.setup_mappings),
+	     (unsigned long long)(s1.hits - s0.hits));
+	ok(s1.bypasses - s0.bypasses > reads / 2,
+	   "most went around the window (%llu bypasses of %d)",
+	   (unsigned long long)(s1.bypasses - s0.bypasses), reads);
+	ok(s1.setup_mappings - s0.setup_mappings < reads / 10,
+	   "the window did not thrash (%llu setups for %d reads)",
+	   (unsigned long long)(s1.setup_mappings - s0.setup_mappings),
+	   reads);
+
+	/* a sequential reader, 128 KiB at a time (the kernel's read-ahead) */
+	s0 = dx_stats(&d);
+	bad = 0;
+	for (off_t off = 0; off < ASIZE; off += 128 * 1024)
+		if (vdax_pread_window(f, 128 * 1024, off, gather, &s) !=
+			    128 * 1024 ||
+		    dx_check(s.buf, s.len, 25, (uint64_t)off) != -1)
+			bad++;
+	s1 = dx_stats(&d);
+	is_int((int)bad, 0, "a 128 KiB stream through 4x the window: all "
+	       "the right bytes");
+	ok(s1.readaheads - s0.readaheads >= 8 &&
+		   s1.bypasses - s0.bypasses <= 2,
+	   "... mapped ahead (%llu read-aheads, %llu bypasses)",
+	   (unsigned long long)(s1.readaheads - s0.readaheads),
+	   (unsigned long long)(s1.bypasses - s0.bypasses));
+	vdax_release(f);
+	free(s.buf);
+	free(hb);
+}
+
 /* ---- files that do not use the window ------------------------------ */
 
 static void test_no_window(const char *vdaxd, const char *opts)
@@ -390,13 +473,24 @@ int main(void)
 	dx_init(&d);
 	if (dx_start(&d, vdaxd, 0, "--cache-size=8M", NULL))
 		tap_bail("vdaxd did not start");
-	is_int(dx_open(&d, "dax=always"), 0, "dax=always session on vdaxd");
+	/* The mechanism: every miss maps. */
+	is_int(dx_open(&d, "dax=always,dax_admit=all"), 0,
+	       "dax=always,dax_admit=all session on vdaxd");
 	if (!d.vd)
 		tap_bail("no session");
 	test_spans();
 	test_truncate_waits();
 	test_release_during_cb();
 	test_many_threads();
+	dx_stop(&d);
+
+	if (dx_start(&d, vdaxd, 0, "--cache-size=8M", NULL))
+		tap_bail("vdaxd did not start");
+	is_int(dx_open(&d, "dax=always"), 0,
+	       "dax=always session (adaptive admission)");
+	if (!d.vd)
+		tap_bail("no session");
+	test_admission();
 	dx_stop(&d);
 
 	test_no_window(vdaxd, "dax=never");
