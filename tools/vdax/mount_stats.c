@@ -99,6 +99,11 @@ int vm_stats_text(struct vm *vm, char *buf, size_t size)
 			{ "hits", dax.hits },
 			{ "misses", dax.misses },
 			{ "faults", dax.faults },
+			{ "admissions", dax.admissions },
+			{ "bypasses", dax.bypasses },
+			{ "ghost_hits", dax.ghost_hits },
+			{ "readaheads", dax.readaheads },
+			{ "admit_margin", dax.admit_margin },
 		};
 
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
