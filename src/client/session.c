@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "client/client.h"
+#include "dax/dax.h"
 
 static int fc_init(struct vdax *vd)
 {
@@ -124,7 +125,12 @@ VDAX_EXPORT void vdax_close(struct vdax *vd)
 	if (!vd)
 		return;
 	fc_mmap_session_close(vd);
-	/* Evicting DAX nodes removes their mappings: before the conn goes. */
+	/*
+	 * Evicting DAX nodes frees their ranges: before the conn goes. Not
+	 * one FUSE_REMOVEMAPPING each: the window goes as a whole.
+	 */
+	if (vd->dax)
+		dax_conn_closing(vd->dax);
 	fc_cache_destroy(vd);
 	fc_dax_conn_fini(vd);
 	vdx_dev_close(vd->dev);

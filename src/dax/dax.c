@@ -171,6 +171,9 @@ struct dax_conn {
 	struct dax_ghost *ghosts;      /* ring; protected by adm_lock */
 	unsigned ghost_cap, ghost_pos; /* protected by adm_lock */
 
+	/* The session is ending: mappings go with the window (dax_conn_closing). */
+	atomic_bool closing;
+
 	struct dax_counters st;
 };
 
@@ -371,8 +374,12 @@ static int send_setup(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 static int send_remove(struct dax_conn *c, uint64_t nodeid,
 		       const struct fuse_removemapping_one *v, unsigned n)
 {
-	int ret = c->ops->remove(c->ctx, nodeid, v, n);
+	int ret;
 
+	/* The window goes as a whole (dax_conn_closing()). */
+	if (atomic_load_explicit(&c->closing, memory_order_relaxed))
+		return 0;
+	ret = c->ops->remove(c->ctx, nodeid, v, n);
 	count(&c->st.remove_req, 1);
 	count(&c->st.remove, n);
 	if (ret)
@@ -1579,6 +1586,12 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 	}
 	*out = c;
 	return 0;
+}
+
+void dax_conn_closing(struct dax_conn *c)
+{
+	if (c)
+		atomic_store(&c->closing, true);
 }
 
 void dax_conn_destroy(struct dax_conn *c)

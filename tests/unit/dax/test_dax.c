@@ -584,6 +584,48 @@ static void test_batch(void)
 	env_fini(&e);
 }
 
+/* Session teardown: dax_conn_closing(), then inodes go without REMOVEMAPPING. */
+static void test_closing(void)
+{
+	struct env e;
+	struct dax_inode *a, *b;
+	struct dax_stats st;
+	bool good = true;
+	unsigned i, nrem;
+
+	diag("closing: the window goes as a whole");
+	env_init(&e, 4, DAX_CONN_NO_WORKER);
+	fill(fake_add_file(&e.f, 1, 4 * R), 4 * R, 1);
+	fill(fake_add_file(&e.f, 2, 4 * R), 4 * R, 2);
+	a = dax_inode_new(1);
+	b = dax_inode_new(2);
+	for (i = 0; i < 2; i++) {
+		good &= read_ok(&e, a, 1, i * R, 4 * R);
+		good &= read_ok(&e, b, 2, i * R, 4 * R);
+	}
+	ok(good && dax_inode_nr_ranges(a) == 2 && dax_inode_nr_ranges(b) == 2,
+	   "two files hold two ranges each");
+	/* a live session removes what it frees */
+	is_int(dax_inode_free(e.c, b), 0, "inode b freed while open");
+	nrem = e.f.nremove;
+	ok(nrem == 2, "... with FUSE_REMOVEMAPPING of its 2 ranges (%u)", nrem);
+	dax_conn_closing(e.c);
+	is_int(dax_inode_free(e.c, a), 0, "inode a freed after closing");
+	st = stats(&e);
+	ok(e.f.nremove == nrem && st.remove_mappings == 2,
+	   "... without a FUSE_REMOVEMAPPING (%u removed in all)",
+	   e.f.nremove);
+	ok(st.ranges_free == 4 && st.ranges_busy == 0,
+	   "... and all 4 ranges are free again");
+	dax_conn_closing(NULL); /* accepted, as dax_conn_destroy(NULL) */
+	dax_conn_destroy(e.c);
+	ok(dax_window_nr_mappings(e.w) == 2 && e.f.map_errors == 0,
+	   "a's 2 mappings are left for the window's own teardown (%u)",
+	   dax_window_nr_mappings(e.w));
+	dax_window_destroy(e.w);
+	fake_destroy(&e.f);
+}
+
 int main(void)
 {
 	test_alloc_hits();
@@ -594,5 +636,6 @@ int main(void)
 	test_background();
 	test_break();
 	test_batch();
+	test_closing();
 	return tap_done();
 }
