@@ -275,6 +275,8 @@ EOF
 		echo "pieces, the buffer at four offsets into its page (16: a \`malloc()\`ed buffer"
 		echo "of 128 KiB or more), best of 5 interleaved. libvdax copies window and reply"
 		echo "data with \`vdx_copy()\` (docs/dax.md, \"Copies out of the window\")."
+		echo "Outside the band (offsets 0, 48, 64, and every 1 MiB piece) both columns"
+		echo "run the same \`memcpy()\`: their differences there are the noise."
 		echo
 		"$build/bench/copy-band"
 	fi
