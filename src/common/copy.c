@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* vdx_copy_near(): see copy.h. */
 #include "common/copy.h"
 
