@@ -50,6 +50,7 @@
 #include "common/copy.h"
 #include "common/log.h"
 #include "dax/dax.h"
+#include "dax/ghost.h"
 #include "dax/tree.h"
 
 #define DAX_RECLAIM_PCT	    20	      /* keep this share of the ranges free */
@@ -113,11 +114,6 @@ struct dax_counters {
 		ghost_hits, readaheads;
 };
 
-/* A recently evicted range (the ghost list). */
-struct dax_ghost {
-	uint64_t nodeid, idx; /* idx: file offset >> DAX_RANGE_SHIFT, +1 */
-};
-
 /* A read-ahead the worker is asked to map. */
 struct dax_ra {
 	struct dax_inode *ino;
@@ -168,8 +164,7 @@ struct dax_conn {
 	atomic_uint freq_ages;	       /* halvings so far */
 	atomic_uint margin;	       /* admission margin, adaptive */
 	pthread_mutex_t adm_lock;      /* leaf: the ghost list */
-	struct dax_ghost *ghosts;      /* ring; protected by adm_lock */
-	unsigned ghost_cap, ghost_pos; /* protected by adm_lock */
+	struct dax_ghosts ghosts;      /* protected by adm_lock */
 
 	/* The session is ending: mappings go with the window (dax_conn_closing). */
 	atomic_bool closing;
@@ -489,18 +484,11 @@ static void freq_touch(struct dax_conn *c, uint64_t nodeid, uint64_t pos)
 static bool ghost_find(struct dax_conn *c, uint64_t nodeid, uint64_t pos,
 		       bool take)
 {
-	uint64_t idx = (pos >> DAX_RANGE_SHIFT) + 1;
-	bool found = false;
-	unsigned i;
+	bool found;
 
 	pthread_mutex_lock(&c->adm_lock);
-	for (i = 0; i < c->ghost_cap; i++)
-		if (c->ghosts[i].idx == idx && c->ghosts[i].nodeid == nodeid) {
-			found = true;
-			if (take)
-				c->ghosts[i].idx = 0;
-			break;
-		}
+	found = dax_ghosts_find(&c->ghosts, nodeid,
+				(pos >> DAX_RANGE_SHIFT) + 1, take);
 	pthread_mutex_unlock(&c->adm_lock);
 	return found;
 }
@@ -520,11 +508,8 @@ static void evicted(struct dax_conn *c, struct dax_inode *ino,
 	if (!c->admit)
 		return;
 	pthread_mutex_lock(&c->adm_lock);
-	c->ghosts[c->ghost_pos] = (struct dax_ghost){
-		.nodeid = ino->nodeid,
-		.idx = (r->node.start >> DAX_RANGE_SHIFT) + 1,
-	};
-	c->ghost_pos = (c->ghost_pos + 1) % c->ghost_cap;
+	dax_ghosts_add(&c->ghosts, ino->nodeid,
+		       (r->node.start >> DAX_RANGE_SHIFT) + 1);
 	pthread_mutex_unlock(&c->adm_lock);
 	if (r->stream)
 		return;
@@ -1513,12 +1498,10 @@ static int admit_init(struct dax_conn *c, unsigned nr, unsigned flags)
 	while (slots < 16 * nr && slots < (1u << 24))
 		slots <<= 1;
 	c->freq = calloc(slots, sizeof(*c->freq));
-	c->ghosts = calloc(nr, sizeof(*c->ghosts));
-	if (!c->freq || !c->ghosts)
+	if (!c->freq || dax_ghosts_init(&c->ghosts, nr))
 		return -ENOMEM;
 	c->freq_mask = slots - 1;
 	c->freq_period = 10 * nr < 160 ? 160 : 10 * nr;
-	c->ghost_cap = nr;
 	atomic_store(&c->margin, DAX_MARGIN_INIT);
 	pthread_mutex_init(&c->adm_lock, NULL);
 	c->admit = true;
@@ -1530,7 +1513,7 @@ static void admit_fini(struct dax_conn *c)
 	if (c->admit)
 		pthread_mutex_destroy(&c->adm_lock);
 	free(c->freq);
-	free(c->ghosts);
+	dax_ghosts_fini(&c->ghosts);
 }
 
 int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
