@@ -5,7 +5,10 @@
  */
 #include <linux/falloc.h>
 
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/mman.h>
 
 #include "daxe2e.h"
 
@@ -373,6 +376,132 @@ static void test_admission(void)
 	free(hb);
 }
 
+/* ---- 2 MiB folios for bulk reads ------------------------------------ */
+
+/* Write @name on the host (@size, pattern @seed), then drop it from the
+ * page cache. 0, or -1 if the page cache kept some of it. */
+static int host_cold(const char *name, size_t size, unsigned seed)
+{
+	unsigned char *hb = malloc(size);
+	char p[600];
+	int fd, ret = -1;
+
+	dx_fill(hb, size, seed, 0);
+	if (dx_host_write(&d, name, hb, size, 0))
+		tap_bail("host write failed");
+	fd = open(dx_host(&d, name, p, sizeof(p)), O_RDONLY);
+	if (fd >= 0 && !fdatasync(fd) &&
+	    !posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED))
+		ret = 0;
+	if (fd >= 0)
+		close(fd);
+	free(hb);
+	return ret;
+}
+
+/*
+ * Map host file @name in this process and report how much of it is
+ * cached (mincore) and how much the kernel maps with PMDs when every
+ * cached page is touched: 2 MiB folios in the page cache. @hugepage: the
+ * probe itself asks for them (MADV_HUGEPAGE), which brings uncached pages
+ * in as 2 MiB folios: the control, "does this filesystem have them".
+ */
+static void probe(const char *name, size_t size, bool hugepage,
+		  size_t *cached, size_t *pmd)
+{
+	char p[600], line[256];
+	unsigned char *vec = calloc(size / 4096, 1);
+	char *res, *m;
+	int fd = open(dx_host(&d, name, p, sizeof(p)), O_RDONLY);
+	FILE *sm;
+	bool in = false;
+	unsigned long kb;
+
+	*cached = *pmd = 0;
+	res = mmap(NULL, size + 2 * MiB, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || res == MAP_FAILED || !vec)
+		tap_bail("probe failed");
+	m = mmap((char *)(((uintptr_t)res + 2 * MiB - 1) & ~(2 * MiB - 1)),
+		 size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		tap_bail("probe map failed");
+	if (hugepage)
+		madvise(m, size, MADV_HUGEPAGE);
+	if (!mincore(m, size, vec))
+		for (size_t i = 0; i < size / 4096; i++)
+			*cached += (vec[i] & 1) * 4096;
+	for (size_t i = 0; i < size / 4096; i++)
+		if (hugepage || (vec[i] & 1))
+			(void)*(volatile char *)(m + i * 4096);
+	sm = fopen("/proc/self/smaps", "r");
+	snprintf(p, sizeof(p), "%lx-", (unsigned long)m);
+	while (sm && fgets(line, sizeof(line), sm)) {
+		if (strchr(line, '-') && strchr(line, ' ') &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = !strncmp(line, p, strlen(p));
+		else if (in && sscanf(line, "FilePmdMapped: %lu kB", &kb) == 1)
+			*pmd = kb * 1024;
+	}
+	if (sm)
+		fclose(sm);
+	munmap(res, size + 2 * MiB);
+	free(vec);
+}
+
+/*
+ * A bulk reader (1 MiB calls, a stream) of a file not yet in the host's
+ * page cache leaves it there in 2 MiB folios, which the window then maps
+ * with one PMD per range; a single 4 KiB read does not pull in 2 MiB.
+ */
+static void test_huge(void)
+{
+	const size_t size = 8 * MiB;
+	size_t cached, pmd;
+	unsigned char *buf = malloc(MiB);
+	struct vdax_file *f;
+	long bad = -1;
+
+	if (host_cold("hctl", size, 41) || host_cold("hbulk", size, 42) ||
+	    host_cold("hsmall", size, 43)) {
+		tap_skip("the page cache keeps the files: no cold start here");
+		free(buf);
+		return;
+	}
+	probe("hctl", size, true, &cached, &pmd);
+	if (pmd < 4 * MiB) {
+		diag("control: %zu KiB cached, %zu KiB PMD-mapped", cached >> 10,
+		     pmd >> 10);
+		tap_skip("this filesystem gives no 2 MiB folios (control)");
+		free(buf);
+		return;
+	}
+	is_int(vdax_open(d.vd, "hbulk", O_RDONLY, 0, &f), 0, "open hbulk");
+	for (size_t off = 0; off < size && bad < 0; off += MiB)
+		if (vdax_pread(f, buf, MiB, (off_t)off) != (ssize_t)MiB ||
+		    dx_check(buf, MiB, 42, off) != -1)
+			bad = (long)off;
+	vdax_release(f);
+	is_int((int)bad, -1, "a cold 8 MiB file read in 1 MiB calls: right");
+	probe("hbulk", size, false, &cached, &pmd);
+	ok(cached == size && pmd >= size - 2 * MiB,
+	   "... it is cached in 2 MiB folios (%zu KiB cached, %zu KiB "
+	   "PMD-mapped)",
+	   cached >> 10, pmd >> 10);
+
+	is_int(vdax_open(d.vd, "hsmall", O_RDONLY, 0, &f), 0, "open hsmall");
+	ok(vdax_pread(f, buf, 4096, 4 * MiB) == 4096 &&
+		   dx_check(buf, 4096, 43, 4 * MiB) == -1,
+	   "one 4 KiB read of a cold file: right");
+	vdax_release(f);
+	probe("hsmall", size, false, &cached, &pmd);
+	ok(cached < 2 * MiB,
+	   "... it pulled in the default read-around, not 2 MiB (%zu KiB)",
+	   cached >> 10);
+	free(buf);
+}
+
 static void test_inode_mode(const char *vdaxd)
 {
 	unsigned char *buf = malloc(3 * MiB);
@@ -450,6 +579,15 @@ int main(void)
 	ok(dx_stats(&d).readaheads > 0, "the stream was read ahead (%llu)",
 	   (unsigned long long)dx_stats(&d).readaheads);
 	test_admission();
+	dx_stop(&d);
+
+	/* A fresh window: the reads below map (nothing to be admitted past). */
+	if (dx_start(&d, vdaxd, 0, "--cache-size=8M", NULL))
+		tap_bail("vdaxd did not start");
+	is_int(dx_open(&d, "dax=always"), 0, "dax=always session, fresh window");
+	if (!d.vd)
+		tap_bail("no session");
+	test_huge();
 	dx_stop(&d);
 
 	test_inode_mode(vdaxd);
