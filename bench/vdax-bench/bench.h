@@ -230,12 +230,14 @@ void unmap_all(void);
 
 #define CAT_WINDOW (64 * MIB)
 #define CAT_REPS   3
-#define NCAT 4
+#define NCAT 6
 
 extern const struct cat_variant {
 	const char *name;
 	const char *desc;
 	const char *options; /* vdax -o; NULL: local cat */
+	const char *file;    /* in the shared directory */
+	const char *local;   /* the local variant it is compared with */
 } cat_variants[];
 
 extern struct cat_result {

@@ -4,7 +4,9 @@
  * columns.
  *
  * One `vdax cat` (or local `cat`) of ws.bin (256 MiB, in the host page
- * cache) as a whole process: exec, session set-up, the read, teardown.
+ * cache), or of ws2m.bin (the same size written in 2 MiB pieces, so that
+ * the host caches it in 2 MiB folios where the filesystem has them), as a
+ * whole process: exec, session set-up, the read, teardown.
  * Each vdax run gets a fresh vdaxd --cache-size=CAT_WINDOW, so every DAX
  * mapping is made during the measured run. Best of CAT_REPS (the issue's
  * measure), the variants interleaved with the order rotating.
@@ -12,13 +14,21 @@
 #include "bench.h"
 
 const struct cat_variant cat_variants[] = {
-	{ "local", "`cat FILE > /dev/null` on the host directory", NULL },
+	{ "local", "`cat FILE > /dev/null` on the host directory", NULL,
+	  "ws.bin", "local" },
 	{ "dax", "`vdax -o dax=always,cache_size=64M cat` (adaptive admission)",
-	  "dax=always,cache_size=64M" },
+	  "dax=always,cache_size=64M", "ws.bin", "local" },
 	{ "dax-all", "the same with `dax_admit=all` (every miss maps: the "
 		     "behaviour before issue 13)",
-	  "dax=always,cache_size=64M,dax_admit=all" },
-	{ "nodax", "`vdax -o dax=never cat` (FUSE_READ)", "dax=never" },
+	  "dax=always,cache_size=64M,dax_admit=all", "ws.bin", "local" },
+	{ "nodax", "`vdax -o dax=never cat` (FUSE_READ)", "dax=never", "ws.bin",
+	  "local" },
+	{ "local-2m", "`cat` of ws2m.bin: the same size written in 2 MiB "
+		      "pieces (the host caches it in 2 MiB folios)",
+	  NULL, "ws2m.bin", "local-2m" },
+	{ "dax-2m", "`vdax -o dax=always,cache_size=64M cat` of ws2m.bin "
+		    "(one PMD per range)",
+	  "dax=always,cache_size=64M", "ws2m.bin", "local-2m" },
 };
 
 _Static_assert(ARRAY_SIZE(cat_variants) == NCAT, "NCAT in bench.h");
@@ -80,7 +90,7 @@ static void cat_one(size_t v, int rep)
 	if (!cv->options) {
 		char *argv[] = { "/bin/cat", file, NULL };
 
-		fmt_path(file, sizeof(file), "%s/ws.bin", sharedir);
+		fmt_path(file, sizeof(file), "%s/%s", sharedir, cv->file);
 		r->ms[rep] = run_timed(argv, err);
 		return;
 	}
@@ -94,7 +104,7 @@ static void cat_one(size_t v, int rep)
 	{
 		char *argv[] = { (char *)P.vdax_tool, "--socket", sock, "-o",
 				 (char *)cv->options, "--stats", "cat",
-				 "ws.bin", NULL };
+				 (char *)cv->file, NULL };
 
 		/* vdax retries a refused connect itself? Not assumed: the
 		 * socket is listening once vdaxd logs "ready". */

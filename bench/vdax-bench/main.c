@@ -192,6 +192,8 @@ static void cleanup_share(void)
 	rm_rf(p);
 	fmt(p, sizeof(p), "%s/ws.bin", sharedir);
 	rm_rf(p);
+	fmt(p, sizeof(p), "%s/ws2m.bin", sharedir);
+	rm_rf(p);
 	fmt(p, sizeof(p), "%s/tree", sharedir);
 	rm_rf(p);
 	for (size_t b = 0; b < NBACKENDS; b++) {

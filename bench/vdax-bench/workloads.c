@@ -456,9 +456,9 @@ out:
 
 /* ---------------- preparing the shared directory ---------------- */
 
-static void write_file(int dirfd, const char *name, size_t size)
+static void write_file_by(int dirfd, const char *name, size_t size,
+			  size_t chunk)
 {
-	size_t chunk = MIB;
 	char *buf = malloc(chunk);
 	uint64_t s = 88172645463325252ull;
 	int fd;
@@ -479,6 +479,11 @@ static void write_file(int dirfd, const char *name, size_t size)
 		die("fsync %s: %s", name, strerror(errno));
 	close(fd);
 	free(buf);
+}
+
+static void write_file(int dirfd, const char *name, size_t size)
+{
+	write_file_by(dirfd, name, size, MIB);
 }
 
 static void warm_file(int dirfd, const char *name)
@@ -510,6 +515,9 @@ void prepare(void)
 	fprintf(stderr, "vdax-bench: preparing %s\n", sharedir);
 	write_file(dirfd, "data.bin", P.file_size);
 	write_file(dirfd, "ws.bin", 8 * P.ws_window);
+	/* the cold cat's other file: cached in 2 MiB folios where the
+	 * filesystem has them (ext4 from Linux 6.16, XFS) */
+	write_file_by(dirfd, "ws2m.bin", 8 * P.ws_window, 2 * MIB);
 	for (size_t b = 0; b < NBACKENDS; b++) {
 		if (!backends[b].enabled || backends[b].external)
 			continue;
@@ -557,6 +565,7 @@ void prepare(void)
 	syncfs(dirfd);
 	warm_file(dirfd, "data.bin");
 	warm_file(dirfd, "ws.bin");
+	warm_file(dirfd, "ws2m.bin");
 	close(dirfd);
 }
 
