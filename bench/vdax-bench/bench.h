@@ -203,9 +203,10 @@ struct workload {
 	size_t bs;
 	double ws;		/* working set / P.ws_window; 0: not a ws row */
 	bool sweep_only;	/* only on the columns with .sweep */
+	bool big_folios;	/* on ws2m.bin (cached in 2 MiB folios) */
 };
 
-#define NWORKLOADS 15
+#define NWORKLOADS 16
 extern const struct workload workloads[];
 
 /* The rows of the working-set sweep, smallest first. */

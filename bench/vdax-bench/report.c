@@ -275,7 +275,7 @@ static void md_target(FILE *f, const char *what, struct stats s,
 /* ---------------- issue 13: DAX under pressure ---------------- */
 
 static const char *const pressure_ids[] = { "randread", "ws2x", "ws4x",
-					    "ws8x", "wsseq8x" };
+					    "ws8x", "wsseq8x", "wsseq8x-2m" };
 
 /* Per 1000 operations of the dax column's cell: "a / b / c / d / e". */
 static void md_counters(FILE *f, int w, int t)
@@ -455,6 +455,9 @@ static void md_pressure(FILE *f)
 		fmt(what, sizeof(what), "1 MiB sequential read of a file 8x the window, %d thr: DAX / no DAX",
 		    P.threads[t]);
 		md_target(f, what, col_ratio(find_wl("wsseq8x"), t, "dax", "vdaxd"), 3, false);
+		fmt(what, sizeof(what), "(the same, the file cached in 2 MiB folios, %d thr: DAX / no DAX)",
+		    P.threads[t]);
+		md_target(f, what, col_ratio(find_wl("wsseq8x-2m"), t, "dax", "vdaxd"), 3, false);
 	}
 }
 

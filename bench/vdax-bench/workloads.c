@@ -70,6 +70,11 @@ const struct workload workloads[] = {
 	  "pread of 1 MiB, in order, wrapping, over the 256 MiB file: 8x "
 	  "the 32 MiB window of the dax column's second session; each "
 	  "thread its own slice", WL_SEQREAD, MIB, 8, true },
+	{ "wsseq8x-2m", "1 MiB sequential read, file 8x window, 2 MiB folios",
+	  "MiB/s",
+	  "as the row above, over ws2m.bin: the same bytes written in 2 MiB "
+	  "pieces, which the host caches in 2 MiB folios (so DAX maps each "
+	  "range with one PMD)", WL_SEQREAD, MIB, 8, true, true },
 };
 _Static_assert(NWORKLOADS == NWORKLOADS, "NWORKLOADS in bench.h");
 
@@ -141,7 +146,7 @@ size_t wl_span(const struct workload *wl)
 static void data_path(const struct job *j, char *p, size_t n)
 {
 	if (j->wl->ws > 0)
-		snprintf(p, n, "ws.bin");
+		snprintf(p, n, j->wl->big_folios ? "ws2m.bin" : "ws.bin");
 	else if (!wl_writes(j->wl))
 		snprintf(p, n, "data.bin");
 	else
