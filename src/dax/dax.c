@@ -1052,13 +1052,6 @@ static int upgrade(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 }
 
 /*
- * Map @fresh at file offset @pos for @ino. -EAGAIN (and @fresh freed) if
- * another thread mapped @pos first. The range goes into the tree first, in
- * RANGE_SETUP, and FUSE_SETUPMAPPING is sent with no inode lock held, so
- * that other threads' hits and misses on @ino are not held up by this
- * round trip; a thread that wants this very range waits for it.
- */
-/*
  * A range set up for a sequential stream, or for a call of 256 KiB or
  * more, will be read whole: let the kernel bring its pages in as 2 MiB
  * folios where they are not cached yet (with MADV_HUGEPAGE, mmap
@@ -1079,6 +1072,13 @@ static void advise_huge(struct dax_conn *c, struct dax_range *r)
 		VLOG_DEBUG("dax: MADV_HUGEPAGE: %s", strerror(errno));
 }
 
+/*
+ * Map @fresh at file offset @pos for @ino. -EAGAIN (and @fresh freed) if
+ * another thread mapped @pos first. The range goes into the tree first, in
+ * RANGE_SETUP, and FUSE_SETUPMAPPING is sent with no inode lock held, so
+ * that other threads' hits and misses on @ino are not held up by this
+ * round trip; a thread that wants this very range waits for it.
+ */
 static int install(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		   struct dax_range *fresh, uint64_t pos, bool writable,
 		   bool stream, bool huge, struct dax_range **out)
@@ -1188,13 +1188,13 @@ static int get_range(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 /*
  * Where dax_io() puts each piece: copied to or from @buf, or (@iov set,
  * dax_pin_read()) left pinned for the caller, @iov[i] its window bytes and
- * @pins[i] its reference, at most @max pieces, all or nothing.
+ * @pins[i] its reference, all or nothing (the caller sized the arrays).
  */
 struct dax_dest {
 	char *buf;
 	struct iovec *iov;
 	struct dax_range **pins;
-	unsigned max, cnt;
+	unsigned cnt;
 };
 
 static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
@@ -1278,15 +1278,22 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	return done ? (ssize_t)done : ret;
 }
 
-ssize_t dax_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
-		 void *buf, size_t len, uint64_t off, uint64_t file_size)
+/* A read's length clamped at @file_size (and SSIZE_MAX); 0 at EOF. */
+static size_t read_len(size_t len, uint64_t off, uint64_t file_size)
 {
-	if (off >= file_size || !len)
+	if (off >= file_size)
 		return 0;
 	if (len > file_size - off)
 		len = file_size - off;
-	if (len > SSIZE_MAX)
-		len = SSIZE_MAX;
+	return len > SSIZE_MAX ? SSIZE_MAX : len;
+}
+
+ssize_t dax_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
+		 void *buf, size_t len, uint64_t off, uint64_t file_size)
+{
+	len = read_len(len, off, file_size);
+	if (!len)
+		return 0;
 	return dax_io(c, ino, fh, &(struct dax_dest){ .buf = buf }, len, off,
 		      false, file_size);
 }
@@ -1295,13 +1302,12 @@ int dax_pin_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		 uint64_t off, size_t len, uint64_t file_size,
 		 struct iovec *iov, struct dax_range **pins, unsigned max)
 {
-	struct dax_dest d = { .iov = iov, .pins = pins, .max = max };
+	struct dax_dest d = { .iov = iov, .pins = pins };
 	ssize_t ret;
 
-	if (off >= file_size || !len)
+	len = read_len(len, off, file_size);
+	if (!len)
 		return 0;
-	if (len > file_size - off)
-		len = file_size - off;
 	if (((off + len - 1) >> DAX_RANGE_SHIFT) - (off >> DAX_RANGE_SHIFT) >=
 	    max)
 		return -E2BIG;

@@ -145,10 +145,6 @@ void dax_conn_destroy(struct dax_conn *c);
 int dax_check_map_alignment(uint32_t map_alignment);
 
 /*
- * One reclaim pass, as the background worker runs it: free up to @max idle
- * busy ranges, least recently used first. Returns how many were freed.
- */
-/*
  * The session is ending and the whole window goes with it: from now on
  * freeing an inode (dax_inode_free(), dax_inode_break_range()) drops its
  * ranges without a FUSE_REMOVEMAPPING round trip each. The backend forgets
@@ -157,6 +153,11 @@ int dax_check_map_alignment(uint32_t map_alignment);
  * may start after this.
  */
 void dax_conn_closing(struct dax_conn *c);
+
+/*
+ * One reclaim pass, as the background worker runs it: free up to @max idle
+ * busy ranges, least recently used first. Returns how many were freed.
+ */
 unsigned dax_conn_reclaim(struct dax_conn *c, unsigned max);
 
 /* ---- inodes -------------------------------------------------------- */
