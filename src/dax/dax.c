@@ -65,7 +65,13 @@
 #define DAX_MARGIN_DECAY 8  /* sketch halvings per margin step down */
 #define DAX_PAYBACK_HITS 16 /* hits a mapping must earn to pay for itself */
 #define DAX_STREAMS	 4  /* sequential streams tracked per inode */
-#define DAX_RA_MAX	 8  /* read-ahead requests queued for the worker */
+#define DAX_RA_MAX	 8  /* read-ahead requests queued for the workers */
+/*
+ * Worker threads: each maps read-aheads, any of them reclaims. One setup
+ * is a round trip that mostly waits, so several streams need several in
+ * flight to keep ahead of their readers.
+ */
+#define DAX_WORKERS	 4
 /* A call this long maps its ranges for bulk reading (advise_huge()). */
 #define DAX_BULK_READ	 (256 * 1024)
 
@@ -149,11 +155,16 @@ struct dax_conn {
 	bool worker_kick;	    /* protected by lock */
 	bool worker_stop;	    /* protected by lock */
 	bool have_worker;	    /* constant */
-	pthread_t worker;	    /* set before anyone can use @c */
+	unsigned nr_workers;	    /* constant */
+	struct dax_worker {
+		struct dax_conn *c;
+		pthread_t thread;
+		/* Its read-ahead's inode, NULL if none; protected by lock. */
+		struct dax_inode *ra_busy;
+	} workers[DAX_WORKERS];
 
 	struct dax_ra ra[DAX_RA_MAX]; /* protected by lock */
 	unsigned nr_ra;		      /* protected by lock */
-	struct dax_inode *ra_busy;    /* the worker's read-ahead; lock */
 	unsigned ra_depth;	      /* ranges a stream is read ahead; constant */
 
 	/* Admission (constant unless noted). */
@@ -838,8 +849,8 @@ static bool mapped(struct dax_inode *ino, uint64_t pos)
 }
 
 /*
- * The worker maps the range a stream is about to reach. The inode stays
- * valid: dax_inode_free() waits while ra_busy is it. Skipped if the inode
+ * A worker maps the range a stream is about to reach. The inode stays
+ * valid: dax_inode_free() waits while a worker's ra_busy is it. Skipped if the inode
  * is being truncated (mapping lock taken), the range is there already, or
  * no range can be had: the stream then maps it itself.
  */
@@ -935,7 +946,8 @@ static void readahead_post(struct dax_conn *c, struct dax_inode *ino,
 
 static void *worker_main(void *arg)
 {
-	struct dax_conn *c = arg;
+	struct dax_worker *w = arg;
+	struct dax_conn *c = w->c;
 	struct timespec ts;
 	struct dax_ra ra;
 
@@ -945,11 +957,11 @@ static void *worker_main(void *arg)
 			/* A stream is waiting for this one: it goes first. */
 			ra = c->ra[0];
 			memmove(c->ra, c->ra + 1, --c->nr_ra * sizeof(ra));
-			c->ra_busy = ra.ino;
+			w->ra_busy = ra.ino;
 			pthread_mutex_unlock(&c->lock);
 			readahead_one(c, &ra);
 			pthread_mutex_lock(&c->lock);
-			c->ra_busy = NULL;
+			w->ra_busy = NULL;
 			pthread_cond_broadcast(&c->wait_cond);
 			continue;
 		}
@@ -1445,7 +1457,17 @@ int dax_inode_break_range(struct dax_conn *c, struct dax_inode *ino,
 	return err;
 }
 
-/* Drop @ino's queued read-aheads and wait out the one in progress. */
+/* A worker is reading @ino ahead. Conn lock held. */
+static bool readahead_busy_locked(const struct dax_conn *c,
+				  const struct dax_inode *ino)
+{
+	for (unsigned i = 0; i < c->nr_workers; i++)
+		if (c->workers[i].ra_busy == ino)
+			return true;
+	return false;
+}
+
+/* Drop @ino's queued read-aheads and wait out those in progress. */
 static void readahead_cancel(struct dax_conn *c, struct dax_inode *ino)
 {
 	unsigned i, k = 0;
@@ -1455,7 +1477,7 @@ static void readahead_cancel(struct dax_conn *c, struct dax_inode *ino)
 		if (c->ra[i].ino != ino)
 			c->ra[k++] = c->ra[i];
 	c->nr_ra = k;
-	while (c->ra_busy == ino)
+	while (readahead_busy_locked(c, ino))
 		pthread_cond_wait(&c->wait_cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -1586,18 +1608,20 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 		c->ranges[i].wofs = (uint64_t)i << DAX_RANGE_SHIFT;
 		put_free_locked(c, &c->ranges[i]);
 	}
-	if (!(flags & DAX_CONN_NO_WORKER)) {
-		ret = pthread_create(&c->worker, NULL, worker_main, c);
+	c->have_worker = !(flags & DAX_CONN_NO_WORKER);
+	for (i = 0; c->have_worker && i < DAX_WORKERS; i++) {
+		c->workers[i].c = c;
+		ret = pthread_create(&c->workers[i].thread, NULL, worker_main,
+				     &c->workers[i]);
 		if (ret) {
-			pthread_cond_destroy(&c->worker_cond);
-			pthread_cond_destroy(&c->wait_cond);
-			pthread_mutex_destroy(&c->lock);
-			admit_fini(c);
-			free(c->ranges);
-			free(c);
-			return -ret;
+			if (!i) {
+				c->have_worker = false;
+				dax_conn_destroy(c);
+				return -ret;
+			}
+			break; /* fewer workers: slower, still correct */
 		}
-		c->have_worker = true;
+		c->nr_workers = i + 1;
 	}
 	*out = c;
 	return 0;
@@ -1620,8 +1644,8 @@ void dax_conn_destroy(struct dax_conn *c)
 		VLOG_WARN("dax: connection freed with %u ranges still mapped",
 			  c->nr_busy);
 	pthread_mutex_unlock(&c->lock);
-	if (c->have_worker)
-		pthread_join(c->worker, NULL);
+	for (unsigned i = 0; i < c->nr_workers; i++)
+		pthread_join(c->workers[i].thread, NULL);
 	pthread_cond_destroy(&c->worker_cond);
 	pthread_cond_destroy(&c->wait_cond);
 	pthread_mutex_destroy(&c->lock);

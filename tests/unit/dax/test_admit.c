@@ -6,7 +6,8 @@
  *   shown alongside, sets up a range for nearly every access);
  * - a hot set that fits stays mapped while cold reads go around it;
  * - a sequential stream is mapped ahead by the worker;
- * - misses of four threads on different ranges are in flight together.
+ * - misses of four threads on different ranges are in flight together;
+ * - a stream's read-aheads are in flight together, on different workers.
  * Every read is checked against the file's pattern, whichever way it went.
  */
 #include <errno.h>
@@ -388,11 +389,53 @@ static void test_parallel_misses(void)
 	env_fini(&e);
 }
 
+/*
+ * A stream in a window of 32 ranges is read ahead two ranges deep, and each
+ * setup takes 30 ms at the daemon: the two read-aheads are set up at once
+ * by two workers, not one after the other by one.
+ */
+static void test_parallel_readahead(void)
+{
+	static char buf[64 * 1024];
+	struct dax_inode *ino;
+	struct dax_stats st;
+	struct env e;
+	unsigned ready = 0;
+
+	diag("a stream's read-aheads in flight together");
+	env_init(&e, 32, DAX_CONN_ADMIT);
+	fake_add_file(&e.f, 1, 8 * R);
+	fill(e.f.fd[1], 8 * R, 1);
+	ino = dax_inode_new(1);
+	e.f.delay_us = 30000;
+	/* The first read maps range 0 and starts the stream; the second
+	 * continues it and posts ranges 1 and 2 to the workers. */
+	rd(&e, ino, 1, buf, sizeof(buf), 0, 8 * R);
+	e.f.max_inflight = 0;
+	rd(&e, ino, 1, buf, sizeof(buf), sizeof(buf), 8 * R);
+	for (int t = 0; t < 2000; t++) {
+		sleep_ms(1);
+		ready = dax_inode_mapped(ino, R) + dax_inode_mapped(ino, 2 * R);
+		st = stats(&e);
+		if (ready == 2 && st.readaheads >= 2)
+			break;
+	}
+	ok(!e.bad && ready == 2 && st.readaheads == 2,
+	   "ranges 1 and 2 were read ahead (%u mapped, %llu read-aheads)",
+	   ready, (unsigned long long)st.readaheads);
+	ok(e.f.max_inflight == 2,
+	   "their setups were in flight together (at most %u at once)",
+	   e.f.max_inflight);
+	dax_inode_free(e.c, ino);
+	env_fini(&e);
+}
+
 int main(void)
 {
 	test_cyclic_scan();
 	test_hot_set();
 	test_stream_ahead();
 	test_parallel_misses();
+	test_parallel_readahead();
 	return tap_done();
 }
