@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -849,6 +850,34 @@ static bool mapped(struct dax_inode *ino, uint64_t pos)
 }
 
 /*
+ * Fill the page tables of a range just read ahead, so that the stream's
+ * reader only copies. One byte of every 64 KiB (the kernel's fault-around
+ * block: one fault maps 16 pages) is read with process_vm_readv() from our
+ * own memory: a page the file no longer has ends it with EFAULT where a
+ * plain load would raise SIGBUS. MADV_POPULATE_READ takes 3x as long here:
+ * it walks every page. Measured on a cold `vdax cat` of 256 MiB in 4 KiB
+ * folios (20 runs each, interleaved): median 66 against 76 ms, best 47
+ * against 59, with local `cat` at 38. It runs on a worker after the range
+ * is published, so a reader that gets there first is not held up, and the
+ * other workers' setups go on meanwhile (with one worker it delayed the
+ * next setup and gained nothing).
+ */
+static void prefault(struct dax_conn *c, struct dax_range *r)
+{
+	enum { STEP = 64 * 1024, N = DAX_RANGE_SIZE / STEP };
+	struct iovec local, remote[N];
+	char buf[N];
+
+	local.iov_base = buf;
+	local.iov_len = N;
+	for (unsigned i = 0; i < N; i++) {
+		remote[i].iov_base = c->base + r->wofs + (size_t)i * STEP;
+		remote[i].iov_len = 1;
+	}
+	(void)process_vm_readv(getpid(), &local, 1, remote, N, 0);
+}
+
+/*
  * A worker maps the range a stream is about to reach. The inode stays
  * valid: dax_inode_free() waits while a worker's ra_busy is it. Skipped if the inode
  * is being truncated (mapping lock taken), the range is there already, or
@@ -888,6 +917,9 @@ static void readahead_one(struct dax_conn *c, const struct dax_ra *ra)
 			  &r)) {
 		/* Not taken back before the stream gets there. */
 		atomic_store(&r->accessed, true);
+		/* A write stream would fault again to write: left alone. */
+		if (!ra->writable)
+			prefault(c, r);
 		count(&c->st.readaheads, 1);
 		range_put(c, r);
 	}

@@ -11,6 +11,7 @@
  * Every read is checked against the file's pattern, whichever way it went.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -389,10 +390,29 @@ static void test_parallel_misses(void)
 	env_fini(&e);
 }
 
+/* Pages of the window with a page-table entry (/proc/self/pagemap). */
+static unsigned present_pages(struct env *e)
+{
+	const size_t page = 4096, n = dax_window_size(e->w) / page;
+	uint64_t *ent = calloc(n, sizeof(*ent));
+	unsigned cnt = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	off_t at = (off_t)((uintptr_t)dax_window_base(e->w) / page * 8);
+
+	if (fd < 0 || !ent || pread(fd, ent, n * 8, at) != (ssize_t)(n * 8))
+		tap_bail("pagemap");
+	for (size_t i = 0; i < n; i++)
+		cnt += (unsigned)(ent[i] >> 63);
+	close(fd);
+	free(ent);
+	return cnt;
+}
+
 /*
  * A stream in a window of 32 ranges is read ahead two ranges deep, and each
  * setup takes 30 ms at the daemon: the two read-aheads are set up at once
- * by two workers, not one after the other by one.
+ * by two workers, not one after the other by one. Their page tables are
+ * filled before the reader gets there.
  */
 static void test_parallel_readahead(void)
 {
@@ -400,7 +420,7 @@ static void test_parallel_readahead(void)
 	struct dax_inode *ino;
 	struct dax_stats st;
 	struct env e;
-	unsigned ready = 0;
+	unsigned ready = 0, present;
 
 	diag("a stream's read-aheads in flight together");
 	env_init(&e, 32, DAX_CONN_ADMIT);
@@ -426,6 +446,10 @@ static void test_parallel_readahead(void)
 	ok(e.f.max_inflight == 2,
 	   "their setups were in flight together (at most %u at once)",
 	   e.f.max_inflight);
+	/* The reader touched 128 KiB of range 0; 1 and 2 are 1024 pages. */
+	present = present_pages(&e);
+	ok(present >= 1024, "the read-aheads were pre-faulted: %u pages of "
+	   "the window have page-table entries", present);
 	dax_inode_free(e.c, ino);
 	env_fini(&e);
 }
