@@ -34,6 +34,7 @@
 #define VDX_DEFAULT_MEM (64u << 20)
 #define VDX_DEFAULT_QSIZE 128u
 #define VDX_MAX_QUEUES 64u
+#define VDX_MAX_ACKS 32u /* REPLY_ACKs outstanding at most; vu_set() */
 #define VDX_SETUP_TIMEOUT_MS 5000
 
 /* Page allocator over the request area of guest memory. */
@@ -85,6 +86,9 @@ struct vdx_dev {
 	void *backend_opaque;
 	pthread_t io_thread, be_thread;
 	bool io_started, be_started;
+	/* SET messages sent, their REPLY_ACKs not read yet (vu_set()). */
+	uint32_t acks[VDX_MAX_ACKS];
+	unsigned nacks;
 };
 
 /* ---------------- page allocator ---------------- */
@@ -375,12 +379,47 @@ fail:
 }
 
 /* GET_* request answered with a u64. */
+/*
+ * Read the REPLY_ACKs of the SET messages sent so far, in order: the first
+ * refusal (-EIO) or malformed ack (-EPROTO) is the answer. Replies on the
+ * connection come in the order of the requests, so every GET-type message
+ * and the end of the set-up come after this.
+ */
+static int vu_drain(struct vdx_dev *d)
+{
+	struct vhost_user_hdr hdr;
+	unsigned i, n = d->nacks;
+	uint64_t v;
+	int ret = 0, r;
+
+	d->nacks = 0;
+	for (i = 0; i < n; i++) {
+		r = vu_recv(d->sock, &hdr, &v, sizeof(v), NULL, NULL, 0,
+			    VDX_SETUP_TIMEOUT_MS);
+		if (r < 0)
+			return r; /* the stream is lost: no more to read */
+		if (ret)
+			continue;
+		if (hdr.request != d->acks[i] || r != sizeof(v))
+			ret = -EPROTO;
+		else if (v) {
+			VLOG_WARN("vdax: the backend refused vhost-user "
+				  "request %u", d->acks[i]);
+			ret = -EIO;
+		}
+	}
+	return ret;
+}
+
 static int vu_get_u64(struct vdx_dev *d, uint32_t req, uint64_t *val)
 {
 	struct vhost_user_hdr hdr;
 	uint64_t v;
 	int ret;
 
+	ret = vu_drain(d);
+	if (ret)
+		return ret;
 	ret = vu_send(d->sock, req, 0, NULL, 0, NULL, 0);
 	if (ret)
 		return ret;
@@ -395,26 +434,29 @@ static int vu_get_u64(struct vdx_dev *d, uint32_t req, uint64_t *val)
 	return 0;
 }
 
-/* A SET-type message; waits for the REPLY_ACK when negotiated. */
+/*
+ * A SET-type message. With REPLY_ACK it asks for one, but does not wait:
+ * the set-up sends its messages back to back (26 of them for two request
+ * queues, a round trip each to wait out) and vu_drain() checks the acks
+ * before the next GET and at the end, as QEMU sends its vring messages.
+ */
 static int vu_set(struct vdx_dev *d, uint32_t req, const void *payload,
 		  uint32_t size, const int *fds, unsigned nfds)
 {
 	bool ack = d->proto & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK);
-	struct vhost_user_hdr hdr;
-	uint64_t v;
 	int ret;
 
+	if (ack && d->nacks == VDX_MAX_ACKS) {
+		ret = vu_drain(d);
+		if (ret)
+			return ret;
+	}
 	ret = vu_send(d->sock, req, ack ? VHOST_USER_NEED_REPLY_MASK : 0, payload,
 		      size, fds, nfds);
 	if (ret || !ack)
 		return ret;
-	ret = vu_recv(d->sock, &hdr, &v, sizeof(v), NULL, NULL, 0,
-		      VDX_SETUP_TIMEOUT_MS);
-	if (ret < 0)
-		return ret;
-	if (hdr.request != req || ret != sizeof(v))
-		return -EPROTO;
-	return v ? -EIO : 0;
+	d->acks[d->nacks++] = req;
+	return 0;
 }
 
 static int vu_set_u64(struct vdx_dev *d, uint32_t req, uint64_t val)
@@ -996,6 +1038,9 @@ static int get_shmem_config(struct vdx_dev *d)
 	struct vhost_user_hdr hdr;
 	int ret;
 
+	ret = vu_drain(d);
+	if (ret)
+		return ret;
 	ret = vu_send(d->sock, VHOST_USER_GET_SHMEM_CONFIG, 0, NULL, 0, NULL,
 		      0);
 	if (ret)
@@ -1179,6 +1224,9 @@ int vdx_dev_open(const struct vdx_cfg *cfg, struct vdx_dev **out)
 		if (ret)
 			goto fail;
 	}
+	ret = vu_drain(d);
+	if (ret)
+		goto fail;
 	ret = -pthread_create(&d->io_thread, NULL, io_thread, d);
 	if (ret)
 		goto fail;

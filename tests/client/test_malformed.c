@@ -67,6 +67,7 @@ static struct {
 } vq[2];
 static int conn = -1;
 static int dax_phase;		/* 1: offer a DAX window, 2: and stall in it */
+static uint32_t refuse_req;	/* a SET request the fake acks with 1 */
 static uint64_t acked_pf;	/* protocol features the frontend took */
 static int chan = -1;		/* our end of the backend channel */
 
@@ -194,7 +195,7 @@ static int setup(int fd)
 		/* REPLY_ACK for the messages without a reply of their own */
 		if ((h.flags & 0x8) &&
 		    (acked_pf & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK)))
-			reply_u64(fd, h.request, 0);
+			reply_u64(fd, h.request, h.request == refuse_req);
 		if (h.request == 18 && p.u32[0] == 1)
 			return 0;
 	}
@@ -760,6 +761,61 @@ static void stalled_shmem_config(void)
 	dax_phase = 0;
 }
 
+/*
+ * The backend refuses one SET message of the set-up (a REPLY_ACK of 1).
+ * libvdax sends them without waiting for each ack, so the refusal is read
+ * later: the session must still fail, with EIO, and not hang.
+ */
+static void refused_set(void)
+{
+	static const struct {
+		uint32_t req;
+		const char *what;
+	} cases[] = {
+		{ 2, "SET_FEATURES" },	   { 5, "SET_MEM_TABLE" },
+		{ 9, "SET_VRING_ADDR" },   { 12, "SET_VRING_KICK" },
+		{ 18, "SET_VRING_ENABLE" },
+	};
+	struct vdax_opts o = { .socket_path = sock_path,
+			       .mem_size = 4 << 20,
+			       .timeout_ms = 5000 };
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pthread_t th, t;
+		bool back;
+
+		dax_phase = 1; /* REPLY_ACK offered */
+		refuse_req = cases[i].req;
+		conn = -1;
+		so.vd = NULL;
+		so.ret = 1;
+		pthread_create(&th, NULL, fake_backend, NULL);
+		if (pthread_create(&t, NULL, open_thread, &o))
+			tap_bail("thread");
+		back = join_within(t, 7000);
+		ok(back && so.ret == -EIO && !so.vd,
+		   "%s refused: vdax_open_session() fails with EIO (%d)",
+		   cases[i].what, back ? so.ret : 0);
+		if (!back) {
+			int fd = __atomic_load_n(&conn, __ATOMIC_ACQUIRE);
+
+			if (fd >= 0)
+				shutdown(fd, SHUT_RDWR);
+			if (!join_within(t, 5000))
+				tap_bail("vdax_open_session() hangs for good");
+		}
+		if (so.vd)
+			vdax_close(so.vd);
+		if (conn >= 0)
+			shutdown(conn, SHUT_RDWR);
+		pthread_join(th, NULL);
+		if (conn >= 0)
+			close(conn);
+	}
+	refuse_req = 0;
+	dax_phase = 0;
+}
+
 int main(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -821,6 +877,7 @@ int main(void)
 	vdax_close(vd);
 	dax_session();
 	stalled_shmem_config();
+	refused_set();
 	unlink(sock_path);
 	close(lfd);
 	return tap_done();
