@@ -378,7 +378,6 @@ fail:
 	return ret;
 }
 
-/* GET_* request answered with a u64. */
 /*
  * Read the REPLY_ACKs of the SET messages sent so far, in order: the first
  * refusal (-EIO) or malformed ack (-EPROTO) is the answer. Replies on the
@@ -411,6 +410,7 @@ static int vu_drain(struct vdx_dev *d)
 	return ret;
 }
 
+/* GET_* request answered with a u64. */
 static int vu_get_u64(struct vdx_dev *d, uint32_t req, uint64_t *val)
 {
 	struct vhost_user_hdr hdr;

@@ -879,9 +879,9 @@ static void prefault(struct dax_conn *c, struct dax_range *r)
 
 /*
  * A worker maps the range a stream is about to reach. The inode stays
- * valid: dax_inode_free() waits while a worker's ra_busy is it. Skipped if the inode
- * is being truncated (mapping lock taken), the range is there already, or
- * no range can be had: the stream then maps it itself.
+ * valid: dax_inode_free() waits while a worker's ra_busy is it. Skipped if
+ * the inode is being truncated (mapping lock taken), the range is there
+ * already, or no range can be had: the stream then maps it itself.
  */
 static void readahead_one(struct dax_conn *c, const struct dax_ra *ra)
 {
