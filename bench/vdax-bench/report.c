@@ -472,10 +472,11 @@ static void md_pressure(FILE *f)
 
 		for (size_t k = 0; k < ARRAY_SIZE(ws); k++) {
 			int w = find_wl(ws[k]);
-			struct stats lo = col_ratio(w, t, "local", "vdaxd");
+			struct stats lo;
 
 			if (w < 0)
 				continue;
+			lo = col_ratio(w, t, "local", "vdaxd");
 			fmt(what, sizeof(what), "4 KiB random read, working set %gx window, %d thr: DAX / no DAX",
 			    workloads[w].ws, P.threads[t]);
 			md_target_row(f, what, col_ratio(w, t, "dax", "vdaxd"), 1, false, &lo);

@@ -716,6 +716,48 @@ static void *open_thread(void *arg)
 }
 
 /*
+ * Start a fresh fake backend (*@th) and open a session on it from another
+ * thread, bounded: the setup timeout is 5 s, so 7 s without an answer is a
+ * hang, rescued by shutting the connection. True if the open returned in
+ * time; its result is in @so.
+ */
+static bool open_on_fake(struct vdax_opts *o, pthread_t *th)
+{
+	pthread_t t;
+	bool back;
+
+	conn = -1;
+	so.vd = NULL;
+	so.ret = 1;
+	pthread_create(th, NULL, fake_backend, NULL);
+	if (pthread_create(&t, NULL, open_thread, o))
+		tap_bail("thread");
+	back = join_within(t, 7000);
+	if (!back) {
+		/* rescue: the connection goes, the recv returns */
+		int fd = __atomic_load_n(&conn, __ATOMIC_ACQUIRE);
+
+		if (fd >= 0)
+			shutdown(fd, SHUT_RDWR);
+		if (!join_within(t, 5000))
+			tap_bail("vdax_open_session() hangs for good");
+	}
+	return back;
+}
+
+/* Close what open_on_fake() left: the session if any, the connection. */
+static void close_on_fake(pthread_t th)
+{
+	if (so.vd)
+		vdax_close(so.vd);
+	if (conn >= 0)
+		shutdown(conn, SHUT_RDWR);
+	pthread_join(th, NULL);
+	if (conn >= 0)
+		close(conn);
+}
+
+/*
  * The backend answers GET_SHMEM_CONFIG with a header announcing 2056
  * bytes, sends 100 and falls silent, the connection open. The session
  * setup is bounded by a timeout; it must not wait for ever for the rest.
@@ -726,38 +768,17 @@ static void stalled_shmem_config(void)
 			       .mem_size = 4 << 20,
 			       .timeout_ms = 5000,
 			       .options = "dax=always" };
-	pthread_t th, t;
+	pthread_t th;
 	bool back;
 
 	dax_phase = 2;
-	conn = -1;
-	so.vd = NULL;
-	so.ret = 1;
-	pthread_create(&th, NULL, fake_backend, NULL);
-	if (pthread_create(&t, NULL, open_thread, &o))
-		tap_bail("thread");
-	back = join_within(t, 7000); /* the setup timeout is 5 s */
+	back = open_on_fake(&o, &th);
 	ok(back && so.ret < 0,
 	   "stalled GET_SHMEM_CONFIG reply: vdax_open_session() gives up "
 	   "(%d)", back ? so.ret : 0);
-	if (!back) {
-		/* rescue: the connection goes, the recv returns */
-		int fd = __atomic_load_n(&conn, __ATOMIC_ACQUIRE);
-
-		if (fd >= 0)
-			shutdown(fd, SHUT_RDWR);
-		if (!join_within(t, 5000))
-			tap_bail("vdax_open_session() hangs for good");
-	}
 	ok(so.ret < 0 && !so.vd,
 	   "stalled GET_SHMEM_CONFIG reply: the session fails (%d)", so.ret);
-	if (so.vd)
-		vdax_close(so.vd);
-	if (conn >= 0)
-		shutdown(conn, SHUT_RDWR);
-	pthread_join(th, NULL);
-	if (conn >= 0)
-		close(conn);
+	close_on_fake(th);
 	dax_phase = 0;
 }
 
@@ -781,36 +802,16 @@ static void refused_set(void)
 			       .timeout_ms = 5000 };
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		pthread_t th, t;
+		pthread_t th;
 		bool back;
 
 		dax_phase = 1; /* REPLY_ACK offered */
 		refuse_req = cases[i].req;
-		conn = -1;
-		so.vd = NULL;
-		so.ret = 1;
-		pthread_create(&th, NULL, fake_backend, NULL);
-		if (pthread_create(&t, NULL, open_thread, &o))
-			tap_bail("thread");
-		back = join_within(t, 7000);
+		back = open_on_fake(&o, &th);
 		ok(back && so.ret == -EIO && !so.vd,
 		   "%s refused: vdax_open_session() fails with EIO (%d)",
 		   cases[i].what, back ? so.ret : 0);
-		if (!back) {
-			int fd = __atomic_load_n(&conn, __ATOMIC_ACQUIRE);
-
-			if (fd >= 0)
-				shutdown(fd, SHUT_RDWR);
-			if (!join_within(t, 5000))
-				tap_bail("vdax_open_session() hangs for good");
-		}
-		if (so.vd)
-			vdax_close(so.vd);
-		if (conn >= 0)
-			shutdown(conn, SHUT_RDWR);
-		pthread_join(th, NULL);
-		if (conn >= 0)
-			close(conn);
+		close_on_fake(th);
 	}
 	refuse_req = 0;
 	dax_phase = 0;
