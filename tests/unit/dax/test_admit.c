@@ -409,12 +409,12 @@ static unsigned present_pages(struct env *e)
 }
 
 /*
- * A stream in a window of 32 ranges is read ahead two ranges deep, and each
- * setup takes 30 ms at the daemon: the two read-aheads are set up at once
- * by two workers, not one after the other by one. Their page tables are
- * filled before the reader gets there.
+ * A stream in a window of @nr ranges is read ahead @depth ranges deep (two
+ * from 16 ranges on, one below), and each setup takes 30 ms at the daemon:
+ * two read-aheads are set up at once by two workers, not one after the
+ * other by one. Their page tables are filled before the reader gets there.
  */
-static void test_parallel_readahead(void)
+static void test_parallel_readahead(unsigned nr, unsigned depth)
 {
 	static char buf[64 * 1024];
 	struct dax_inode *ino;
@@ -422,14 +422,14 @@ static void test_parallel_readahead(void)
 	struct env e;
 	unsigned ready = 0, present;
 
-	diag("a stream's read-aheads in flight together");
-	env_init(&e, 32, DAX_CONN_ADMIT);
+	diag("a stream's read-aheads in a window of %u ranges", nr);
+	env_init(&e, nr, DAX_CONN_ADMIT);
 	fake_add_file(&e.f, 1, 8 * R);
 	fill(e.f.fd[1], 8 * R, 1);
 	ino = dax_inode_new(1);
 	e.f.delay_us = 30000;
 	/* The first read maps range 0 and starts the stream; the second
-	 * continues it and posts ranges 1 and 2 to the workers. */
+	 * continues it and posts ranges 1 (and 2) to the workers. */
 	rd(&e, ino, 1, buf, sizeof(buf), 0, 8 * R);
 	e.f.max_inflight = 0;
 	rd(&e, ino, 1, buf, sizeof(buf), sizeof(buf), 8 * R);
@@ -437,19 +437,26 @@ static void test_parallel_readahead(void)
 		sleep_ms(1);
 		ready = dax_inode_mapped(ino, R) + dax_inode_mapped(ino, 2 * R);
 		st = stats(&e);
-		if (ready == 2 && st.readaheads >= 2)
+		if (ready == depth && st.readaheads >= depth)
 			break;
 	}
-	ok(!e.bad && ready == 2 && st.readaheads == 2,
-	   "ranges 1 and 2 were read ahead (%u mapped, %llu read-aheads)",
-	   ready, (unsigned long long)st.readaheads);
-	ok(e.f.max_inflight == 2,
-	   "their setups were in flight together (at most %u at once)",
-	   e.f.max_inflight);
-	/* The reader touched 128 KiB of range 0; 1 and 2 are 1024 pages. */
+	if (depth == 1)
+		sleep_ms(100); /* a second read-ahead would be done by now */
+	ready = dax_inode_mapped(ino, R) + dax_inode_mapped(ino, 2 * R);
+	st = stats(&e);
+	ok(!e.bad && ready == depth && st.readaheads == depth &&
+	   dax_inode_mapped(ino, R),
+	   "%s read ahead (%u mapped, %llu read-aheads)",
+	   depth == 2 ? "ranges 1 and 2 were" : "range 1 alone was", ready,
+	   (unsigned long long)st.readaheads);
+	if (depth == 2)
+		ok(e.f.max_inflight == 2,
+		   "their setups were in flight together (at most %u at once)",
+		   e.f.max_inflight);
+	/* The reader touched 128 KiB of range 0; each range is 512 pages. */
 	present = present_pages(&e);
-	ok(present >= 1024, "the read-aheads were pre-faulted: %u pages of "
-	   "the window have page-table entries", present);
+	ok(present >= 512 * depth, "the read-aheads were pre-faulted: %u "
+	   "pages of the window have page-table entries", present);
 	dax_inode_free(e.c, ino);
 	env_fini(&e);
 }
@@ -460,6 +467,8 @@ int main(void)
 	test_hot_set();
 	test_stream_ahead();
 	test_parallel_misses();
-	test_parallel_readahead();
+	test_parallel_readahead(32, 2);
+	test_parallel_readahead(16, 2);
+	test_parallel_readahead(8, 1);
 	return tap_done();
 }
