@@ -342,7 +342,7 @@ static void md_pressure(FILE *f)
 {
 	const struct stats none = { 0, NAN, NAN, NAN };
 	int nt = nthreads_count();
-	char a[32], b[32], c[32];
+	char a[32], b[32], c[32], d[32];
 
 	fprintf(f, "\n### DAX under pressure: cold files, working sets larger "
 		   "than the window, threads (issue 13)\n\n");
@@ -440,7 +440,7 @@ static void md_pressure(FILE *f)
 				human(r1.med, a, sizeof(a)),
 				human(r1.min, b, sizeof(b)),
 				human(r1.max, c, sizeof(c)),
-				human(r2.med, a, sizeof(a)));
+				human(r2.med, d, sizeof(d)));
 			md_counters(f, w, t);
 			fprintf(f, "\n");
 		}
