@@ -423,11 +423,16 @@ int main(int argc, char **argv)
 						continue;
 					if (rep)
 						results[w][t][b][rep - 1] = v;
+					/* a failure's reason goes to the log
+					 * too: a scratch run keeps no report */
 					len += snprintf(line + len,
 							sizeof(line) - len,
-							" %s %s", backends[b].name,
+							" %s %s%s%s%s", backends[b].name,
 							isnan(v) ? "FAILED"
-								 : human(v, num, sizeof(num)));
+								 : human(v, num, sizeof(num)),
+							failed[b] ? " (" : "",
+							failed[b] ? failures[w][t][b] : "",
+							failed[b] ? ")" : "");
 					if (len >= (int)sizeof(line))
 						len = sizeof(line) - 1;
 				}
