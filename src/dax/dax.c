@@ -1580,7 +1580,7 @@ static int admit_init(struct dax_conn *c, unsigned nr, unsigned flags)
 	 * range ahead leaves a setup the time of one range's copy (300 us at
 	 * 7 GB/s), which it often misses: a 1 MiB stream through a 16-range
 	 * window went from 0.73x to 0.83x of local read() with two (bench,
-	 * 7 interleaved pairs). Four streams two deep hold 12 of 16 ranges,
+	 * 4 interleaved pairs). Four streams two deep hold 12 of 16 ranges,
 	 * the reserve the rest.
 	 */
 	c->ra_depth = nr >= 16 ? 2 : 1;
