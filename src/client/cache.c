@@ -31,6 +31,19 @@ static uint64_t deadline(uint64_t sec, uint32_t nsec)
 	return d;
 }
 
+/*
+ * Publish @n's size and attribute deadline for fc_size_cached() (cache_lock
+ * held). The size goes first: a reader that sees the new deadline sees a
+ * size at least as new, and one that sees the old deadline gets what it
+ * would have got just before the update.
+ */
+static void attr_publish_locked(struct fc_node *n)
+{
+	atomic_store_explicit(&n->size_pub, n->attr.size, memory_order_relaxed);
+	atomic_store_explicit(&n->expire_pub, n->attr_expire,
+			      memory_order_release);
+}
+
 /* ---------------- cache ---------------- */
 
 static unsigned id_bucket(uint64_t nodeid)
@@ -305,6 +318,7 @@ int fc_cache_enter(struct vdax *vd, struct fc_node *parent, const char *name,
 	n->refs++; /* caller's, taken before any unhash can free it */
 	n->attr = e->attr;
 	n->attr_expire = deadline(e->attr_valid, e->attr_valid_nsec);
+	attr_publish_locked(n);
 	n->ttl.attr_sec = e->attr_valid;
 	n->ttl.attr_nsec = e->attr_valid_nsec;
 	old = d_find_locked(vd, parent, name, namelen);
@@ -360,6 +374,7 @@ void fc_attr_update(struct vdax *vd, struct fc_node *n,
 	pthread_mutex_lock(&vd->cache_lock);
 	n->attr = ao->attr;
 	n->attr_expire = deadline(ao->attr_valid, ao->attr_valid_nsec);
+	attr_publish_locked(n);
 	n->ttl.attr_sec = ao->attr_valid;
 	n->ttl.attr_nsec = ao->attr_valid_nsec;
 	pthread_mutex_unlock(&vd->cache_lock);
@@ -368,8 +383,10 @@ void fc_attr_update(struct vdax *vd, struct fc_node *n,
 void fc_attr_grow_size(struct vdax *vd, struct fc_node *n, uint64_t size)
 {
 	pthread_mutex_lock(&vd->cache_lock);
-	if (n->attr.size < size)
+	if (n->attr.size < size) {
 		n->attr.size = size;
+		attr_publish_locked(n);
+	}
 	pthread_mutex_unlock(&vd->cache_lock);
 }
 
@@ -377,6 +394,7 @@ void fc_attr_invalidate(struct vdax *vd, struct fc_node *n)
 {
 	pthread_mutex_lock(&vd->cache_lock);
 	n->attr_expire = 0;
+	attr_publish_locked(n);
 	pthread_mutex_unlock(&vd->cache_lock);
 }
 
@@ -390,6 +408,18 @@ bool fc_attr_cached(struct vdax *vd, struct fc_node *n, struct fuse_attr *a)
 		*a = n->attr;
 	pthread_mutex_unlock(&vd->cache_lock);
 	return ok;
+}
+
+/* fc_attr_cached() for the size alone, without cache_lock. */
+bool fc_size_cached(struct fc_node *n, uint64_t *size)
+{
+	uint64_t exp = atomic_load_explicit(&n->expire_pub,
+					    memory_order_acquire);
+
+	if (exp <= fc_now_ns())
+		return false;
+	*size = atomic_load_explicit(&n->size_pub, memory_order_relaxed);
+	return true;
 }
 
 void fc_node_ttl(struct vdax *vd, struct fc_node *n, struct vdax_ttl *t)
@@ -756,6 +786,7 @@ void fc_node_stale(struct vdax *vd, struct fc_node *n)
 		return;
 	pthread_mutex_lock(&vd->cache_lock);
 	n->attr_expire = 0;
+	attr_publish_locked(n);
 	n->entry_expire = 0;
 	unhash_dentry_locked(vd, n);
 	pthread_mutex_unlock(&vd->cache_lock);

@@ -21,6 +21,7 @@
 
 #include <linux/fuse.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -68,6 +69,13 @@ struct fc_node {
 	struct fuse_attr attr;
 	/* The lifetimes the backend last granted, as sent (vdax_ttl). */
 	struct vdax_ttl ttl;
+	/*
+	 * attr.size and attr_expire again, written with them under
+	 * cache_lock, read without it: every DAX read and write asks for the
+	 * size, and the session-wide cache_lock was a cache line all the
+	 * I/O threads of a process wrote (fc_size_cached()).
+	 */
+	_Atomic uint64_t size_pub, expire_pub;
 };
 
 /*
@@ -212,6 +220,7 @@ void fc_attr_update(struct vdax *vd, struct fc_node *n,
 void fc_attr_invalidate(struct vdax *vd, struct fc_node *n);
 /* Snapshot of a node's attributes if still valid: true if copied. */
 bool fc_attr_cached(struct vdax *vd, struct fc_node *n, struct fuse_attr *a);
+bool fc_size_cached(struct fc_node *n, uint64_t *size);
 /* The lifetimes the backend last granted for @n's entry and attributes. */
 void fc_node_ttl(struct vdax *vd, struct fc_node *n, struct vdax_ttl *t);
 uint32_t fc_node_mode(struct vdax *vd, struct fc_node *n);

@@ -266,10 +266,8 @@ static int file_size(struct vdax_file *f, uint64_t *size)
 	struct fuse_attr a;
 	int ret;
 
-	if (fc_attr_cached(f->vd, f->node, &a)) {
-		*size = a.size;
+	if (fc_size_cached(f->node, size))
 		return 0;
-	}
 	ret = fc_getattr(f->vd, f->node, f, &a);
 	if (!ret)
 		*size = a.size;
