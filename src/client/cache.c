@@ -32,16 +32,35 @@ static uint64_t deadline(uint64_t sec, uint32_t nsec)
 }
 
 /*
- * Publish @n's size and attribute deadline for fc_size_cached() (cache_lock
- * held). The size goes first: a reader that sees the new deadline sees a
- * size at least as new, and one that sees the old deadline gets what it
- * would have got just before the update.
+ * Every change of @n's attributes or their deadline goes through these two
+ * (cache_lock held), so that fc_size_cached() sees each one: the size and
+ * the deadline are published again as atomics, the size first. A reader
+ * that sees the new deadline sees a size at least as new, and one that sees
+ * the old deadline gets what it would have got just before the update.
  */
 static void attr_publish_locked(struct fc_node *n)
 {
 	atomic_store_explicit(&n->size_pub, n->attr.size, memory_order_relaxed);
 	atomic_store_explicit(&n->expire_pub, n->attr_expire,
 			      memory_order_release);
+}
+
+/* New attributes from the backend, valid for @sec.@nsec. */
+static void attr_set_locked(struct fc_node *n, const struct fuse_attr *a,
+			    uint64_t sec, uint32_t nsec)
+{
+	n->attr = *a;
+	n->attr_expire = deadline(sec, nsec);
+	attr_publish_locked(n);
+	n->ttl.attr_sec = sec;
+	n->ttl.attr_nsec = nsec;
+}
+
+/* The attributes are to be asked for again before their next use. */
+static void attr_expire_locked(struct fc_node *n)
+{
+	n->attr_expire = 0;
+	attr_publish_locked(n);
 }
 
 /* ---------------- cache ---------------- */
@@ -316,11 +335,7 @@ int fc_cache_enter(struct vdax *vd, struct fc_node *parent, const char *name,
 	}
 	n->nlookup++;
 	n->refs++; /* caller's, taken before any unhash can free it */
-	n->attr = e->attr;
-	n->attr_expire = deadline(e->attr_valid, e->attr_valid_nsec);
-	attr_publish_locked(n);
-	n->ttl.attr_sec = e->attr_valid;
-	n->ttl.attr_nsec = e->attr_valid_nsec;
+	attr_set_locked(n, &e->attr, e->attr_valid, e->attr_valid_nsec);
 	old = d_find_locked(vd, parent, name, namelen);
 	if (old && old != n) {
 		if (weak)
@@ -372,11 +387,7 @@ void fc_attr_update(struct vdax *vd, struct fc_node *n,
 		    const struct fuse_attr_out *ao)
 {
 	pthread_mutex_lock(&vd->cache_lock);
-	n->attr = ao->attr;
-	n->attr_expire = deadline(ao->attr_valid, ao->attr_valid_nsec);
-	attr_publish_locked(n);
-	n->ttl.attr_sec = ao->attr_valid;
-	n->ttl.attr_nsec = ao->attr_valid_nsec;
+	attr_set_locked(n, &ao->attr, ao->attr_valid, ao->attr_valid_nsec);
 	pthread_mutex_unlock(&vd->cache_lock);
 }
 
@@ -393,8 +404,7 @@ void fc_attr_grow_size(struct vdax *vd, struct fc_node *n, uint64_t size)
 void fc_attr_invalidate(struct vdax *vd, struct fc_node *n)
 {
 	pthread_mutex_lock(&vd->cache_lock);
-	n->attr_expire = 0;
-	attr_publish_locked(n);
+	attr_expire_locked(n);
 	pthread_mutex_unlock(&vd->cache_lock);
 }
 
@@ -785,8 +795,7 @@ void fc_node_stale(struct vdax *vd, struct fc_node *n)
 	if (n == vd->root)
 		return;
 	pthread_mutex_lock(&vd->cache_lock);
-	n->attr_expire = 0;
-	attr_publish_locked(n);
+	attr_expire_locked(n);
 	n->entry_expire = 0;
 	unhash_dentry_locked(vd, n);
 	pthread_mutex_unlock(&vd->cache_lock);
