@@ -274,6 +274,37 @@ static int file_size(struct vdax_file *f, uint64_t *size)
 	return ret;
 }
 
+/* dax_read_hit()'s size: only a cached one; the locked path asks. */
+static bool size_cached(void *arg, uint64_t *size)
+{
+	return fc_size_cached(arg, size);
+}
+
+/*
+ * The node's inode lock, exclusive, for a change of the file's data
+ * through the window or of its size: the lock keeps the locked readers
+ * out, dax_inode_quiesce() the lock-free ones.
+ */
+static void io_lock_excl(struct fc_node *n)
+{
+	pthread_rwlock_wrlock(&n->io_lock);
+	if (n->dax)
+		dax_inode_quiesce(n->dax);
+}
+
+static void io_unlock_excl(struct fc_node *n)
+{
+	if (n->dax)
+		dax_inode_resume(n->dax);
+	pthread_rwlock_unlock(&n->io_lock);
+}
+
+/*
+ * A read first tries the lock-free hit path (dax_read_hit()); @buf is
+ * never a vdax mapping here (rw() bounces those). n->dax needs no lock:
+ * it is set at the node's first open, before any handle of it exists,
+ * and cleared only when the node is freed.
+ */
 ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
 		    bool *used)
 {
@@ -284,6 +315,14 @@ ssize_t fc_dax_read(struct vdax_file *f, void *buf, size_t len, uint64_t off,
 	*used = false;
 	if (!f->vd->dax)
 		return 0;
+	if (n->dax) {
+		ret = dax_read_hit(f->vd->dax, n->dax, buf, len, off,
+				   size_cached, n);
+		if (ret != -EAGAIN) {
+			*used = true;
+			return ret;
+		}
+	}
 	pthread_rwlock_rdlock(&n->io_lock);
 	if (!n->dax) {
 		pthread_rwlock_unlock(&n->io_lock);
@@ -439,17 +478,15 @@ ssize_t fc_dax_write(struct vdax_file *f, const void *buf, size_t len,
 	if (!f->vd->dax || (f->flags & O_ACCMODE) != O_RDWR ||
 	    (f->flags & O_APPEND))
 		return 0;
-	pthread_rwlock_wrlock(&n->io_lock);
-	if (!n->dax) {
-		pthread_rwlock_unlock(&n->io_lock);
+	if (!n->dax)
 		return 0;
-	}
+	io_lock_excl(n);
 	ret = file_size(f, &size);
 	if (!ret)
 		ret = dax_write(f->vd->dax, n->dax, f->fh, buf, len, off, size);
 	if (ret == -ENOTBLK) {
 		/* Not worth a mapping (yet): the caller sends FUSE_WRITE. */
-		pthread_rwlock_unlock(&n->io_lock);
+		io_unlock_excl(n);
 		return 0;
 	}
 	if (ret == -ERANGE) {
@@ -462,7 +499,7 @@ ssize_t fc_dax_write(struct vdax_file *f, const void *buf, size_t len,
 		if (ret > 0)
 			fc_attr_grow_size(f->vd, n, off + (uint64_t)ret);
 	}
-	pthread_rwlock_unlock(&n->io_lock);
+	io_unlock_excl(n);
 	*used = true;
 	return ret;
 }
@@ -470,7 +507,7 @@ ssize_t fc_dax_write(struct vdax_file *f, const void *buf, size_t len,
 void fc_dax_change_begin(struct vdax *vd, struct fc_node *n, uint64_t start,
 			 uint64_t end)
 {
-	pthread_rwlock_wrlock(&n->io_lock);
+	io_lock_excl(n);
 	if (!n->dax)
 		return;
 	dax_inode_lock_mapping(n->dax);
@@ -483,7 +520,7 @@ void fc_dax_change_end(struct vdax *vd, struct fc_node *n)
 	(void)vd;
 	if (n->dax)
 		dax_inode_unlock_mapping(n->dax);
-	pthread_rwlock_unlock(&n->io_lock);
+	io_unlock_excl(n);
 }
 
 int fc_dax_flush(struct vdax *vd, struct fc_node *n)

@@ -52,6 +52,7 @@
 #include "common/log.h"
 #include "dax/dax.h"
 #include "dax/ghost.h"
+#include "dax/hazard.h"
 #include "dax/tree.h"
 
 #define DAX_RECLAIM_PCT	    20	      /* keep this share of the ranges free */
@@ -65,6 +66,7 @@
 #define DAX_MARGIN_MAX	 16 /* > DAX_FREQ_MAX: admit nothing */
 #define DAX_MARGIN_DECAY 8  /* sketch halvings per margin step down */
 #define DAX_PAYBACK_HITS 16 /* hits a mapping must earn to pay for itself */
+#define DAX_HITS_CAP	 (4 * DAX_PAYBACK_HITS) /* all evicted() tells apart */
 #define DAX_STREAMS	 4  /* sequential streams tracked per inode */
 #define DAX_RA_MAX	 8  /* read-ahead requests queued for the workers */
 /*
@@ -97,7 +99,15 @@ struct dax_range {
 	atomic_int state;     /* RANGE_*; READY stored with release */
 	atomic_bool accessed; /* hit since the worker last passed by */
 	atomic_uint refcount; /* 0 free, 1 idle, >1 in use */
-	atomic_uint hits;     /* lookups served since it was set up */
+	atomic_uint hits;     /* lookups served since it was set up (capped) */
+	/*
+	 * Lock-free readers may use it (dax_read_hit()): set with release
+	 * once READY, after fast_ino and fast_pos (which say for what; they
+	 * are written only there), and cleared by retire().
+	 */
+	atomic_bool fast;
+	_Atomic(const struct dax_inode *) fast_ino;
+	_Atomic uint64_t fast_pos;
 };
 
 /* A sequential stream: where its next access would start. */
@@ -114,6 +124,15 @@ struct dax_inode {
 	/* Heuristics, relaxed atomics: a lost update costs a guess. */
 	struct dax_stream streams[DAX_STREAMS];
 	atomic_uint stream_rr;
+	/*
+	 * For dax_read_hit(): ranges by file range index modulo the table
+	 * size (a miss in it only sends the reader to the locked path).
+	 * Allocated at the first install, under dax_lock; entries set when a
+	 * range is published and cleared by retire().
+	 */
+	_Atomic(struct dax_range *) *_Atomic hints;
+	unsigned hint_mask;   /* constant once hints is set */
+	atomic_uint gate;     /* > 0: lock-free readers stay out */
 };
 
 /* Statistics: relaxed atomics, no lock. */
@@ -295,14 +314,26 @@ static void free_range(struct dax_conn *c, struct dax_range *r)
 
 /* ---- references ------------------------------------------------------ */
 
+/*
+ * A use of @r, for reclaim's second chance and the admission's payback.
+ * The hit count stops where evicted() stops looking, so that a hot range
+ * read by several threads is not written by each read.
+ */
+static void range_touch(struct dax_range *r)
+{
+	if (atomic_load_explicit(&r->hits, memory_order_relaxed) <
+	    DAX_HITS_CAP)
+		atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed);
+	if (!atomic_load_explicit(&r->accessed, memory_order_relaxed))
+		atomic_store_explicit(&r->accessed, true,
+				      memory_order_relaxed);
+}
+
 /* Owner's dax_lock held (either way). */
 static void range_get(struct dax_range *r)
 {
 	atomic_fetch_add(&r->refcount, 1);
-	atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed);
-	if (!atomic_load_explicit(&r->accessed, memory_order_relaxed))
-		atomic_store_explicit(&r->accessed, true,
-				      memory_order_relaxed);
+	range_touch(r);
 }
 
 static void range_put(struct dax_conn *c, struct dax_range *r)
@@ -333,6 +364,80 @@ static void wait_idle(struct dax_conn *c, struct dax_range *r)
 		pthread_cond_wait(&c->wait_cond, &c->lock);
 	atomic_fetch_sub(&c->nr_waiters, 1);
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- lock-free readers (dax_read_hit) -------------------------------- */
+
+#define DAX_HINTS_MAX 64u /* entries of an inode's hint table, at most */
+
+static unsigned hint_slot(const struct dax_inode *ino, uint64_t pos)
+{
+	return (unsigned)(pos >> DAX_RANGE_SHIFT) & ino->hint_mask;
+}
+
+/* @ino's dax_lock held for writing. Without memory, no lock-free reads. */
+static void hints_alloc(const struct dax_conn *c, struct dax_inode *ino)
+{
+	_Atomic(struct dax_range *) *h;
+	unsigned n = 1;
+
+	if (atomic_load_explicit(&ino->hints, memory_order_relaxed))
+		return;
+	while (n < c->nr_ranges && n < DAX_HINTS_MAX)
+		n *= 2;
+	h = calloc(n, sizeof(*h));
+	if (!h)
+		return;
+	ino->hint_mask = n - 1;
+	atomic_store_explicit(&ino->hints, h, memory_order_release);
+}
+
+/*
+ * @r has just become READY for @ino at its node.start, and holds a
+ * reference of its installer (so nothing retires it meanwhile): open it
+ * to lock-free readers.
+ */
+static void fast_publish(struct dax_inode *ino, struct dax_range *r)
+{
+	_Atomic(struct dax_range *) *h =
+		atomic_load_explicit(&ino->hints, memory_order_acquire);
+
+	if (!h)
+		return;
+	atomic_store_explicit(&r->fast_ino, ino, memory_order_relaxed);
+	atomic_store_explicit(&r->fast_pos, r->node.start,
+			      memory_order_relaxed);
+	atomic_store_explicit(&r->fast, true, memory_order_release);
+	atomic_store_explicit(&h[hint_slot(ino, r->node.start)], r,
+			      memory_order_release);
+}
+
+/*
+ * @r leaves @ino (dax_lock held for writing): close it to lock-free
+ * readers and wait for those already copying out of it, before anything
+ * unmaps or re-maps its window bytes. Called before the range leaves the
+ * tree, wherever it does.
+ */
+static void retire(struct dax_inode *ino, struct dax_range *r)
+{
+	_Atomic(struct dax_range *) *h =
+		atomic_load_explicit(&ino->hints, memory_order_relaxed);
+	struct dax_range *want = r;
+
+	if (!atomic_load_explicit(&r->fast, memory_order_relaxed))
+		return;
+	atomic_store(&r->fast, false);
+	if (h)
+		atomic_compare_exchange_strong(
+			&h[hint_slot(ino, r->node.start)], &want, NULL);
+	dax_hazard_wait(NULL, r);
+}
+
+/* Take @r out of @ino's tree (dax_lock held for writing). */
+static void tree_take(struct dax_inode *ino, struct dax_range *r)
+{
+	retire(ino, r);
+	dax_tree_remove(&ino->tree, &r->node);
 }
 
 /*
@@ -531,7 +636,7 @@ static void evicted(struct dax_conn *c, struct dax_inode *ino,
 	m = atomic_load(&c->margin);
 	if (hits < DAX_PAYBACK_HITS && m < DAX_MARGIN_MAX)
 		atomic_compare_exchange_strong(&c->margin, &m, m + 1);
-	else if (hits >= 4 * DAX_PAYBACK_HITS && m > 1)
+	else if (hits >= DAX_HITS_CAP && m > 1)
 		atomic_compare_exchange_strong(&c->margin, &m, m - 1);
 }
 
@@ -648,7 +753,7 @@ static void remove_batch(struct dax_conn *c, struct dax_inode *ino,
 	unsigned i;
 
 	for (i = 0; i < k && i < DAX_REMOVEMAPPING_MAX; i++) {
-		dax_tree_remove(&ino->tree, &rs[i]->node);
+		tree_take(ino, rs[i]);
 		notify_remove(c, rs[i]);
 		v[i].moffset = rs[i]->wofs;
 		v[i].len = DAX_RANGE_SIZE;
@@ -672,7 +777,7 @@ static void remove_batch(struct dax_conn *c, struct dax_inode *ino,
 static void detach_for_reuse(struct dax_conn *c, struct dax_inode *ino,
 			     struct dax_range *r)
 {
-	dax_tree_remove(&ino->tree, &r->node);
+	tree_take(ino, r);
 	notify_remove(c, r);
 	evicted(c, ino, r);
 }
@@ -1135,6 +1240,7 @@ static int install(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		free_range(c, fresh);
 		return -EAGAIN;
 	}
+	hints_alloc(c, ino);
 	fresh->node.start = pos;
 	fresh->node.last = pos + DAX_RANGE_MASK;
 	fresh->writable = writable;
@@ -1156,6 +1262,7 @@ static int install(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		if (huge)
 			advise_huge(c, fresh);
 		publish(c, fresh, RANGE_READY);
+		fast_publish(ino, fresh);
 		count(&c->st.misses, 1);
 		*out = fresh;
 		return 0;
@@ -1342,6 +1449,68 @@ ssize_t dax_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		      false, file_size);
 }
 
+ssize_t dax_read_hit(struct dax_conn *c, struct dax_inode *ino, void *buf,
+		     size_t len, uint64_t off,
+		     bool (*size_of)(void *arg, uint64_t *size), void *arg)
+{
+	uint64_t start = off & ~DAX_RANGE_MASK, size;
+	_Atomic(struct dax_range *) *hints;
+	struct dax_hazard *h;
+	struct dax_range *r;
+	ssize_t ret = -EAGAIN;
+
+	if (!len || len > DAX_RANGE_SIZE - (off - start))
+		return -EAGAIN;
+	hints = atomic_load_explicit(&ino->hints, memory_order_acquire);
+	if (!hints || atomic_load_explicit(&c->closing, memory_order_relaxed))
+		return -EAGAIN;
+	/* A stream's reads move its read-ahead on: the locked path. */
+	if (c->admit && stream_find(ino, off))
+		return -EAGAIN;
+	h = dax_hazard_mine();
+	if (!h)
+		return -EAGAIN;
+	/* Each store before the load that checks the other side's. */
+	atomic_store(&h->owner, ino);
+	if (atomic_load(&ino->gate))
+		goto out;
+	r = atomic_load_explicit(&hints[hint_slot(ino, start)],
+				 memory_order_acquire);
+	if (!r)
+		goto out;
+	atomic_store(&h->obj, r);
+	if (!atomic_load(&r->fast) ||
+	    atomic_load_explicit(&r->fast_ino, memory_order_relaxed) != ino ||
+	    atomic_load_explicit(&r->fast_pos, memory_order_relaxed) != start)
+		goto out;
+	/* After the gate: a size change closes it before it happens. */
+	if (!size_of(arg, &size) || off >= size)
+		goto out;
+	if (len > size - off)
+		len = (size_t)(size - off);
+	if (c->admit)
+		freq_touch(c, ino->nodeid, start);
+	vdx_copy(buf, c->base + r->wofs + (off - start), len);
+	range_touch(r);
+	count(&c->st.hits, 1);
+	ret = (ssize_t)len;
+out:
+	atomic_store_explicit(&h->obj, NULL, memory_order_release);
+	atomic_store_explicit(&h->owner, NULL, memory_order_release);
+	return ret;
+}
+
+void dax_inode_quiesce(struct dax_inode *ino)
+{
+	atomic_fetch_add(&ino->gate, 1);
+	dax_hazard_wait(ino, NULL);
+}
+
+void dax_inode_resume(struct dax_inode *ino)
+{
+	atomic_fetch_sub_explicit(&ino->gate, 1, memory_order_release);
+}
+
 int dax_pin_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		 uint64_t off, size_t len, uint64_t file_size,
 		 struct iovec *iov, struct dax_range **pins, unsigned max)
@@ -1467,7 +1636,7 @@ int dax_inode_break_range(struct dax_conn *c, struct dax_inode *ino,
 			next = dax_tree_next(&ino->tree, n);
 			batch[k] = range_of_node(n);
 			wait_idle(c, batch[k]);
-			dax_tree_remove(&ino->tree, n);
+			tree_take(ino, batch[k]);
 			notify_remove(c, batch[k]);
 			v[k].moffset = batch[k]->wofs;
 			v[k].len = DAX_RANGE_SIZE;
@@ -1526,6 +1695,7 @@ int dax_inode_free(struct dax_conn *c, struct dax_inode *ino)
 	pthread_rwlock_unlock(&ino->mapping_lock);
 	pthread_rwlock_destroy(&ino->dax_lock);
 	pthread_rwlock_destroy(&ino->mapping_lock);
+	free((void *)atomic_load(&ino->hints));
 	free(ino);
 	return ret;
 }

@@ -225,6 +225,34 @@ ssize_t dax_read(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		 void *buf, size_t len, uint64_t off, uint64_t file_size);
 
 /*
+ * The lock-free hit path: copy [@off, +@len) out of the window if it lies
+ * in one range that @ino has mapped and published, taking no lock and no
+ * reference and writing no line that other readers write (a hazard slot
+ * of the calling thread, see hazard.h, keeps the range from being taken
+ * away during the copy). @size_of gives the file size, read after the
+ * way in is known open; false sends the call to the locked path. Returns
+ * the bytes copied (clamped at the size), or -EAGAIN: nothing done, use
+ * dax_read() with the caller's locks (not mapped, spans two ranges, at or
+ * past end of file, part of a sequential stream, the inode quiesced, no
+ * slot). The caller takes none of its own locks; whatever changes the
+ * file's data through the window or its size must run between
+ * dax_inode_quiesce() and dax_inode_resume(). @buf must not be a vdax
+ * program mapping (a fault there could wait for a writer that waits for
+ * this copy).
+ */
+ssize_t dax_read_hit(struct dax_conn *c, struct dax_inode *ino, void *buf,
+		     size_t len, uint64_t off,
+		     bool (*size_of)(void *arg, uint64_t *size), void *arg);
+
+/*
+ * Keep dax_read_hit() out of @ino and wait for the copies in progress;
+ * nestable. The caller holds its own exclusive inode lock, so that the
+ * locked readers are out too.
+ */
+void dax_inode_quiesce(struct dax_inode *ino);
+void dax_inode_resume(struct dax_inode *ino);
+
+/*
  * dax_read() for a caller that reads the window itself (vdax_pread_window):
  * the same admission, stream and read-ahead choices, but instead of copying
  * it pins each range under [@off, +@len) (clamped at @file_size) and gives

@@ -13,6 +13,12 @@
  * Each file has a test-level rwlock standing for the client's inode lock:
  * reads shared, writes and size changes exclusive (as the kernel's i_rwsem),
  * so that the model is exact; the DAX layer underneath is shared by all.
+ *
+ * Reads try the lock-free hit path (dax_read_hit()) first, without the
+ * rwlock, as libvdax does; writers and size changes quiesce the inode for
+ * it. Such a read is checked against the model when no writer ran between
+ * just before it and the check (a version bumped by each writer on the
+ * way in and out).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,8 +45,9 @@ struct tfile {
 	pthread_rwlock_t ilock; /* the caller's inode lock */
 	struct dax_inode *ino;
 	int fd;
-	uint64_t size;	      /* protected by ilock */
+	uint64_t size;	      /* protected by ilock (and quiesce) */
 	unsigned char *model; /* FSIZE bytes; protected by ilock */
+	atomic_uint version;  /* odd while a writer changes the file */
 };
 
 static struct tfile files[NFILES];
@@ -49,6 +56,7 @@ static uint64_t deadline_ms;
 static atomic_uint mismatches, errors;
 static atomic_uint nops[6]; /* read, write, extend, truncate, punch, flush */
 static atomic_uint nbypass;
+static atomic_uint nfast, nfast_checked;
 static bool admit_mode;
 
 /* dax_read(), or with admission a pread() of the file where refused. */
@@ -95,23 +103,65 @@ static void fail(const char *what, uint64_t a, uint64_t b)
 		     (unsigned long long)b);
 }
 
-static void do_read(struct tfile *f, uint64_t *s, unsigned char *buf)
+static bool tsize(void *arg, uint64_t *size)
 {
-	uint64_t off = rnd(s) % (FSIZE + R), want;
-	size_t len = io_len(s);
-	ssize_t n;
+	*size = ((struct tfile *)arg)->size;
+	return true;
+}
 
-	pthread_rwlock_rdlock(&f->ilock);
-	want = off >= f->size ? 0 : f->size - off;
+/* Writers: the caller's exclusive inode lock, then keep lock-free readers
+ * out; the version tells a lock-free reader that the model moved. */
+static void write_begin(struct tfile *f)
+{
+	pthread_rwlock_wrlock(&f->ilock);
+	atomic_fetch_add(&f->version, 1);
+	dax_inode_quiesce(f->ino);
+}
+
+static void write_end(struct tfile *f)
+{
+	dax_inode_resume(f->ino);
+	atomic_fetch_add(&f->version, 1);
+	pthread_rwlock_unlock(&f->ilock);
+}
+
+static void check_read(struct tfile *f, const unsigned char *buf, size_t len,
+		       uint64_t off, ssize_t n)
+{
+	uint64_t want = off >= f->size ? 0 : f->size - off;
+
 	if (want > len)
 		want = len;
-	n = read_any(f, buf, len, off);
 	if (n != (ssize_t)want)
 		fail("read length", (uint64_t)n, want);
 	else if (n > 0 && memcmp(buf, f->model + off, (size_t)n) &&
 		 atomic_fetch_add(&mismatches, 1) < 5)
 		diag("data mismatch reading %zu at %llu", len,
 		     (unsigned long long)off);
+}
+
+static void do_read(struct tfile *f, uint64_t *s, unsigned char *buf)
+{
+	uint64_t off = rnd(s) % (FSIZE + R);
+	size_t len = io_len(s);
+	unsigned v = atomic_load(&f->version);
+	ssize_t n;
+
+	n = dax_read_hit(conn, f->ino, buf, len, off, tsize, f);
+	if (n != -EAGAIN) {
+		atomic_fetch_add(&nfast, 1);
+		pthread_rwlock_rdlock(&f->ilock);
+		if (!(v & 1) && atomic_load(&f->version) == v) {
+			check_read(f, buf, len, off, n);
+			atomic_fetch_add(&nfast_checked, 1);
+		}
+		pthread_rwlock_unlock(&f->ilock);
+		atomic_fetch_add(&nops[0], 1);
+		return;
+	}
+	pthread_rwlock_rdlock(&f->ilock);
+	n = read_any(f, buf, len, off);
+	check_read(f, buf, len, off, n);
 	pthread_rwlock_unlock(&f->ilock);
 	atomic_fetch_add(&nops[0], 1);
 }
@@ -126,7 +176,7 @@ static void do_write(struct tfile *f, uint64_t *s, unsigned char *buf)
 		uint64_t v = rnd(s);
 		memcpy(buf + i, &v, len - i < 8 ? len - i : 8);
 	}
-	pthread_rwlock_wrlock(&f->ilock);
+	write_begin(f);
 	n = dax_write(conn, f->ino, 0, buf, len, off, f->size);
 	if (n == -ENOTBLK) {
 		/* Refused by the admission: FUSE_WRITE, size unchanged. */
@@ -145,14 +195,14 @@ static void do_write(struct tfile *f, uint64_t *s, unsigned char *buf)
 		atomic_fetch_add(&nops[1], 1);
 	}
 	memcpy(f->model + off, buf, len);
-	pthread_rwlock_unlock(&f->ilock);
+	write_end(f);
 }
 
 static void do_truncate(struct tfile *f, uint64_t *s)
 {
 	uint64_t size = rnd(s) % (FSIZE + 1);
 
-	pthread_rwlock_wrlock(&f->ilock);
+	write_begin(f);
 	dax_inode_lock_mapping(f->ino);
 	if (dax_inode_break_range(conn, f->ino, size < f->size ? size : f->size,
 				  UINT64_MAX))
@@ -163,7 +213,7 @@ static void do_truncate(struct tfile *f, uint64_t *s)
 	if (size < f->size)
 		memset(f->model + size, 0, f->size - size);
 	f->size = size;
-	pthread_rwlock_unlock(&f->ilock);
+	write_end(f);
 	atomic_fetch_add(&nops[3], 1);
 }
 
@@ -173,7 +223,7 @@ static void do_punch(struct tfile *f, uint64_t *s)
 
 	if (end > FSIZE)
 		end = FSIZE;
-	pthread_rwlock_wrlock(&f->ilock);
+	write_begin(f);
 	dax_inode_lock_mapping(f->ino);
 	if (dax_inode_break_range(conn, f->ino, start, end))
 		fail("break_range (punch)", start, end);
@@ -182,7 +232,7 @@ static void do_punch(struct tfile *f, uint64_t *s)
 		fail("fallocate", start, end);
 	dax_inode_unlock_mapping(f->ino);
 	memset(f->model + start, 0, end - start); /* zero beyond size anyway */
-	pthread_rwlock_unlock(&f->ilock);
+	write_end(f);
 	atomic_fetch_add(&nops[4], 1);
 }
 
@@ -220,6 +270,95 @@ static void *worker(void *arg)
 	}
 	free(buf);
 	return NULL;
+}
+
+/*
+ * Phase 2: lock-free readers against reclaim. A file that never changes,
+ * twice the window, every 8 bytes holding their own offset; NTHREADS - 1
+ * threads read 4 KiB pieces of it (dax_read_hit(), else dax_read()) while
+ * one thread keeps taking ranges away (dax_conn_reclaim()), so that
+ * ranges are retired and re-mapped under the readers all the time.
+ */
+static struct tfile hot;
+static atomic_uint hot_fast, hot_slow, hot_reclaimed;
+
+static bool hot_ok(const unsigned char *buf, size_t n, uint64_t off)
+{
+	uint64_t v;
+
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		memcpy(&v, buf + i, 8);
+		if (v != off + i)
+			return false;
+	}
+	return true;
+}
+
+static void *hot_reader(void *arg)
+{
+	uint64_t s = 0x2545f4914f6cdd1dull * ((uintptr_t)arg + 1), off;
+	unsigned char buf[4096];
+	ssize_t n;
+
+	while (now_ms() < deadline_ms) {
+		off = (rnd(&s) % (hot.size / 4096)) * 4096;
+		n = dax_read_hit(conn, hot.ino, buf, sizeof(buf), off, tsize,
+				 &hot);
+		if (n != -EAGAIN) {
+			atomic_fetch_add(&hot_fast, 1);
+		} else {
+			n = read_any(&hot, buf, sizeof(buf), off);
+			atomic_fetch_add(&hot_slow, 1);
+		}
+		if (n != (ssize_t)sizeof(buf))
+			fail("hot read length", (uint64_t)n, off);
+		else if (!hot_ok(buf, sizeof(buf), off) &&
+			 atomic_fetch_add(&mismatches, 1) < 5)
+			diag("hot read at %llu: wrong bytes",
+			     (unsigned long long)off);
+	}
+	return NULL;
+}
+
+static void *hot_reclaimer(void *arg)
+{
+	(void)arg;
+	while (now_ms() < deadline_ms) {
+		atomic_fetch_add(&hot_reclaimed, dax_conn_reclaim(conn, 1));
+		usleep(200);
+	}
+	return NULL;
+}
+
+static void hot_phase(struct fake *f, uint64_t run_ms)
+{
+	pthread_t th[NTHREADS];
+	unsigned i;
+
+	hot.size = 2 * WRANGES * R;
+	hot.fd = fake_add_file(f, 1 + NFILES, (off_t)hot.size);
+	for (uint64_t o = 0; o < hot.size; o += 8)
+		if (pwrite(hot.fd, &o, 8, (off_t)o) != 8)
+			tap_bail("pwrite");
+	hot.ino = dax_inode_new(1 + NFILES);
+	if (!hot.ino)
+		tap_bail("alloc");
+	deadline_ms = now_ms() + run_ms;
+	for (i = 0; i < NTHREADS - 1; i++)
+		pthread_create(&th[i], NULL, hot_reader, (void *)(uintptr_t)i);
+	pthread_create(&th[i], NULL, hot_reclaimer, NULL);
+	for (i = 0; i < NTHREADS; i++)
+		pthread_join(th[i], NULL);
+	diag("readers vs reclaim: %u lock-free reads, %u locked, %u ranges "
+	     "reclaimed under them",
+	     atomic_load(&hot_fast), atomic_load(&hot_slow),
+	     atomic_load(&hot_reclaimed));
+	ok(!atomic_load(&mismatches) && !atomic_load(&errors) &&
+		   atomic_load(&hot_fast) > 1000 &&
+		   atomic_load(&hot_reclaimed) > 10,
+	   "lock-free reads stay right while their ranges are reclaimed");
+	if (dax_inode_free(conn, hot.ino))
+		fail("free hot inode", 0, 0);
 }
 
 static pthread_mutex_t wd_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -292,10 +431,16 @@ int main(int argc, char **argv)
 	diag("ops: %u reads, %u writes, %u extending writes, %u truncates, "
 	     "%u punches, %u flushes",
 	     nops[0], nops[1], nops[2], nops[3], nops[4], nops[5]);
+	diag("lock-free reads: %u, %u of them checked against the model",
+	     atomic_load(&nfast), atomic_load(&nfast_checked));
 	is_int(atomic_load(&mismatches), 0, "every read matched the model");
+	ok(atomic_load(&nfast_checked) > 0,
+	   "the lock-free hit path served reads among writers and truncates");
 	is_int(atomic_load(&errors), 0, "no operation failed");
 	ok(nops[0] && nops[1] && nops[2] && nops[3] && nops[4],
 	   "every kind of operation ran (%u in all)", total);
+
+	hot_phase(&f, run_ms / 4 < 1000 ? run_ms / 4 : 1000);
 
 	/* The whole file, once more, single-threaded. */
 	{
