@@ -23,14 +23,17 @@ static bool slot_key_ok;
 static struct dax_hazard no_slot;
 static _Thread_local struct dax_hazard *mine;
 
+/* Runs on the exiting thread, between its copies. */
 static void slot_release(void *p)
 {
 	struct dax_hazard *h = p;
 
-	/* Between copies both pointers are NULL already. */
 	atomic_store(&h->owner, NULL);
 	atomic_store(&h->obj, NULL);
 	atomic_store(&h->taken, false);
+	/* A read from a later thread-exit destructor takes the locked path:
+	 * the slot may belong to another thread from now on. */
+	mine = &no_slot;
 }
 
 static void slot_key_init(void)
