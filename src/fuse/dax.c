@@ -5,9 +5,16 @@
  * live mappings, then carried out by the map/unmap hooks (the vhost-user
  * backend channel: SHMEM_MAP / SHMEM_UNMAP).
  *
- * Lock order: fuse_srv.init_lock -> fuse_dax_table.lock -> whatever the
- * hooks take (the backend channel lock). pt_fs locks are never held with
- * the table lock: the handle is looked up before the table is touched.
+ * Requests run in parallel: the table lock is held to check a request
+ * and to record its outcome, never across a hook (a round trip to the
+ * frontend), so two vCPUs faulting in two ranges are two requests in
+ * flight on the backend channel at once. A request waits only for one
+ * that is changing the same span (see struct fuse_dax_table).
+ *
+ * Lock order: fuse_srv.init_lock -> fuse_dax_table.lock. The hooks run
+ * with no table lock held, except the one whole-window unmap of
+ * fuse_dax_unmap_all(), which runs with none in flight. pt_fs locks are
+ * never held with the table lock: the handle is looked up first.
  *
  * Errors, so the guest can tell them apart:
  *   EINVAL  the request itself: unknown flags, a span that is misaligned,
@@ -24,6 +31,8 @@
  *           read-only one O_RDONLY or O_RDWR;
  *   ENOENT/ESTALE  with fh = -1, a nodeid the guest does not hold;
  *   ENOSPC  the table is full (a bound on daemon memory);
+ *   (a span that partly overlaps one whose setup is still in flight is
+ *   EINVAL too, as it would be once that setup is done);
  *   ENOSYS  no window;
  *   anything else comes from the hooks (the frontend's answer), except
  *   EAGAIN and EINTR, which become EIO: Linux's fault path retries
@@ -58,20 +67,46 @@ int fuse_dax_init(struct fuse_srv *srv)
 	struct fuse_dax_table *t = &srv->dax;
 	uint64_t pages = srv->opts.dax.window_size / srv->page_size;
 
+	int ret;
+
 	t->max = pages < DAX_TABLE_MAX ? (size_t)pages : DAX_TABLE_MAX;
-	return -pthread_mutex_init(&t->lock, NULL);
+	ret = pthread_mutex_init(&t->lock, NULL);
+	if (ret)
+		return -ret;
+	ret = pthread_cond_init(&t->cond, NULL);
+	if (ret) {
+		pthread_mutex_destroy(&t->lock);
+		return -ret;
+	}
+	return 0;
 }
 
 void fuse_dax_fini(struct fuse_srv *srv)
 {
 	free(srv->dax.v);
 	srv->dax.v = NULL;
+	pthread_cond_destroy(&srv->dax.cond);
 	pthread_mutex_destroy(&srv->dax.lock);
 }
 
+/* Wait until no hook is in flight (the lock is dropped while waiting). */
+static void wait_idle_locked(struct fuse_dax_table *t)
+{
+	while (t->inflight)
+		pthread_cond_wait(&t->cond, &t->lock);
+}
+
+/*
+ * Forget every record. Requests in flight own their records until they
+ * finish, so this waits for them: on a session reset the queues are
+ * stopped first, and a hook in flight ends when the channel closes or
+ * its timeout expires.
+ */
 static void forget_locked(struct fuse_dax_table *t)
 {
+	wait_idle_locked(t);
 	t->n = 0;
+	t->fresh = 0;
 }
 
 void fuse_dax_forget_all(struct fuse_srv *srv)
@@ -96,6 +131,7 @@ void fuse_dax_unmap_all(struct fuse_srv *srv)
 	if (!fuse_dax_on(srv))
 		return;
 	pthread_mutex_lock(&t->lock);
+	wait_idle_locked(t);
 	if (t->n) {
 		ret = dax->unmap(dax->ctx, 0, dax->window_size);
 		if (ret < 0)
@@ -111,7 +147,7 @@ size_t fuse_srv_dax_mappings(struct fuse_srv *srv)
 	size_t n;
 
 	pthread_mutex_lock(&srv->dax.lock);
-	n = srv->dax.n;
+	n = srv->dax.n - srv->dax.fresh;
 	pthread_mutex_unlock(&srv->dax.lock);
 	return n;
 }
@@ -119,7 +155,7 @@ size_t fuse_srv_dax_mappings(struct fuse_srv *srv)
 void fuse_srv_dax_stats(struct fuse_srv *srv, struct fuse_srv_dax_stats *st)
 {
 	pthread_mutex_lock(&srv->dax.lock);
-	st->live = srv->dax.n;
+	st->live = srv->dax.n - srv->dax.fresh;
 	st->setups = srv->dax.setups;
 	st->removes = srv->dax.removes;
 	pthread_mutex_unlock(&srv->dax.lock);
@@ -152,6 +188,32 @@ static size_t first_ending_after(const struct fuse_dax_table *t, uint64_t off)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* A request's own mark for the records it changes (never 0). */
+static uint64_t new_owner(struct fuse_dax_table *t)
+{
+	if (++t->tickets == 0)
+		t->tickets = 1;
+	return t->tickets;
+}
+
+/*
+ * Index of @owner's record at @moffset. Only the owner removes or rewrites
+ * a busy record, so it is there: anything else is a bug in this file.
+ */
+static size_t record_at(const struct fuse_dax_table *t, uint64_t moffset,
+			uint64_t owner)
+{
+	size_t at = first_ending_after(t, moffset);
+
+	if (at == t->n || t->v[at].moffset != moffset ||
+	    t->v[at].owner != owner) {
+		VLOG_ERR("dax: lost the record at %#llx",
+			 (unsigned long long)moffset);
+		abort();
+	}
+	return at;
 }
 
 static int insert_locked(struct fuse_dax_table *t, size_t at,
@@ -249,49 +311,82 @@ static int mapping_fd(struct fuse_req *req, uint64_t fh, bool writable)
 }
 
 /*
- * Map under the table lock. A span may only be taken again whole: the
- * kernel re-sends SETUPMAPPING for the same moffset/len to upgrade a
- * read-only range to writable, and (after a REMOVEMAPPING that failed on
- * our side) may hand the range to another file. Anything else that touches
- * a live mapping is refused.
+ * A span may only be taken again whole: the kernel re-sends SETUPMAPPING
+ * for the same moffset/len to upgrade a read-only range to writable, and
+ * (after a REMOVEMAPPING that failed on our side) may hand the range to
+ * another file. Anything else that touches a mapping is refused. A new
+ * span gets a placeholder record first, so that no other request can map
+ * over it while the hook runs.
  */
-static int setup_locked(struct fuse_srv *srv, int fd,
-			const struct fuse_setupmapping_in *in,
-			const struct fuse_dax_map *m)
+static int setup_span(struct fuse_srv *srv, int fd,
+		      const struct fuse_setupmapping_in *in,
+		      const struct fuse_dax_map *m)
 {
 	const struct fuse_srv_dax_ops *dax = &srv->opts.dax;
 	struct fuse_dax_table *t = &srv->dax;
-	size_t at = first_ending_after(t, m->moffset);
-	bool replace = false;
+	struct fuse_dax_map rec = *m;
+	uint64_t owner;
+	size_t at;
 	int ret;
 
-	if (at < t->n && t->v[at].moffset < m->moffset + m->len) {
-		if (t->v[at].moffset != m->moffset || t->v[at].len != m->len)
-			return -EINVAL;
-		replace = true;
-	} else if (t->n >= t->max) {
-		return -ENOSPC;
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		at = first_ending_after(t, m->moffset);
+		if (at == t->n || t->v[at].moffset >= m->moffset + m->len)
+			break;
+		if (t->v[at].moffset != m->moffset || t->v[at].len != m->len) {
+			ret = -EINVAL;
+			goto out;
+		}
+		if (!t->v[at].owner)
+			break;
+		pthread_cond_wait(&t->cond, &t->lock);
 	}
+	owner = new_owner(t);
+	if (at < t->n && t->v[at].moffset == m->moffset) {
+		t->v[at].owner = owner; /* a replace */
+	} else {
+		if (t->n >= t->max) {
+			ret = -ENOSPC;
+			goto out;
+		}
+		rec.owner = owner;
+		rec.fresh = true;
+		ret = insert_locked(t, at, &rec);
+		if (ret < 0)
+			goto out;
+		t->fresh++;
+	}
+	t->inflight++;
+	pthread_mutex_unlock(&t->lock);
+
 	ret = dax->map(dax->ctx, fd, in->foffset, m->moffset, m->len,
 		       m->writable);
-	if (ret < 0)
+
+	pthread_mutex_lock(&t->lock);
+	at = record_at(t, m->moffset, owner);
+	if (ret == 0) {
+		if (t->v[at].fresh)
+			t->fresh--;
+		t->v[at] = *m;
+		t->v[at].fresh = false;
+		t->v[at].owner = 0;
+		t->setups++;
+	} else if (t->v[at].fresh) {
+		remove_locked(t, at, 1);
+		t->fresh--;
+	} else {
 		/*
 		 * On a failed replace the old record stays: the frontend
 		 * keeps either the old mapping or an empty reservation, and
 		 * either way the guest may still REMOVEMAPPING the span.
 		 */
-		return ret;
-	if (replace) {
-		t->v[at] = *m;
-		return 0;
+		t->v[at].owner = 0;
 	}
-	ret = insert_locked(t, at, m);
-	if (ret < 0) {
-		/* Keep the window and the table in step. */
-		if (dax->unmap(dax->ctx, m->moffset, m->len) < 0)
-			VLOG_WARN("dax: could not undo a mapping at %#llx",
-				  (unsigned long long)m->moffset);
-	}
+	t->inflight--;
+	pthread_cond_broadcast(&t->cond);
+out:
+	pthread_mutex_unlock(&t->lock);
 	return ret;
 }
 
@@ -315,11 +410,7 @@ int fuse_do_setupmapping(struct fuse_req *req)
 	fd = mapping_fd(req, in->fh, m.writable);
 	if (fd < 0)
 		return fd;
-	pthread_mutex_lock(&srv->dax.lock);
-	ret = setup_locked(srv, fd, in, &m);
-	if (ret == 0)
-		srv->dax.setups++;
-	pthread_mutex_unlock(&srv->dax.lock);
+	ret = setup_span(srv, fd, in, &m);
 	close(fd);
 	if (ret == -EAGAIN || ret == -EINTR)
 		ret = -EIO;
@@ -327,35 +418,87 @@ int fuse_do_setupmapping(struct fuse_req *req)
 }
 
 /*
- * One entry: it must cover whole live mappings, at least one, and cut
- * none. Gaps between them are fine (unmapping an empty span is a no-op for
- * the frontend).
+ * One entry: it must cover whole mappings, at least one, and cut none.
+ * Gaps between them are fine. The mappings are marked and unmapped with
+ * the lock dropped, one call per run of adjacent ones (one call in all for
+ * the exact {moffset, len} of a range, as the kernel and libvdax send):
+ * the gaps are not unmapped, as a setup may fill one meanwhile.
  */
-static int remove_one_locked(struct fuse_srv *srv, uint64_t moffset,
-			     uint64_t len)
+static int remove_one(struct fuse_srv *srv, uint64_t moffset, uint64_t len)
 {
 	const struct fuse_srv_dax_ops *dax = &srv->opts.dax;
 	struct fuse_dax_table *t = &srv->dax;
-	uint64_t end = moffset + len; /* checked by check_span() */
-	size_t at, last;
-	int ret;
+	uint64_t owner, pos, end = moffset + len; /* checked by check_span() */
+	size_t at, last, i;
+	bool busy;
+	int ret, first = 0;
 
 	ret = check_span(srv, moffset, len);
 	if (ret < 0)
 		return ret;
-	at = first_ending_after(t, moffset);
-	if (at == t->n || t->v[at].moffset >= end ||
-	    t->v[at].moffset < moffset)
-		return -EINVAL;
-	for (last = at; last < t->n && t->v[last].moffset < end; last++)
-		if (t->v[last].moffset + t->v[last].len > end)
-			return -EINVAL;
-	ret = dax->unmap(dax->ctx, moffset, len);
-	if (ret < 0)
-		return ret; /* the frontend still holds them: keep the records */
-	remove_locked(t, at, last - at);
-	t->removes += last - at;
-	return 0;
+	pthread_mutex_lock(&t->lock);
+	for (;;) {
+		at = first_ending_after(t, moffset);
+		if (at == t->n || t->v[at].moffset >= end ||
+		    t->v[at].moffset < moffset) {
+			ret = -EINVAL;
+			goto out;
+		}
+		busy = false;
+		for (last = at; last < t->n && t->v[last].moffset < end;
+		     last++) {
+			if (t->v[last].moffset + t->v[last].len > end) {
+				ret = -EINVAL;
+				goto out;
+			}
+			busy |= t->v[last].owner != 0;
+		}
+		if (!busy)
+			break;
+		pthread_cond_wait(&t->cond, &t->lock);
+	}
+	owner = new_owner(t);
+	for (i = at; i < last; i++)
+		t->v[i].owner = owner;
+	t->inflight++;
+	for (pos = moffset;;) {
+		uint64_t run, run_end;
+
+		at = first_ending_after(t, pos);
+		while (at < t->n && t->v[at].moffset < end &&
+		       t->v[at].owner != owner)
+			at++;
+		if (at == t->n || t->v[at].moffset >= end)
+			break;
+		run = run_end = t->v[at].moffset;
+		for (last = at; last < t->n && t->v[last].owner == owner &&
+				t->v[last].moffset == run_end;
+		     last++)
+			run_end += t->v[last].len;
+		pthread_mutex_unlock(&t->lock);
+
+		ret = dax->unmap(dax->ctx, run, run_end - run);
+
+		pthread_mutex_lock(&t->lock);
+		at = record_at(t, run, owner);
+		for (last = at; last < t->n && t->v[last].moffset < run_end;
+		     last++)
+			t->v[last].owner = 0;
+		if (ret == 0) {
+			remove_locked(t, at, last - at);
+			t->removes += last - at;
+		} else if (!first) {
+			/* The frontend still holds them: keep the records. */
+			first = ret;
+		}
+		pos = run_end;
+	}
+	t->inflight--;
+	pthread_cond_broadcast(&t->cond);
+	ret = first;
+out:
+	pthread_mutex_unlock(&t->lock);
+	return ret;
 }
 
 /*
@@ -379,14 +522,12 @@ int fuse_do_removemapping(struct fuse_req *req)
 	if (in->count > FUSE_SRV_REMOVEMAPPING_MAX ||
 	    req->arglen - sizeof(*in) != (size_t)in->count * sizeof(one))
 		return -EINVAL;
-	pthread_mutex_lock(&srv->dax.lock);
 	for (uint32_t i = 0; i < in->count; i++) {
 		/* Entries follow a 4-byte header: copy, do not cast. */
 		memcpy(&one, p + (size_t)i * sizeof(one), sizeof(one));
-		ret = remove_one_locked(srv, one.moffset, one.len);
+		ret = remove_one(srv, one.moffset, one.len);
 		if (ret < 0 && !first)
 			first = ret;
 	}
-	pthread_mutex_unlock(&srv->dax.lock);
 	return first;
 }

@@ -43,24 +43,33 @@ struct fuse_srv_supp_groups {
 #define FUSE_SRV_MAX_BODY (1u << 20)
 #define FUSE_SRV_DEFAULT_MAX_WRITE (1u << 20)
 
-/* One live DAX mapping: what the frontend's window holds at moffset. */
+/* One DAX mapping: what the frontend's window holds at moffset. */
 struct fuse_dax_map {
 	uint64_t moffset;
 	uint64_t len;
 	uint64_t nodeid; /* the inode it maps (for logs and reclaim audits) */
 	bool writable;
+	bool fresh;	/* a placeholder for a setup in flight: not live yet */
+	uint64_t owner; /* the request whose hook is changing it, or 0 */
 };
 
 /*
- * The live mappings of the connection, sorted by moffset, never
- * overlapping. The lock is held across the map/unmap hooks so that the
- * check and the change it allows are one step; the backend channel is a
- * single request-reply conversation, so nothing is lost by it.
+ * The mappings of the connection, sorted by moffset, never overlapping.
+ * The lock is not held across the map/unmap hooks (a backend channel
+ * round trip): a request marks the spans it changes busy, drops the lock,
+ * calls the hook and takes the lock again to record the outcome. A request
+ * that meets a busy span waits on @cond for it; spans that do not meet go
+ * on in parallel. A busy record (owner != 0) is never removed or rewritten
+ * by anyone but the request that owns it.
  */
 struct fuse_dax_table {
 	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* a busy span became idle */
 	struct fuse_dax_map *v; /* protected by lock */
 	size_t n, cap;		/* protected by lock */
+	size_t fresh;		/* protected by lock: placeholders among n */
+	size_t inflight;	/* protected by lock: hook calls in flight */
+	uint64_t tickets;	/* protected by lock: the last owner given */
 	size_t max;		/* immutable: bound on n */
 	uint64_t setups;	/* protected by lock: SETUPMAPPINGs done */
 	uint64_t removes;	/* protected by lock: mappings removed */

@@ -3,9 +3,12 @@
  * The device side of the DAX window: INIT negotiation, SETUPMAPPING and
  * REMOVEMAPPING checks against the window and the live mappings, the
  * map/unmap hooks (faked: they record every call and can be told to fail),
- * reset, and FUSE_ATTR_DAX per the per-file policy.
+ * reset, FUSE_ATTR_DAX per the per-file policy, and requests from several
+ * threads at once against slow hooks (the table is not locked across a
+ * hook, so they overlap: no two may ever change the same span at once).
  */
 #include <linux/fs.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 
 #include "harness.h"
@@ -508,6 +511,208 @@ static void t_attr_dax(void)
 	fuse_srv_free(h.srv);
 }
 
+/*
+ * Several threads map and unmap 2 MiB and 4 MiB spans of a 16-range window
+ * at random, against hooks that take a while and keep their own model of
+ * the window: what is mapped where, and which ranges a hook is changing.
+ * The daemon must never let two hooks touch one range at once, must never
+ * map over part of a mapping or unmap part of one, must have more than one
+ * hook in flight at some point, and must end with a table that is exactly
+ * the model. Every 11th hook call fails, so the undo paths run too.
+ */
+#define CSLOTS 16
+#define CTHREADS 4
+#define CITERS 400
+
+static struct {
+	pthread_mutex_t lock;
+	int start[CSLOTS]; /* slot of the mapping that covers this one, or -1 */
+	int nslots[CSLOTS]; /* at a mapping's first slot: its length */
+	bool busy[CSLOTS];
+	unsigned inflight, max_inflight, calls, violations;
+	bool nofail;
+} cm = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Take the slots of a hook call; false (a violation) if one is busy. */
+static bool cm_enter(unsigned s0, unsigned n)
+{
+	bool ok = true;
+
+	for (unsigned i = s0; i < s0 + n; i++) {
+		ok &= !cm.busy[i];
+		cm.busy[i] = true;
+	}
+	if (++cm.inflight > cm.max_inflight)
+		cm.max_inflight = cm.inflight;
+	return ok;
+}
+
+static int cm_leave(unsigned s0, unsigned n)
+{
+	for (unsigned i = s0; i < s0 + n; i++)
+		cm.busy[i] = false;
+	cm.inflight--;
+	return ++cm.calls % 11 == 0 && !cm.nofail ? -EIO : 0;
+}
+
+static int slow_map(void *ctx, int fd, uint64_t fd_offset, uint64_t moffset,
+		    uint64_t len, bool writable)
+{
+	unsigned s0 = (unsigned)(moffset / R2M), n = (unsigned)(len / R2M);
+	int ret;
+
+	(void)ctx, (void)fd, (void)fd_offset, (void)writable;
+	pthread_mutex_lock(&cm.lock);
+	if (!cm_enter(s0, n))
+		cm.violations++;
+	/* Empty, or exactly one mapping of this span (a replace). */
+	for (unsigned i = s0; i < s0 + n; i++)
+		if (cm.start[i] >= 0 &&
+		    (cm.start[i] != (int)s0 || cm.nslots[s0] != (int)n))
+			cm.violations++;
+	pthread_mutex_unlock(&cm.lock);
+	usleep(300);
+	pthread_mutex_lock(&cm.lock);
+	ret = cm_leave(s0, n);
+	if (ret == 0) {
+		for (unsigned i = s0; i < s0 + n; i++)
+			cm.start[i] = (int)s0;
+		cm.nslots[s0] = (int)n;
+	}
+	pthread_mutex_unlock(&cm.lock);
+	return ret;
+}
+
+static int slow_unmap(void *ctx, uint64_t moffset, uint64_t len)
+{
+	unsigned s0 = (unsigned)(moffset / R2M), n = (unsigned)(len / R2M);
+	int ret;
+
+	(void)ctx;
+	pthread_mutex_lock(&cm.lock);
+	if (!cm_enter(s0, n))
+		cm.violations++;
+	/* Whole mappings only. */
+	for (unsigned i = s0; i < s0 + n; i++) {
+		int st = cm.start[i];
+
+		if (st >= 0 && (st < (int)s0 ||
+				st + cm.nslots[st] > (int)(s0 + n)))
+			cm.violations++;
+	}
+	pthread_mutex_unlock(&cm.lock);
+	usleep(300);
+	pthread_mutex_lock(&cm.lock);
+	ret = cm_leave(s0, n);
+	if (ret == 0)
+		for (unsigned i = s0; i < s0 + n; i++)
+			cm.start[i] = -1;
+	pthread_mutex_unlock(&cm.lock);
+	return ret;
+}
+
+static struct fuse_srv *csrv;
+static uint64_t cid;
+static unsigned cfail[CTHREADS];
+
+static void *c_run(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg, seed = 7919 * (t + 1);
+	struct h *hh = calloc(1, sizeof(*hh));
+	uint64_t fh;
+
+	if (!hh)
+		tap_bail("calloc");
+	hh->srv = csrv;
+	hh->unique = (uint64_t)(t + 1) << 40;
+	if (h_open(hh, cid, O_RDWR, &fh)) {
+		cfail[t]++;
+		free(hh);
+		return NULL;
+	}
+	for (int i = 0; i < CITERS; i++) {
+		unsigned r = rand_r(&seed), n = r % 4 == 0 ? 2 : 1;
+		unsigned s0 = (r >> 4) % (CSLOTS - 1);
+		uint64_t moff = (uint64_t)s0 * R2M, len = (uint64_t)n * R2M;
+		int ret;
+
+		if (r & 8) {
+			struct fuse_setupmapping_in in = {
+				.fh = fh, .foffset = moff, .len = len,
+				.flags = (r & 4) ? WR : RD, .moffset = moff };
+
+			ret = h_req(hh, FUSE_SETUPMAPPING, cid, A(in), NOARG,
+				    NOARG);
+		} else {
+			struct fuse_removemapping_in in = { .count = 1 };
+			struct fuse_removemapping_one one = { moff, len };
+
+			ret = h_req(hh, FUSE_REMOVEMAPPING, cid, A(in), A(one),
+				    NOARG);
+		}
+		/* What a span may get from these requests, racing or not. */
+		if (ret != 0 && ret != -EINVAL && ret != -EIO)
+			cfail[t]++;
+	}
+	h_release(hh, FUSE_RELEASE, cid, fh);
+	free(hh);
+	return NULL;
+}
+
+static void t_concurrent(void)
+{
+	struct fuse_srv_opts o = h_opts();
+	pthread_t th[CTHREADS];
+	unsigned live = 0, removed_ok = 0, bad = 0;
+	struct h hc;
+
+	o.dax.map = slow_map;
+	o.dax.unmap = slow_unmap;
+	o.dax.window_size = (uint64_t)CSLOTS * R2M;
+	for (unsigned i = 0; i < CSLOTS; i++)
+		cm.start[i] = -1;
+	h_put_file("conc", "data");
+	h_start(&hc, &o);
+	csrv = hc.srv;
+	h_init(&hc, FUSE_MAP_ALIGNMENT, 0, NULL);
+	cid = h_ino(&hc, FUSE_ROOT_ID, "conc");
+	for (unsigned i = 0; i < CTHREADS; i++)
+		pthread_create(&th[i], NULL, c_run, (void *)(uintptr_t)i);
+	for (unsigned i = 0; i < CTHREADS; i++)
+		pthread_join(th[i], NULL);
+	for (unsigned i = 0; i < CTHREADS; i++)
+		is_int(cfail[i], 0, "concurrent: thread %u got only 0, EINVAL or EIO", i);
+	is_int(cm.violations, 0,
+	       "concurrent: no hook ever overlapped another's span or cut a mapping");
+	ok(cm.max_inflight > 1, "concurrent: hooks ran in parallel (%u at most)",
+	   cm.max_inflight);
+	/* The table must be the model: count, then remove each mapping. */
+	for (unsigned i = 0; i < CSLOTS; i++)
+		live += cm.start[i] == (int)i;
+	is_int(fuse_srv_dax_mappings(csrv), live,
+	       "concurrent: the table holds as many mappings as the window");
+	cm.nofail = true;
+	for (unsigned i = 0; i < CSLOTS; i++) {
+		struct fuse_removemapping_in in = { .count = 1 };
+		struct fuse_removemapping_one one = { (uint64_t)i * R2M,
+						      (uint64_t)R2M };
+		int ret;
+
+		if (cm.start[i] != (int)i)
+			continue;
+		one.len = (uint64_t)cm.nslots[i] * R2M;
+		ret = h_req(&hc, FUSE_REMOVEMAPPING, cid, A(in), A(one), NOARG);
+		if (ret == 0)
+			removed_ok++;
+		else
+			bad++;
+	}
+	is_int(bad, 0, "concurrent: every mapping of the model removes as a whole");
+	is_int(removed_ok, live, "concurrent: %u mappings removed", live);
+	is_int(fuse_srv_dax_mappings(csrv), 0, "concurrent: the table is empty");
+	fuse_srv_free(csrv);
+}
+
 int main(void)
 {
 	h_setup_dir();
@@ -516,5 +721,6 @@ int main(void)
 	t_remove();
 	t_linux_client();
 	t_attr_dax();
+	t_concurrent();
 	return tap_done();
 }
