@@ -9,8 +9,9 @@
  * what that thread reads. Each started queue has a thread that waits on the
  * kick eventfd and pops chains; with a pool, workers serve them.
  *
- * Lock order: be->chan_lock, then pool->lock, then vq->lock (a leaf). The
- * message thread never holds a vq->lock while waiting for a thread.
+ * Lock order: be->chan_lock, then be->reply_lock, then pool->lock, then
+ * vq->lock (a leaf). The message thread never holds a vq->lock while
+ * waiting for a thread.
  */
 #include <endian.h>
 #include <errno.h>
@@ -74,6 +75,16 @@ struct vu_backend {
 	int chan_fd;		/* protected by chan_lock */
 	uint64_t chan_proto;	/* protected by chan_lock */
 	struct vu_conn *conn;	/* protected by chan_lock */
+	uint64_t chan_sent;	/* protected by chan_lock: requests sent */
+	/*
+	 * Replies come back in the order of the requests: the sender of
+	 * request number chan_done reads the next one, the others wait.
+	 */
+	pthread_mutex_t reply_lock;
+	pthread_cond_t reply_cond;
+	uint64_t chan_done;	/* protected by reply_lock: replies read */
+	unsigned chan_inflight;	/* protected by reply_lock */
+	bool chan_broken;	/* protected by reply_lock; read under chan_lock */
 };
 
 /* ---- worker pool ------------------------------------------------------ */
@@ -341,11 +352,22 @@ static void queue_reset(struct vu_queue *q)
 
 /* ---- backend channel -------------------------------------------------- */
 
+/*
+ * Swap the channel's fd. Requests still waiting for a reply on the old fd
+ * are let finish first (chan_close() has shut it down, so they fail at
+ * once): none may read a closed fd, or a reply on the new one.
+ */
 static void chan_set(struct vu_backend *be, int fd)
 {
 	int old;
 
 	pthread_mutex_lock(&be->chan_lock);
+	pthread_mutex_lock(&be->reply_lock);
+	while (be->chan_inflight)
+		pthread_cond_wait(&be->reply_cond, &be->reply_lock);
+	be->chan_sent = be->chan_done = 0;
+	be->chan_broken = false;
+	pthread_mutex_unlock(&be->reply_lock);
 	old = be->chan_fd;
 	be->chan_fd = fd;
 	pthread_mutex_unlock(&be->chan_lock);
@@ -418,48 +440,107 @@ static int read_full_timeout(int fd, void *buf, size_t len, int timeout_ms)
 	return 0;
 }
 
-static int chan_request(struct vu_backend *be, uint32_t req,
-			const struct vhost_user_shmem_map *pl, int pass_fd)
+/*
+ * Read and check the reply to the oldest request in flight: 0 with the
+ * frontend's answer in @answer, or why there was no well-formed reply.
+ */
+static int chan_reply(int fd, uint32_t req, int *answer)
 {
-	struct vhost_user_msg m = { 0 };
 	struct {
 		struct vhost_user_hdr hdr;
 		uint64_t u64;
 	} __attribute__((packed)) reply;
 	int rc;
 
+	rc = read_full_timeout(fd, &reply, sizeof(reply), VU_CHAN_TIMEOUT_MS);
+	if (rc) {
+		VLOG_ERR("vhost: no reply on the backend channel: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	if (reply.hdr.request != req ||
+	    !(reply.hdr.flags & VHOST_USER_REPLY_MASK) ||
+	    reply.hdr.size != sizeof(uint64_t)) {
+		VLOG_ERR("vhost: bad reply on the backend channel");
+		return -EPROTO;
+	}
+	/* Non-zero is failure; a small value is taken to be an errno. */
+	*answer = !reply.u64 ? 0 : reply.u64 < 4096 ? -(int)reply.u64 : -EIO;
+	return 0;
+}
+
+/*
+ * One request, NEED_REPLY. Several may be in flight at once, from several
+ * threads: they are sent in ticket order under chan_lock, and each sender
+ * then waits for its turn to read, since the frontend answers in the order
+ * it read them. A missing or malformed reply leaves the stream out of step:
+ * the channel is then broken, and every request fails with EPROTO until
+ * the frontend sends a new one.
+ */
+static int chan_request(struct vu_backend *be, uint32_t req,
+			const struct vhost_user_shmem_map *pl, int pass_fd)
+{
+	struct vhost_user_msg m = { 0 };
+	uint64_t ticket;
+	int fd, rc;
+
 	pthread_mutex_lock(&be->chan_lock);
 	if (be->chan_fd < 0) {
-		rc = -ENOTCONN;
-		goto out;
+		pthread_mutex_unlock(&be->chan_lock);
+		return -ENOTCONN;
 	}
 	if (!(be->chan_proto & (1ull << VHOST_USER_PROTOCOL_F_SHMEM)) ||
 	    !(be->chan_proto & (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK))) {
-		rc = -EOPNOTSUPP;
-		goto out;
+		pthread_mutex_unlock(&be->chan_lock);
+		return -EOPNOTSUPP;
 	}
+	if (__atomic_load_n(&be->chan_broken, __ATOMIC_RELAXED)) {
+		pthread_mutex_unlock(&be->chan_lock);
+		return -EPROTO;
+	}
+	fd = be->chan_fd;
 	m.hdr.request = req;
 	m.hdr.flags = VHOST_USER_VERSION | VHOST_USER_NEED_REPLY_MASK;
 	m.hdr.size = sizeof(*pl);
 	m.payload.shmem_map = *pl;
-	rc = chan_send(be->chan_fd, &m, pass_fd);
-	if (rc)
-		goto out;
-	rc = read_full_timeout(be->chan_fd, &reply, sizeof(reply),
-			       VU_CHAN_TIMEOUT_MS);
-	if (rc)
-		goto out;
-	if (reply.hdr.request != req || !(reply.hdr.flags & VHOST_USER_REPLY_MASK) ||
-	    reply.hdr.size != sizeof(uint64_t)) {
-		VLOG_ERR("vhost: bad reply on the backend channel");
-		rc = -EPROTO;
-		goto out;
+	rc = chan_send(fd, &m, pass_fd);
+	if (rc) {
+		/* Part of a message may have gone: the stream is lost. */
+		pthread_mutex_lock(&be->reply_lock);
+		be->chan_broken = true;
+		pthread_cond_broadcast(&be->reply_cond);
+		pthread_mutex_unlock(&be->reply_lock);
+		pthread_mutex_unlock(&be->chan_lock);
+		return rc;
 	}
-	/* Non-zero is failure; a small value is taken to be an errno. */
-	if (reply.u64)
-		rc = reply.u64 < 4096 ? -(int)reply.u64 : -EIO;
-out:
+	ticket = be->chan_sent++;
+	pthread_mutex_lock(&be->reply_lock);
+	be->chan_inflight++;
+	pthread_mutex_unlock(&be->reply_lock);
 	pthread_mutex_unlock(&be->chan_lock);
+
+	pthread_mutex_lock(&be->reply_lock);
+	while (be->chan_done != ticket && !be->chan_broken)
+		pthread_cond_wait(&be->reply_cond, &be->reply_lock);
+	if (be->chan_broken) {
+		rc = -EPROTO;
+	} else {
+		/* Our turn: the fd stays open while a request is in flight. */
+		int answer = 0;
+
+		pthread_mutex_unlock(&be->reply_lock);
+		rc = chan_reply(fd, req, &answer);
+		pthread_mutex_lock(&be->reply_lock);
+		/* A frontend's answer, even a failure, leaves it in step. */
+		if (rc)
+			be->chan_broken = true;
+		else
+			rc = answer;
+		be->chan_done++;
+	}
+	be->chan_inflight--;
+	pthread_cond_broadcast(&be->reply_cond);
+	pthread_mutex_unlock(&be->reply_lock);
 	return rc;
 }
 
@@ -1272,6 +1353,8 @@ int vu_backend_new(const struct vu_backend_cfg *cfg,
 	be->opaque = opaque;
 	be->chan_fd = -1;
 	pthread_mutex_init(&be->chan_lock, NULL);
+	pthread_mutex_init(&be->reply_lock, NULL);
+	pthread_cond_init(&be->reply_cond, NULL);
 	*out = be;
 	return 0;
 }
@@ -1311,6 +1394,8 @@ void vu_backend_free(struct vu_backend *be)
 	if (!be)
 		return;
 	chan_set(be, -1);
+	pthread_cond_destroy(&be->reply_cond);
+	pthread_mutex_destroy(&be->reply_lock);
 	pthread_mutex_destroy(&be->chan_lock);
 	free(be);
 }

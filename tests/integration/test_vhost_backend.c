@@ -385,6 +385,97 @@ static void test_backend_channel(struct vu_backend *be)
 	pthread_join(s.t, NULL);
 }
 
+struct pipe_call {
+	struct vu_backend *be;
+	uint64_t off;
+	int rc;
+};
+
+static void *pipe_thread(void *arg)
+{
+	struct pipe_call *c = arg;
+
+	c->rc = vu_backend_shmem_unmap(c->be, 0, c->off, 4096);
+	return NULL;
+}
+
+/*
+ * Requests from several threads are all on the channel before the first
+ * reply (the backend does not wait for one round trip to start the next),
+ * each thread gets the answer to its own request (replies match requests
+ * in order), and a reply that is not an answer breaks the channel until
+ * the frontend brings a new one.
+ */
+static void test_chan_pipeline(struct vu_backend *be)
+{
+	struct server s = { .be = be };
+	struct ff_opts o = { .nreq = 1, .backend_channel = true };
+	struct ff *f = connect_ff(&s, &o);
+	struct pipe_call c[3];
+	pthread_t t[3];
+	uint64_t order[3], answers[3] = { 0, 5, 22 };
+	struct vhost_user_msg m;
+	int fd, rc, got = 0, matched = 0;
+
+	for (unsigned i = 0; i < 3; i++) {
+		c[i] = (struct pipe_call){ be, (uint64_t)(i + 1) << 21, 1 };
+		pthread_create(&t[i], NULL, pipe_thread, &c[i]);
+	}
+	for (unsigned i = 0; i < 3; i++) {
+		fd = -1;
+		rc = ff_chan_recv(f, &m, &fd, TMO);
+		if (rc == (int)sizeof(struct vhost_user_shmem_map) &&
+		    m.hdr.request == VHOST_USER_BACKEND_SHMEM_UNMAP)
+			order[got++] = m.payload.shmem_map.shm_offset;
+		if (fd >= 0)
+			close(fd);
+	}
+	is_int(got, 3, "pipeline: 3 requests on the channel before any reply");
+	for (int i = 0; i < got; i++)
+		ff_chan_ack(f, VHOST_USER_BACKEND_SHMEM_UNMAP, answers[i]);
+	for (unsigned i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < got; i++)
+		for (unsigned j = 0; j < 3; j++)
+			if (c[j].off == order[i] && c[j].rc == -(int)answers[i])
+				matched++;
+	is_int(matched, 3, "pipeline: each request got the answer sent to it");
+
+	/* A reply with another request code: out of step. */
+	c[0] = (struct pipe_call){ be, 1u << 21, 1 };
+	pthread_create(&t[0], NULL, pipe_thread, &c[0]);
+	fd = -1;
+	rc = ff_chan_recv(f, &m, &fd, TMO);
+	if (fd >= 0)
+		close(fd);
+	ff_chan_ack(f, VHOST_USER_BACKEND_SHMEM_MAP, 0);
+	pthread_join(t[0], NULL);
+	is_int(c[0].rc, -EPROTO, "pipeline: a reply to another request: -EPROTO");
+	is_int(vu_backend_shmem_unmap(be, 0, 1u << 21, 4096), -EPROTO,
+	       "pipeline: the broken channel fails the next request at once");
+	fd = -1;
+	rc = ff_chan_recv(f, &m, &fd, 200);
+	ok(rc <= 0, "pipeline: ... without sending it");
+	if (fd >= 0)
+		close(fd);
+	ff_free(f);
+	pthread_join(s.t, NULL);
+
+	/* A new frontend, a new channel: in step again. */
+	f = connect_ff(&s, &o);
+	c[0] = (struct pipe_call){ be, 1u << 21, 1 };
+	pthread_create(&t[0], NULL, pipe_thread, &c[0]);
+	fd = -1;
+	rc = ff_chan_recv(f, &m, &fd, TMO);
+	if (fd >= 0)
+		close(fd);
+	ff_chan_ack(f, VHOST_USER_BACKEND_SHMEM_UNMAP, 0);
+	pthread_join(t[0], NULL);
+	is_int(c[0].rc, 0, "pipeline: a new channel works again");
+	ff_free(f);
+	pthread_join(s.t, NULL);
+}
+
 /* A backend without a DAX window never offers SHMEM. */
 static void test_no_shmem(const struct vu_backend_ops *ops)
 {
@@ -462,6 +553,7 @@ int main(void)
 	pthread_join(s.t, NULL);
 
 	test_backend_channel(be);
+	test_chan_pipeline(be);
 	test_no_shmem(&ops);
 	vu_backend_free(be);
 	return tap_done();
