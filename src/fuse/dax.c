@@ -158,6 +158,7 @@ void fuse_srv_dax_stats(struct fuse_srv *srv, struct fuse_srv_dax_stats *st)
 	st->live = srv->dax.n - srv->dax.fresh;
 	st->setups = srv->dax.setups;
 	st->removes = srv->dax.removes;
+	st->most_inflight = srv->dax.most_inflight;
 	pthread_mutex_unlock(&srv->dax.lock);
 }
 
@@ -168,9 +169,11 @@ void fuse_srv_dax_log(struct fuse_srv *srv, const char *why)
 	if (!fuse_dax_on(srv))
 		return;
 	fuse_srv_dax_stats(srv, &st);
-	VLOG_INFO("dax: %s: %llu mappings set up, %llu removed, %llu live",
+	VLOG_INFO("dax: %s: %llu mappings set up, %llu removed, %llu live, "
+		  "at most %llu in flight at once",
 		  why, (unsigned long long)st.setups,
-		  (unsigned long long)st.removes, (unsigned long long)st.live);
+		  (unsigned long long)st.removes, (unsigned long long)st.live,
+		  (unsigned long long)st.most_inflight);
 }
 
 /* Index of the first mapping that ends after @off (t->n if none). */
@@ -188,6 +191,13 @@ static size_t first_ending_after(const struct fuse_dax_table *t, uint64_t off)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* One more hook call in flight. */
+static void inflight_inc(struct fuse_dax_table *t)
+{
+	if (++t->inflight > t->most_inflight)
+		t->most_inflight = t->inflight;
 }
 
 /* A request's own mark for the records it changes (never 0). */
@@ -357,7 +367,7 @@ static int setup_span(struct fuse_srv *srv, int fd,
 			goto out;
 		t->fresh++;
 	}
-	t->inflight++;
+	inflight_inc(t);
 	pthread_mutex_unlock(&t->lock);
 
 	ret = dax->map(dax->ctx, fd, in->foffset, m->moffset, m->len,
@@ -460,7 +470,7 @@ static int remove_one(struct fuse_srv *srv, uint64_t moffset, uint64_t len)
 	owner = new_owner(t);
 	for (i = at; i < last; i++)
 		t->v[i].owner = owner;
-	t->inflight++;
+	inflight_inc(t);
 	for (pos = moffset;;) {
 		uint64_t run, run_end;
 

@@ -69,6 +69,7 @@ struct fuse_dax_table {
 	size_t n, cap;		/* protected by lock */
 	size_t fresh;		/* protected by lock: placeholders among n */
 	size_t inflight;	/* protected by lock: hook calls in flight */
+	size_t most_inflight;	/* protected by lock: its high-water mark */
 	uint64_t tickets;	/* protected by lock: the last owner given */
 	size_t max;		/* immutable: bound on n */
 	uint64_t setups;	/* protected by lock: SETUPMAPPINGs done */

@@ -108,6 +108,7 @@ struct fuse_srv_dax_stats {
 	uint64_t live;	  /* mappings in place now */
 	uint64_t setups;  /* SETUPMAPPINGs carried out (upgrades included) */
 	uint64_t removes; /* mappings removed by REMOVEMAPPING */
+	uint64_t most_inflight; /* most map/unmap calls in flight at once */
 };
 void fuse_srv_dax_stats(struct fuse_srv *srv, struct fuse_srv_dax_stats *st);
 

@@ -13,6 +13,11 @@
  *   vdax-dax-guest hold FILE SECONDS
  *                                map FILE, read it, then keep reading it
  *                                through the mapping for SECONDS
+ *   vdax-dax-guest par ROUNDS FILE...
+ *                                one process per file, all at once, each
+ *                                checking ROUNDS random 4 KiB blocks of its
+ *                                file, through a mapping (odd ones) or
+ *                                pread (even ones): "R:par:<name>:ok"
  *
  * File contents follow a pattern the host side knows: 4 KiB block b of a
  * file written with seed s starts with the 16 bytes {s, b} (little-endian
@@ -35,6 +40,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -537,6 +543,76 @@ static int cmd_hold(const char *path, int seconds)
 		   : res("hold_end", "ok");
 }
 
+/*
+ * One child of cmd_par: random blocks of its file, by a shared mapping or
+ * by pread(). With files together larger than the window, most blocks
+ * land in a range that is not mapped: the children's faults and reads
+ * wait on SETUPMAPPINGs (and the reclaim's REMOVEMAPPINGs) at the same
+ * time, each child on its own inode.
+ */
+static int par_child(const char *path, unsigned idx, unsigned rounds)
+{
+	const char *dot = strrchr(path, '.');
+	uint64_t seed = dot && dot[1] == 's' ? strtoull(dot + 2, NULL, 10) : 1;
+	uint64_t rng = 0x9e3779b97f4a7c15ull * (idx + 1), size, nb, bad;
+	static uint8_t buf[BLK];
+	const uint8_t *m = NULL;
+	char step[300];
+	int fd = open(path, O_RDONLY);
+
+	snprintf(step, sizeof(step), "par:%s", base_name(path));
+	if (fd < 0)
+		return res(step, "open: %s", strerror(errno));
+	size = fsize(fd);
+	nb = size / BLK;
+	if (!nb)
+		return res(step, "empty file");
+	if (idx % 2) {
+		m = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			return res(step, "mmap: %s", strerror(errno));
+	}
+	for (unsigned r = 0; r < rounds; r++) {
+		uint64_t b = lcg(&rng) % nb;
+		const uint8_t *p = buf;
+		const char *why;
+
+		if (m) {
+			p = m + b * BLK;
+		} else if (pread(fd, buf, BLK, (off_t)(b * BLK)) != BLK) {
+			return res(step, "pread of block %" PRIu64 ": %s", b,
+				   strerror(errno));
+		}
+		why = check(p, b * BLK, BLK, const_seed, &seed, &bad);
+		if (why)
+			return res(step, "round %u, %s: %s", r,
+				   m ? "mapped" : "pread", why);
+	}
+	close(fd);
+	return res(step, "ok");
+}
+
+static int cmd_par(unsigned rounds, int argc, char **argv)
+{
+	int fails = 0;
+
+	for (int i = 0; i < argc; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return res("par", "fork: %s", strerror(errno)), 1;
+		if (pid == 0)
+			_exit(par_child(argv[i], (unsigned)i, rounds) ? 1 : 0);
+	}
+	for (int i = 0; i < argc; i++) {
+		int st;
+
+		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+			fails++;
+	}
+	return fails ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	table_init();
@@ -549,7 +625,9 @@ int main(int argc, char **argv)
 		return cmd_read(argc - 2, argv + 2);
 	if (argc == 4 && strcmp(argv[1], "hold") == 0)
 		return cmd_hold(argv[2], atoi(argv[3]));
+	if (argc >= 4 && strcmp(argv[1], "par") == 0)
+		return cmd_par((unsigned)atoi(argv[2]), argc - 3, argv + 3);
 	fprintf(stderr, "usage: vdax-dax-guest rw DIR | statx FILE... | "
-			"read FILE... | hold FILE SECONDS\n");
+			"read FILE... | hold FILE SECONDS | par ROUNDS FILE...\n");
 	return 2;
 }

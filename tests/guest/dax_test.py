@@ -21,6 +21,11 @@ project's DAX window patches (scripts/qemu-dax.sh), on vdaxd with
   dax_test.py kill     vdaxd killed while the guest has live mappings: QEMU
                        neither crashes nor hangs, guest I/O gets errors, the
                        host files are intact
+  dax_test.py par      four guest processes at once, each faulting or
+                       reading random blocks of its own file, the files 4x
+                       the window together, on vdaxd with a worker pool:
+                       SETUPMAPPINGs and REMOVEMAPPINGs in flight together
+                       on QEMU's backend channel; every block checked
   dax_test.py posix    vdax-posix in the guest with DAX, compared check by
                        check with the local run and with the same guest
                        without DAX
@@ -123,13 +128,13 @@ class DaxBackend(gt.Backend):
     def dax_counts(self):
         """The last 'dax: ...' counter line of the log, as a dict."""
         text = gt.read(self.logpath)
-        found = re.findall(r'dax: ([^:]+): (\d+) mappings set up, (\d+) removed, (\d+) live',
-                           text)
+        found = re.findall(r'dax: ([^:]+): (\d+) mappings set up, (\d+) removed, (\d+) live'
+                           r'(?:, at most (\d+) in flight at once)?', text)
         if not found:
             return None
-        why, setups, removes, live = found[-1]
+        why, setups, removes, live, most = found[-1]
         return {'why': why, 'setups': int(setups), 'removes': int(removes),
-                'live': int(live)}
+                'live': int(live), 'most': int(most or 0)}
 
 
 def dax_qemu(opts):
@@ -160,11 +165,11 @@ def run_dax_vm(opts, be, cmd, timeout, dax='8M', mount_opts=None, qemu=None, add
 
 
 def results(res):
-    """R: lines of the guest; "R:dax:NAME:V" and "R:read:NAME:V" get the
-    key "dax:NAME" / "read:NAME"."""
+    """R: lines of the guest; "R:dax:NAME:V", "R:read:NAME:V" and
+    "R:par:NAME:V" get the key "dax:NAME" / "read:NAME" / "par:NAME"."""
     out = {}
     for line in res.out.splitlines():
-        m = re.match(r'^R:((?:dax|read):[^:]+):(.*)$', line) or \
+        m = re.match(r'^R:((?:dax|read|par):[^:]+):(.*)$', line) or \
             re.match(r'^R:([^:]+):(.*)$', line)
         if m:
             out[m.group(1)] = m.group(2)
@@ -297,6 +302,57 @@ def cmd_inode(opts):
     # 6 MiB = 3 ranges of 2 MiB: the large file only.
     tap.ok(c is not None and c['setups'] == 3,
            'inode: exactly the large file\'s 3 ranges were mapped (%s)' % (c and c['setups']))
+    return tap.done()
+
+
+# ---------------------------------------------------------------------- par
+
+PAR_FILES = 4
+PAR_ROUNDS = 300
+
+
+def cmd_par(opts):
+    """Requests in parallel: four processes of a one-vCPU guest, each on its
+    own inode (the kernel's per-inode DAX lock does not serialise them), fault
+    and read at random through files 4x the window together. While one
+    process waits for its SETUPMAPPING the next one runs and sends its own;
+    vdaxd's pool serves them at once, so several SHMEM_MAPs and SHMEM_UNMAPs
+    are on QEMU's backend channel together, each answered in order."""
+    qemu, shared = prologue(opts)
+    if qemu is None:
+        return tap.done()
+    names = []
+    for i in range(PAR_FILES):
+        name = 'par%d.s%d' % (i, 21 + i)
+        write_pattern(os.path.join(shared, name), WINDOW, 21 + i)
+        names.append(name)
+    be = DaxBackend(opts.vdaxd, shared, opts.work,
+                    ['--cache-size=%d' % WINDOW, '--thread-pool-size=4'])
+    if not start(be, 'par'):
+        return tap.done()
+    prog = os.path.basename(opts.guest_prog)
+    cmd = 'cd /mnt && %s par %d %s' % (prog, PAR_ROUNDS, ' '.join(names))
+    res = run_dax_vm(opts, be, cmd, opts.vm_timeout * 2, dax='8M', qemu=qemu)
+    gt.check_vm(res, 'par')
+    r = results(res)
+    for i, name in enumerate(names):
+        how = 'a mapping' if i % 2 else 'pread'
+        tap.is_eq(r.get('par:' + name), 'ok',
+                  'par: process %d read %d random blocks of %s by %s, all right'
+                  % (i, PAR_ROUNDS, name, how))
+    if tap.failed:
+        tap.diag('guest output:\n' + res.out[-3000:])
+    be.stop()
+    c = be.dax_counts()
+    tap.diag('vdaxd window counters: %r' % (c,))
+    tap.ok(c is not None and c['removes'] > 0 and c['setups'] > 4 * WINDOW // (2 * MIB),
+           'par: the window was filled and reclaimed (%s)' % (c,))
+    tap.ok(c is not None and c['most'] > 1,
+           'par: vdaxd had more than one map or unmap in flight on the backend channel '
+           'at once (%s)' % (c and c['most']))
+    for i, name in enumerate(names):
+        tap.is_eq(first_difference(os.path.join(shared, name), WINDOW, lambda b, s=21 + i: s),
+                  None, 'par: %s is unchanged on the host' % name)
     return tap.done()
 
 
@@ -578,7 +634,7 @@ def cmd_posix(opts):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('mode', choices=['rw', 'inode', 'refuse', 'reboot', 'kill', 'hosttrunc',
-                                     'posix'])
+                                     'par', 'posix'])
     ap.add_argument('--vm', default=os.path.join(gt.REPO, 'tools', 'vm.sh'))
     ap.add_argument('--vdaxd')
     ap.add_argument('--virtiofsd', default='/usr/lib/qemu/virtiofsd')
@@ -608,7 +664,8 @@ def main():
         tap.skip_all('no guest kernel: ' + k.stderr.decode(errors='replace')[-200:])
     return gt.run_mode(opts, 'dax', {'rw': cmd_rw, 'inode': cmd_inode, 'refuse': cmd_refuse,
                                      'reboot': cmd_reboot, 'kill': cmd_kill,
-                                     'hosttrunc': cmd_hosttrunc, 'posix': cmd_posix})
+                                     'hosttrunc': cmd_hosttrunc, 'par': cmd_par,
+                                     'posix': cmd_posix})
 
 
 if __name__ == '__main__':

@@ -686,6 +686,14 @@ static void t_concurrent(void)
 	       "concurrent: no hook ever overlapped another's span or cut a mapping");
 	ok(cm.max_inflight > 1, "concurrent: hooks ran in parallel (%u at most)",
 	   cm.max_inflight);
+	{
+		struct fuse_srv_dax_stats st;
+
+		fuse_srv_dax_stats(csrv, &st);
+		ok(st.most_inflight >= cm.max_inflight,
+		   "concurrent: the daemon counts at least as many at once as the hooks saw (%llu)",
+		   (unsigned long long)st.most_inflight);
+	}
 	/* The table must be the model: count, then remove each mapping. */
 	for (unsigned i = 0; i < CSLOTS; i++)
 		live += cm.start[i] == (int)i;
