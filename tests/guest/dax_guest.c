@@ -594,8 +594,10 @@ static int par_child(const char *path, unsigned idx, unsigned rounds)
 
 static int cmd_par(unsigned rounds, int argc, char **argv)
 {
+	struct timespec t0, t1;
 	int fails = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < argc; i++) {
 		pid_t pid = fork();
 
@@ -610,6 +612,10 @@ static int cmd_par(unsigned rounds, int argc, char **argv)
 		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
 			fails++;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("R:par_ms:%lld\n",
+	       (long long)(t1.tv_sec - t0.tv_sec) * 1000 +
+		       (t1.tv_nsec - t0.tv_nsec) / 1000000);
 	return fails ? 1 : 0;
 }
 

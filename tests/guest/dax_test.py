@@ -342,6 +342,7 @@ def cmd_par(opts):
                   % (i, PAR_ROUNDS, name, how))
     if tap.failed:
         tap.diag('guest output:\n' + res.out[-3000:])
+    tap.diag('par: the four processes took %s ms' % r.get('par_ms'))
     be.stop()
     c = be.dax_counts()
     tap.diag('vdaxd window counters: %r' % (c,))
