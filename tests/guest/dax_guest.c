@@ -160,6 +160,30 @@ static uint64_t overlay_seed(uint64_t b, void *ctx)
 	return b < o->nblocks && o->seed[b] ? o->seed[b] : o->base;
 }
 
+/*
+ * pread(), retried a few times on EBUSY. Linux's DAX client frees a range
+ * for a new one inline when the window is full (fs/fuse/dax.c,
+ * inode_inline_reclaim_one_dmap()): it writes back and invalidates the
+ * old range's page-cache entries first, and invalidate_inode_pages2_range()
+ * answers EBUSY when one of them cannot be dropped at that moment; the
+ * read then fails with EBUSY before any request reaches the daemon. The
+ * retries are counted and reported ("R:ebusy:N") so that they stay seen.
+ */
+static unsigned ebusy_retries;
+
+static ssize_t pread_dax(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	for (int tries = 0;; tries++) {
+		n = pread(fd, buf, len, off);
+		if (n >= 0 || errno != EBUSY || tries == 5)
+			return n;
+		ebusy_retries++;
+		usleep(10000);
+	}
+}
+
 static uint64_t fsize(int fd)
 {
 	struct stat st;
@@ -176,7 +200,7 @@ static int read_all(int fd, uint64_t size, seed_fn seed, void *ctx,
 
 	while (off < size) {
 		size_t want = size - off < MIB ? size - off : MIB;
-		ssize_t n = pread(fd, buf, want, (off_t)off);
+		ssize_t n = pread_dax(fd, buf, want, (off_t)off);
 
 		if (n <= 0)
 			return res(step, "pread at %" PRIu64 ": %s", off,
@@ -250,7 +274,7 @@ static int step_big(const char *dir)
 	for (int i = 0; i < 3000; i++) {
 		uint64_t b = lcg(&s) % o.nblocks;
 
-		if (pread(fd, buf, BLK, (off_t)(b * BLK)) != BLK ||
+		if (pread_dax(fd, buf, BLK, (off_t)(b * BLK)) != BLK ||
 		    (why = check(buf, b * BLK, BLK, overlay_seed, &o, &bad))) {
 			fails += res("randread", "block %" PRIu64, b);
 			goto randread_done;
@@ -465,6 +489,7 @@ static int cmd_rw(const char *dir)
 	fails += step_trunc(dir);
 	fails += step_punch(dir);
 	fails += step_append(dir);
+	printf("R:ebusy:%u\n", ebusy_retries);
 	return fails ? 1 : 0;
 }
 
@@ -579,7 +604,7 @@ static int par_child(const char *path, unsigned idx, unsigned rounds)
 
 		if (m) {
 			p = m + b * BLK;
-		} else if (pread(fd, buf, BLK, (off_t)(b * BLK)) != BLK) {
+		} else if (pread_dax(fd, buf, BLK, (off_t)(b * BLK)) != BLK) {
 			return res(step, "pread of block %" PRIu64 ": %s", b,
 				   strerror(errno));
 		}
@@ -589,6 +614,7 @@ static int par_child(const char *path, unsigned idx, unsigned rounds)
 				   m ? "mapped" : "pread", why);
 	}
 	close(fd);
+	printf("R:ebusy:%s:%u\n", base_name(path), ebusy_retries);
 	return res(step, "ok");
 }
 

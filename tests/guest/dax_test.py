@@ -229,6 +229,8 @@ def cmd_rw(opts):
     mount = results(res).get('mount', '')
     tap.ok('dax=always' in mount, 'rw: the guest mounted with dax=always (%s)' % mount.strip())
     results_ok(res, RW_STEPS, 'rw')
+    tap.diag('rw: reads the guest kernel failed with EBUSY and the test retried: %s'
+             % results(res).get('ebusy'))
     if tap.failed:
         tap.diag('guest output:\n' + res.out[-3000:])
 
@@ -343,6 +345,8 @@ def cmd_par(opts):
     if tap.failed:
         tap.diag('guest output:\n' + res.out[-3000:])
     tap.diag('par: the four processes took %s ms' % r.get('par_ms'))
+    tap.diag('par: reads the guest kernel failed with EBUSY and the test retried: %d'
+             % sum(int(n) for n in re.findall(r'^R:ebusy:[^:]+:(\d+)$', res.out, re.M)))
     be.stop()
     c = be.dax_counts()
     tap.diag('vdaxd window counters: %r' % (c,))
