@@ -66,7 +66,6 @@ int fuse_dax_init(struct fuse_srv *srv)
 {
 	struct fuse_dax_table *t = &srv->dax;
 	uint64_t pages = srv->opts.dax.window_size / srv->page_size;
-
 	int ret;
 
 	t->max = pages < DAX_TABLE_MAX ? (size_t)pages : DAX_TABLE_MAX;

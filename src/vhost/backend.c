@@ -84,7 +84,8 @@ struct vu_backend {
 	pthread_cond_t reply_cond;
 	uint64_t chan_done;	/* protected by reply_lock: replies read */
 	unsigned chan_inflight;	/* protected by reply_lock */
-	bool chan_broken;	/* protected by reply_lock; read under chan_lock */
+	bool chan_broken;	/* written under reply_lock (atomic stores, as
+				 * chan_request() reads it under chan_lock) */
 };
 
 /* ---- worker pool ------------------------------------------------------ */
@@ -366,7 +367,7 @@ static void chan_set(struct vu_backend *be, int fd)
 	while (be->chan_inflight)
 		pthread_cond_wait(&be->reply_cond, &be->reply_lock);
 	be->chan_sent = be->chan_done = 0;
-	be->chan_broken = false;
+	__atomic_store_n(&be->chan_broken, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&be->reply_lock);
 	old = be->chan_fd;
 	be->chan_fd = fd;
@@ -507,7 +508,7 @@ static int chan_request(struct vu_backend *be, uint32_t req,
 	if (rc) {
 		/* Part of a message may have gone: the stream is lost. */
 		pthread_mutex_lock(&be->reply_lock);
-		be->chan_broken = true;
+		__atomic_store_n(&be->chan_broken, true, __ATOMIC_RELAXED);
 		pthread_cond_broadcast(&be->reply_cond);
 		pthread_mutex_unlock(&be->reply_lock);
 		pthread_mutex_unlock(&be->chan_lock);
@@ -516,10 +517,8 @@ static int chan_request(struct vu_backend *be, uint32_t req,
 	ticket = be->chan_sent++;
 	pthread_mutex_lock(&be->reply_lock);
 	be->chan_inflight++;
-	pthread_mutex_unlock(&be->reply_lock);
 	pthread_mutex_unlock(&be->chan_lock);
 
-	pthread_mutex_lock(&be->reply_lock);
 	while (be->chan_done != ticket && !be->chan_broken)
 		pthread_cond_wait(&be->reply_cond, &be->reply_lock);
 	if (be->chan_broken) {
@@ -533,7 +532,8 @@ static int chan_request(struct vu_backend *be, uint32_t req,
 		pthread_mutex_lock(&be->reply_lock);
 		/* A frontend's answer, even a failure, leaves it in step. */
 		if (rc)
-			be->chan_broken = true;
+			__atomic_store_n(&be->chan_broken, true,
+					 __ATOMIC_RELAXED);
 		else
 			rc = answer;
 		be->chan_done++;

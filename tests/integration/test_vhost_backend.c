@@ -302,6 +302,7 @@ struct map_call {
 	struct vu_backend *be;
 	int fd;
 	int rc;
+	uint64_t off; /* unmap_thread(): the span's offset (0: 2 MiB) */
 };
 
 static void *map_thread(void *arg)
@@ -317,7 +318,8 @@ static void *unmap_thread(void *arg)
 {
 	struct map_call *c = arg;
 
-	c->rc = vu_backend_shmem_unmap(c->be, 0, 2u << 20, 4096);
+	c->rc = vu_backend_shmem_unmap(c->be, 0, c->off ? c->off : 2u << 20,
+				       4096);
 	return NULL;
 }
 
@@ -385,20 +387,6 @@ static void test_backend_channel(struct vu_backend *be)
 	pthread_join(s.t, NULL);
 }
 
-struct pipe_call {
-	struct vu_backend *be;
-	uint64_t off;
-	int rc;
-};
-
-static void *pipe_thread(void *arg)
-{
-	struct pipe_call *c = arg;
-
-	c->rc = vu_backend_shmem_unmap(c->be, 0, c->off, 4096);
-	return NULL;
-}
-
 /*
  * Requests from several threads are all on the channel before the first
  * reply (the backend does not wait for one round trip to start the next),
@@ -411,15 +399,15 @@ static void test_chan_pipeline(struct vu_backend *be)
 	struct server s = { .be = be };
 	struct ff_opts o = { .nreq = 1, .backend_channel = true };
 	struct ff *f = connect_ff(&s, &o);
-	struct pipe_call c[3];
+	struct map_call c[3];
 	pthread_t t[3];
 	uint64_t order[3], answers[3] = { 0, 5, 22 };
 	struct vhost_user_msg m;
 	int fd, rc, got = 0, matched = 0;
 
 	for (unsigned i = 0; i < 3; i++) {
-		c[i] = (struct pipe_call){ be, (uint64_t)(i + 1) << 21, 1 };
-		pthread_create(&t[i], NULL, pipe_thread, &c[i]);
+		c[i] = (struct map_call){ be, -1, 1, (uint64_t)(i + 1) << 21 };
+		pthread_create(&t[i], NULL, unmap_thread, &c[i]);
 	}
 	for (unsigned i = 0; i < 3; i++) {
 		fd = -1;
@@ -442,8 +430,8 @@ static void test_chan_pipeline(struct vu_backend *be)
 	is_int(matched, 3, "pipeline: each request got the answer sent to it");
 
 	/* A reply with another request code: out of step. */
-	c[0] = (struct pipe_call){ be, 1u << 21, 1 };
-	pthread_create(&t[0], NULL, pipe_thread, &c[0]);
+	c[0] = (struct map_call){ be, -1, 1, 1u << 21 };
+	pthread_create(&t[0], NULL, unmap_thread, &c[0]);
 	fd = -1;
 	rc = ff_chan_recv(f, &m, &fd, TMO);
 	if (fd >= 0)
@@ -463,8 +451,8 @@ static void test_chan_pipeline(struct vu_backend *be)
 
 	/* A new frontend, a new channel: in step again. */
 	f = connect_ff(&s, &o);
-	c[0] = (struct pipe_call){ be, 1u << 21, 1 };
-	pthread_create(&t[0], NULL, pipe_thread, &c[0]);
+	c[0] = (struct map_call){ be, -1, 1, 1u << 21 };
+	pthread_create(&t[0], NULL, unmap_thread, &c[0]);
 	fd = -1;
 	rc = ff_chan_recv(f, &m, &fd, TMO);
 	if (fd >= 0)
