@@ -389,15 +389,19 @@ int vdaxd_start(struct backend *be, const char *sock, const char *log,
 		       unsigned queues, size_t cache, pid_t *pidp)
 {
 	char src[PATH_MAX + 32], sockopt[PATH_MAX + 16], nq[48], cs[48];
-	char *argv[] = { (char *)P.vdaxd, sockopt, nq, "-o", src, NULL, NULL };
+	char *argv[] = { (char *)P.vdaxd, sockopt, nq, "-o", src, NULL, NULL,
+			 NULL };
+	int n = 5;
 
 	snprintf(sockopt, sizeof(sockopt), "--socket-path=%s", sock);
 	snprintf(nq, sizeof(nq), "--num-request-queues=%u", queues);
 	snprintf(src, sizeof(src), "source=%s,cache=auto", sharedir);
 	if (cache) {
 		snprintf(cs, sizeof(cs), "--cache-size=%zuM", cache / MIB);
-		argv[5] = cs;
+		argv[n++] = cs;
 	}
+	if (be->file_handles)
+		argv[n++] = "--inode-file-handles=prefer";
 	return daemon_start(be, argv, sock, log, pidp);
 }
 
@@ -648,14 +652,16 @@ struct backend backends[] = {
 		       "window)",
 	  &vdax_ops, virtiofsd_setup, vdax_teardown },
 	{ "mnt-dax", "`vdax mount -o dax=always` (FUSE in the host kernel, "
-		     "libvdax with DAX behind it) on vdaxd --cache-size; "
+		     "libvdax with DAX behind it) on vdaxd --cache-size "
+		     "--inode-file-handles=prefer; "
 		     "programs use ordinary syscalls on the mount",
 	  &local_ops, mount_setup, mount_teardown, Q4, .cache_size = 1,
-	  .mount_opts = "dax=always" },
+	  .mount_opts = "dax=always", .file_handles = true },
 	{ "mnt", "`vdax mount -o dax=never` (FUSE in the host kernel, "
-		 "libvdax without DAX behind it) on vdaxd",
+		 "libvdax without DAX behind it) on vdaxd "
+		 "--inode-file-handles=prefer",
 	  &local_ops, mount_setup, mount_teardown, Q4,
-	  .mount_opts = "dax=never" },
+	  .mount_opts = "dax=never", .file_handles = true },
 	{ "guest-vdaxd", "a Linux guest (QEMU TCG, 1 vCPU) on vdaxd, "
 			 "bench/guest/run.sh; its own workloads, see below",
 	  &local_ops, guest_setup, no_teardown, .external = true },

@@ -173,6 +173,10 @@ struct backend {
 	char mnt[PATH_MAX];
 	char fuse_log[PATH_MAX];
 	const char *mount_opts;
+	/* vdaxd --inode-file-handles=prefer: the host kernel, not the bench,
+	 * decides how many inodes a mount holds, and an O_PATH fd each
+	 * would run into RLIMIT_NOFILE (bench/notes.md) */
+	bool file_handles;
 	size_t cache_size;	/* vdaxd --cache-size, 0 = none */
 	const char *vdax_options; /* libvdax session options */
 	const char *notes;	/* for the report: what a reader must know */
