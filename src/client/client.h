@@ -311,6 +311,8 @@ void fc_dax_window_fini(struct vdax *vd); /* after the transport is gone */
 void fc_dax_node_open(struct vdax *vd, struct fc_node *n);
 /* Eviction: remove @n's mappings (sends FUSE_REMOVEMAPPING). */
 void fc_dax_node_evict(struct vdax *vd, struct fc_node *n);
+/* Before FUSE_RELEASE of @f: no read-ahead may map through its fh after. */
+void fc_dax_file_release(struct vdax_file *f);
 /*
  * Read/write through the window if @f's node is a DAX file; *@used false
  * (and nothing done) if not.

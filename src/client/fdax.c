@@ -259,6 +259,19 @@ void fc_dax_node_evict(struct vdax *vd, struct fc_node *n)
 	n->dax = NULL;
 }
 
+/*
+ * A worker reading a stream of @f ahead sends FUSE_SETUPMAPPING with @f's
+ * fh: those still queued are dropped and one in flight is waited for, as
+ * once the daemon has the RELEASE the number may name another open file
+ * (a stale or reused fh gets EBADF or EPERM, and a read-ahead through it
+ * would be wasted work). n->dax: see fc_dax_read().
+ */
+void fc_dax_file_release(struct vdax_file *f)
+{
+	if (!f->is_dir && f->vd->dax && f->node->dax)
+		dax_inode_release_fh(f->vd->dax, f->node->dax, f->fh);
+}
+
 /* ---- I/O ------------------------------------------------------------ */
 
 static int file_size(struct vdax_file *f, uint64_t *size)

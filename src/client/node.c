@@ -319,6 +319,7 @@ int fc_file_release(struct vdax_file *f)
 		if (ret > 0 || ret == -ENOSYS)
 			ret = 0;
 	}
+	fc_dax_file_release(f);
 	send_release(vd, f->node, f->fh, f->flags, f->is_dir,
 		     f->flocked ? FUSE_RELEASE_FLOCK_UNLOCK : 0, f->owner);
 	fc_node_put(vd, f->node);

@@ -179,8 +179,10 @@ struct dax_conn {
 	struct dax_worker {
 		struct dax_conn *c;
 		pthread_t thread;
-		/* Its read-ahead's inode, NULL if none; protected by lock. */
+		/* Its read-ahead's inode, NULL if none, and the file handle
+		 * it maps through; protected by lock. */
 		struct dax_inode *ra_busy;
+		uint64_t ra_fh;
 	} workers[DAX_WORKERS];
 
 	struct dax_ra ra[DAX_RA_MAX]; /* protected by lock */
@@ -1095,6 +1097,7 @@ static void *worker_main(void *arg)
 			ra = c->ra[0];
 			memmove(c->ra, c->ra + 1, --c->nr_ra * sizeof(ra));
 			w->ra_busy = ra.ino;
+			w->ra_fh = ra.fh;
 			pthread_mutex_unlock(&c->lock);
 			readahead_one(c, &ra);
 			pthread_mutex_lock(&c->lock);
@@ -1658,29 +1661,41 @@ int dax_inode_break_range(struct dax_conn *c, struct dax_inode *ino,
 	return err;
 }
 
-/* A worker is reading @ino ahead. Conn lock held. */
+/* A worker is reading @ino ahead (through @fh, unless @any_fh). Conn lock
+ * held. */
 static bool readahead_busy_locked(const struct dax_conn *c,
-				  const struct dax_inode *ino)
+				  const struct dax_inode *ino, bool any_fh,
+				  uint64_t fh)
 {
 	for (unsigned i = 0; i < c->nr_workers; i++)
-		if (c->workers[i].ra_busy == ino)
+		if (c->workers[i].ra_busy == ino &&
+		    (any_fh || c->workers[i].ra_fh == fh))
 			return true;
 	return false;
 }
 
-/* Drop @ino's queued read-aheads and wait out those in progress. */
-static void readahead_cancel(struct dax_conn *c, struct dax_inode *ino)
+/* Drop @ino's queued read-aheads (those through @fh, unless @any_fh) and
+ * wait out those in progress. */
+static void readahead_cancel(struct dax_conn *c, struct dax_inode *ino,
+			     bool any_fh, uint64_t fh)
 {
 	unsigned i, k = 0;
 
 	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->nr_ra; i++)
-		if (c->ra[i].ino != ino)
+		if (c->ra[i].ino != ino || (!any_fh && c->ra[i].fh != fh))
 			c->ra[k++] = c->ra[i];
 	c->nr_ra = k;
-	while (readahead_busy_locked(c, ino))
+	while (readahead_busy_locked(c, ino, any_fh, fh))
 		pthread_cond_wait(&c->wait_cond, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+}
+
+void dax_inode_release_fh(struct dax_conn *c, struct dax_inode *ino,
+			  uint64_t fh)
+{
+	if (c && ino)
+		readahead_cancel(c, ino, false, fh);
 }
 
 int dax_inode_free(struct dax_conn *c, struct dax_inode *ino)
@@ -1689,7 +1704,7 @@ int dax_inode_free(struct dax_conn *c, struct dax_inode *ino)
 
 	if (!ino)
 		return 0;
-	readahead_cancel(c, ino);
+	readahead_cancel(c, ino, true, 0);
 	pthread_rwlock_wrlock(&ino->mapping_lock);
 	ret = dax_inode_break_range(c, ino, 0, UINT64_MAX);
 	pthread_rwlock_unlock(&ino->mapping_lock);

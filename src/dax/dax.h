@@ -172,6 +172,17 @@ struct dax_inode *dax_inode_new(uint64_t nodeid);
 int dax_inode_free(struct dax_conn *c, struct dax_inode *ino);
 
 /*
+ * The file handle @fh of @ino is about to be released (FUSE_RELEASE): drop
+ * the read-aheads queued with it and wait for those a worker is setting up
+ * with it, so that no FUSE_SETUPMAPPING carries @fh once the daemon has
+ * let it go (where the number may already name another open file). Ranges
+ * mapped through @fh stay mapped: a mapping outlives its file, as the
+ * daemon's own reference keeps the file open. No lock of @ino held.
+ */
+void dax_inode_release_fh(struct dax_conn *c, struct dax_inode *ino,
+			  uint64_t fh);
+
+/*
  * The inode's mapping lock (the kernel's i_mmap_sem / invalidate lock).
  * dax_read(), dax_write() and dax_fault() take it shared; truncate and hole
  * punching take it exclusively around dax_inode_break_range() and the

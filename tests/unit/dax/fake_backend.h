@@ -43,6 +43,8 @@ struct fake {
 	int map_errors; /* dax_window_map/unmap failures seen */
 	unsigned delay_us;		  /* each setup takes this long */
 	unsigned inflight, max_inflight;  /* setups at once, and the most */
+	uint64_t watch_fh;		  /* setups through it (0: none): */
+	unsigned watch_started, watch_inflight; /* begun, and in progress */
 };
 
 static int fake_setup(void *ctx, uint64_t nodeid, uint64_t fh, uint64_t foffset,
@@ -64,11 +66,17 @@ static int fake_setup(void *ctx, uint64_t nodeid, uint64_t fh, uint64_t foffset,
 	f->nsetup++;
 	if (++f->inflight > f->max_inflight)
 		f->max_inflight = f->inflight;
+	if (f->watch_fh && fh == f->watch_fh) {
+		f->watch_started++;
+		f->watch_inflight++;
+	}
 	pthread_mutex_unlock(&f->lock);
 	if (f->delay_us)
 		usleep(f->delay_us); /* the round trip to a slow daemon */
 	pthread_mutex_lock(&f->lock);
 	f->inflight--;
+	if (f->watch_fh && fh == f->watch_fh)
+		f->watch_inflight--;
 	pthread_mutex_unlock(&f->lock);
 	if (fd < 0)
 		return -ENOENT;

@@ -461,6 +461,60 @@ static void test_parallel_readahead(unsigned nr, unsigned depth)
 	env_fini(&e);
 }
 
+/*
+ * A stream's read-aheads go through the reader's fh; once the file is
+ * released (dax_inode_release_fh(), before FUSE_RELEASE) none may be in
+ * flight or start with it, as the daemon may give the number to another
+ * open file. Each setup takes 30 ms, so the read-aheads posted by the
+ * second read are still queued or in flight when the release comes.
+ */
+static void test_release_fh(void)
+{
+	static char buf[64 * 1024];
+	unsigned inflight, started, later;
+	struct dax_inode *ino;
+	struct env e;
+	ssize_t n;
+
+	diag("read-aheads and the release of their file handle");
+	env_init(&e, 16, DAX_CONN_ADMIT);
+	fake_add_file(&e.f, 1, 8 * R);
+	fill(e.f.fd[1], 8 * R, 1);
+	ino = dax_inode_new(1);
+	e.f.delay_us = 30000;
+	pthread_mutex_lock(&e.f.lock);
+	e.f.watch_fh = 11;
+	pthread_mutex_unlock(&e.f.lock);
+	n = dax_read(e.c, ino, 11, buf, sizeof(buf), 0, 8 * R);
+	n += dax_read(e.c, ino, 11, buf, sizeof(buf), sizeof(buf), 8 * R);
+	dax_inode_release_fh(e.c, ino, 11);
+	pthread_mutex_lock(&e.f.lock);
+	inflight = e.f.watch_inflight;
+	started = e.f.watch_started;
+	pthread_mutex_unlock(&e.f.lock);
+	sleep_ms(200); /* a queued read-ahead would have begun by now */
+	pthread_mutex_lock(&e.f.lock);
+	later = e.f.watch_started;
+	pthread_mutex_unlock(&e.f.lock);
+	ok(n == 2 * (ssize_t)sizeof(buf), "the stream's two reads (%zd bytes)",
+	   n);
+	is_int((int)inflight, 0,
+	       "no setup through the released fh is in flight after it");
+	is_int((int)(later - started), 0,
+	       "none begins after it (%u before, the reader's first included)",
+	       started);
+	/* The same file opened again: its stream reads ahead as before. */
+	n = dax_read(e.c, ino, 12, buf, sizeof(buf), 4 * R, 8 * R);
+	n += dax_read(e.c, ino, 12, buf, sizeof(buf), 4 * R + sizeof(buf),
+		      8 * R);
+	for (int t = 0; t < 1000 && !dax_inode_mapped(ino, 5 * R); t++)
+		sleep_ms(1);
+	ok(n == 2 * (ssize_t)sizeof(buf) && dax_inode_mapped(ino, 5 * R),
+	   "a new fh's stream is read ahead");
+	dax_inode_free(e.c, ino);
+	env_fini(&e);
+}
+
 int main(void)
 {
 	test_cyclic_scan();
@@ -470,5 +524,6 @@ int main(void)
 	test_parallel_readahead(32, 2);
 	test_parallel_readahead(16, 2);
 	test_parallel_readahead(8, 1);
+	test_release_fh();
 	return tap_done();
 }
