@@ -48,6 +48,7 @@ static int reserve(void *p, uint64_t len)
 int dax_window_create(uint64_t size, struct dax_window **out)
 {
 	struct dax_window *w;
+	uintptr_t head;
 	void *p;
 
 	if (!size || (size & DAX_RANGE_MASK) || size > SIZE_MAX / 2)
@@ -55,11 +56,25 @@ int dax_window_create(uint64_t size, struct dax_window **out)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	p = mmap(NULL, size, PROT_NONE, RESERVE_FLAGS, -1, 0);
+	/*
+	 * Reserve a range more and keep the 2 MiB-aligned part: a range
+	 * that starts on a PMD boundary can be mapped by one page-table
+	 * entry where the host caches the file in 2 MiB folios. Kernels that
+	 * align large anonymous mappings by themselves (6.7 on) make the
+	 * trims empty; older ones and other allocators need them.
+	 */
+	p = mmap(NULL, size + DAX_RANGE_SIZE, PROT_NONE, RESERVE_FLAGS, -1, 0);
 	if (p == MAP_FAILED) {
 		free(w);
 		return -ENOMEM;
 	}
+	head = (DAX_RANGE_SIZE - ((uintptr_t)p & DAX_RANGE_MASK)) &
+	       DAX_RANGE_MASK;
+	if (head)
+		munmap(p, head);
+	if (DAX_RANGE_SIZE - head)
+		munmap((char *)p + head + size, DAX_RANGE_SIZE - head);
+	p = (char *)p + head;
 	w->base = p;
 	w->size = size;
 	pthread_mutex_init(&w->lock, NULL);
