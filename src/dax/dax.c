@@ -72,9 +72,16 @@
 /*
  * Worker threads: each maps read-aheads, any of them reclaims. One setup
  * is a round trip that mostly waits, so several streams need several in
- * flight to keep ahead of their readers.
+ * flight to keep ahead of their readers; but each setup also costs CPU on
+ * both sides (a mapping replaced is a TLB shootdown on every CPU of the
+ * process), so more in flight than CPUs only contend. One per online CPU,
+ * at least 2 (a stream's two read-aheads at once), at most DAX_WORKERS:
+ * on 2 CPUs four 1 MiB streams through 8x the window ran 1.09-1.44x no DAX
+ * (median 1.27) with 2 workers against 1.02-1.16x (1.09) with 4, one
+ * stream about level, and 8 workers were slower still (bench/notes.md).
  */
 #define DAX_WORKERS	 4
+#define DAX_WORKERS_MIN	 2
 /* A call this long maps its ranges for bulk reading (advise_huge()). */
 #define DAX_BULK_READ	 (256 * 1024)
 
@@ -1797,7 +1804,8 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 {
 	struct dax_conn *c;
 	uint64_t nr;
-	unsigned i;
+	unsigned i, want;
+	long ncpu;
 	int ret;
 
 	if (!w || !ops || !ops->setup || !ops->remove ||
@@ -1831,7 +1839,11 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 		put_free_locked(c, &c->ranges[i]);
 	}
 	c->have_worker = !(flags & DAX_CONN_NO_WORKER);
-	for (i = 0; c->have_worker && i < DAX_WORKERS; i++) {
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	want = ncpu < DAX_WORKERS_MIN ? DAX_WORKERS_MIN :
+	       ncpu > DAX_WORKERS     ? DAX_WORKERS :
+					(unsigned)ncpu;
+	for (i = 0; c->have_worker && i < want; i++) {
 		c->workers[i].c = c;
 		ret = pthread_create(&c->workers[i].thread, NULL, worker_main,
 				     &c->workers[i]);
