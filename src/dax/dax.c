@@ -1304,17 +1304,27 @@ static int get_range(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	int ret;
 
 	for (;;) {
+		int state = RANGE_DEAD;
+
 		pthread_rwlock_rdlock(&ino->dax_lock);
 		r = lookup(ino, pos);
-		if (r && atomic_load(&r->state) == RANGE_READY &&
-		    (r->writable || !writable)) {
+		/*
+		 * One load of the state for both tests: a setup in flight
+		 * (a worker's read-ahead) publishes READY without dax_lock,
+		 * and a read that saw SETUP first and READY second took the
+		 * upgrade path below: a writable FUSE_SETUPMAPPING through a
+		 * read-only handle, which vdaxd refuses (EPERM).
+		 */
+		if (r)
+			state = atomic_load(&r->state);
+		if (r && state == RANGE_READY && (r->writable || !writable)) {
 			range_get(r);
 			pthread_rwlock_unlock(&ino->dax_lock);
 			count(&c->st.hits, 1);
 			*out = r;
 			return 0;
 		}
-		if (r && atomic_load(&r->state) != RANGE_READY) {
+		if (r && state != RANGE_READY) {
 			/* Being set up by another thread: wait, look again. */
 			range_get(r);
 			pthread_rwlock_unlock(&ino->dax_lock);
@@ -1326,6 +1336,7 @@ static int get_range(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 
 		*missed = true;
 		if (r) {
+			/* READY, read-only, and we write. */
 			ret = upgrade(c, ino, fh, pos, out);
 		} else {
 			if (ask && !admit(c, ino, pos)) {

@@ -43,6 +43,7 @@ struct fake {
 	int map_errors; /* dax_window_map/unmap failures seen */
 	unsigned delay_us;		  /* each setup takes this long */
 	unsigned inflight, max_inflight;  /* setups at once, and the most */
+	unsigned nsetup_writable;	  /* setups that asked for write */
 	uint64_t watch_fh;		  /* setups through it (0: none): */
 	unsigned watch_started, watch_inflight; /* begun, and in progress */
 };
@@ -64,6 +65,7 @@ static int fake_setup(void *ctx, uint64_t nodeid, uint64_t fh, uint64_t foffset,
 		f->setups[f->nsetup] = (struct fake_setup_call){
 			nodeid, fh, foffset, len, moffset, writable};
 	f->nsetup++;
+	f->nsetup_writable += writable;
 	if (++f->inflight > f->max_inflight)
 		f->max_inflight = f->inflight;
 	if (f->watch_fh && fh == f->watch_fh) {

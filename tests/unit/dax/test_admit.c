@@ -316,6 +316,9 @@ static void test_stream_ahead(void)
 	ok(s1.readaheads - s0.readaheads >= nr - 2,
 	   "the worker read ahead %llu ranges",
 	   (unsigned long long)(s1.readaheads - s0.readaheads));
+	is_int((int)e.f.nsetup_writable, 0,
+	       "no read asked for a writable mapping (a read that met a "
+	       "read-ahead's range just as it became ready once did)");
 	ok(s1.bypasses - s0.bypasses <= 1,
 	   "a stream is not refused (at most its first read: %llu)",
 	   (unsigned long long)(s1.bypasses - s0.bypasses));
@@ -511,6 +514,8 @@ static void test_release_fh(void)
 		sleep_ms(1);
 	ok(n == 2 * (ssize_t)sizeof(buf) && dax_inode_mapped(ino, 5 * R),
 	   "a new fh's stream is read ahead");
+	is_int((int)e.f.nsetup_writable, 0,
+	       "the reads asked for no writable mapping");
 	dax_inode_free(e.c, ino);
 	env_fini(&e);
 }
