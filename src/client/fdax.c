@@ -263,7 +263,7 @@ void fc_dax_node_evict(struct vdax *vd, struct fc_node *n)
  * A worker reading a stream of @f ahead sends FUSE_SETUPMAPPING with @f's
  * fh: those still queued are dropped and one in flight is waited for, as
  * once the daemon has the RELEASE the number may name another open file
- * (a stale or reused fh gets EBADF or EPERM, and a read-ahead through it
+ * (a stale or reused fh gets EBADF, and a read-ahead through it
  * would be wasted work). n->dax: see fc_dax_read().
  */
 void fc_dax_file_release(struct vdax_file *f)
