@@ -72,8 +72,8 @@ int dax_window_create(uint64_t size, struct dax_window **out)
 	       DAX_RANGE_MASK;
 	if (head)
 		munmap(p, head);
-	if (DAX_RANGE_SIZE - head)
-		munmap((char *)p + head + size, DAX_RANGE_SIZE - head);
+	/* head < DAX_RANGE_SIZE: there is always a tail to give back. */
+	munmap((char *)p + head + size, DAX_RANGE_SIZE - head);
 	p = (char *)p + head;
 	w->base = p;
 	w->size = size;
