@@ -268,7 +268,8 @@ void fc_dax_node_evict(struct vdax *vd, struct fc_node *n)
  */
 void fc_dax_file_release(struct vdax_file *f)
 {
-	if (!f->is_dir && f->vd->dax && f->node->dax)
+	/* dax_inode_release_fh() takes a session or node without DAX. */
+	if (!f->is_dir)
 		dax_inode_release_fh(f->vd->dax, f->node->dax, f->fh);
 }
 
