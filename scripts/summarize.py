@@ -18,6 +18,30 @@ import sys
 TAP = re.compile(r'^(not )?ok\b[^#]*(#\s*(SKIP|TODO)\b.*)?', re.I)
 
 
+def explain(t):
+    """Under a FAILED line: the checks that failed, each with the comment
+    lines that follow it, and the tail of the test's stderr, so that a CI
+    log names what broke without the build directory."""
+    out = (t.get("stdout") or "").splitlines()
+    shown = 0
+    for i, line in enumerate(out):
+        m = TAP.match(line)
+        if not m or not m.group(1) or (m.group(3) or "").upper() == "TODO":
+            continue
+        print(f"    {line}")
+        for extra in out[i + 1:i + 6]:
+            if not extra.startswith("#"):
+                break
+            print(f"    {extra}")
+        shown += 1
+        if shown == 5:
+            break
+    for line in (t.get("stderr") or "").splitlines()[-15:]:
+        print(f"    stderr: {line}")
+    if t.get("returncode") not in (None, 0):
+        print(f"    exit status {t['returncode']}")
+
+
 def count(path, label):
     p = f = s = 0
     try:
@@ -56,6 +80,7 @@ def count(path, label):
             tf = 1
         if tf:
             print(f"FAILED [{label}] {t['name']}: {res}")
+            explain(t)
         elif res == "SKIP" or (ts and not tp):
             why = ""
             m = re.search(r'1\.\.0\s*#\s*SKIP\s*(.*)', t.get("stdout") or "")
