@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -189,6 +190,35 @@ static int stat_fd(int fd, struct stat *st, uint64_t *mnt_id)
 /* ---- inode fds ---- */
 
 /*
+ * open_by_handle_at() of a file whose last link went a moment ago, while
+ * the host kernel is still evicting its inode, fails ENOMEM on ext4 (and
+ * wherever the filesystem maps iget_locked()'s "no inode" to it): the
+ * lookup met the inode being freed. It is a deleted file, not a shortage
+ * of memory, and once the eviction is over the same call answers ESTALE.
+ * So ENOMEM is asked again, sleeping a little between tries, for up to
+ * 50 ms (the longest seen: 7 ms on two loaded CPUs, 40 tries); only an
+ * ENOMEM that outlasts that goes to the guest.
+ */
+#define HANDLE_ENOMEM_WAIT_NS (50 * 1000 * 1000L)
+
+static int open_handle_settled(const struct pt_inode *ino, int flags)
+{
+	const struct timespec nap = { 0, 100 * 1000 };
+	long waited = 0;
+	int fd;
+
+	for (;;) {
+		fd = open_by_handle_at(ino->mount_fd, ino->fh,
+				       flags | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOMEM ||
+		    waited >= HANDLE_ENOMEM_WAIT_NS)
+			return fd;
+		nanosleep(&nap, NULL);
+		waited += nap.tv_nsec;
+	}
+}
+
+/*
  * An fd on @ino's file, opened from its handle with @flags. A file unlinked
  * on the host no longer opens by handle (ESTALE) though the guest may still
  * have it open, as POSIX lets it: then reopen one of its open files.
@@ -199,7 +229,7 @@ static int handle_open(struct pt_fs *fs, const struct pt_inode *ino,
 	char name[16];
 	int fd, ofd;
 
-	fd = open_by_handle_at(ino->mount_fd, ino->fh, flags | O_CLOEXEC);
+	fd = open_handle_settled(ino, flags);
 	if (fd >= 0)
 		return fd;
 	if (errno != ESTALE)
