@@ -467,7 +467,7 @@ static void probe(const char *name, size_t size, bool hugepage,
 /*
  * A bulk reader (1 MiB calls, a stream) of a file not yet in the host's
  * page cache leaves it there in 2 MiB folios, which the window then maps
- * with one PMD per range; a single 4 KiB read does not pull in 2 MiB.
+ * with one PMD per range; a single 4 KiB read brings in about its page.
  */
 static void test_huge(void)
 {
@@ -510,9 +510,10 @@ static void test_huge(void)
 	   "one 4 KiB read of a cold file: right");
 	vdax_release(f);
 	probe("hsmall", size, false, &cached, &pmd);
-	ok(cached < 2 * MiB,
-	   "... it pulled in the default read-around, not 2 MiB (%zu KiB)",
-	   cached >> 10);
+	/* Not the device's read-ahead either (8 MiB here): MADV_RANDOM. */
+	ok(cached <= 256 * 1024,
+	   "... it read about its page, not the read-around nor 2 MiB "
+	   "(%zu KiB)", cached >> 10);
 	free(buf);
 }
 
