@@ -106,6 +106,16 @@ static int rd(struct env *e, struct dax_inode *ino, unsigned id, void *buf,
 	return via;
 }
 
+/* How many of @ino's first @nr ranges are mapped. */
+static unsigned nr_mapped(struct dax_inode *ino, unsigned nr)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nr; i++)
+		n += dax_inode_mapped(ino, (uint64_t)i * R);
+	return n;
+}
+
 static uint64_t rnd(uint64_t *s)
 {
 	*s ^= *s << 13;
@@ -197,7 +207,7 @@ static void test_hot_set(void)
 	struct dax_inode *a, *b;
 	struct dax_stats s0, s1;
 	uint64_t seed = 0x1234567u, x;
-	unsigned cold_reads = 0, mapped = 0;
+	unsigned cold_reads = 0, mapped;
 	struct env e;
 	uint32_t v;
 
@@ -224,8 +234,7 @@ static void test_hot_set(void)
 			sleep_ms(1);
 	}
 	s1 = stats(&e);
-	for (unsigned i = 0; i < hot; i++)
-		mapped += dax_inode_mapped(a, (uint64_t)i * R);
+	mapped = nr_mapped(a, hot);
 	ok(!e.bad, "every read returned the file's data");
 	is_int((int)mapped, (int)hot, "the hot set is mapped");
 	ok(s1.misses - s0.misses < 8 + cold_reads / 20,
@@ -262,7 +271,7 @@ static void test_stream_ahead(void)
 	const unsigned nr = 32, hot = 8;
 	const size_t chunk = 64 * 1024;
 	static char buf[64 * 1024];
-	unsigned ahead = 0, checked = 0, hot_before = 0, hot_left, rm0;
+	unsigned ahead = 0, checked = 0, hot_before, hot_left, rm0;
 	struct dax_inode *a, *s;
 	struct dax_stats s0, s1;
 	struct env e;
@@ -282,8 +291,7 @@ static void test_stream_ahead(void)
 			rd(&e, a, 1, &v, 4, (uint64_t)i * R + 8 * p,
 			   (uint64_t)hot * R);
 	sleep_ms(20);
-	for (unsigned i = 0; i < hot; i++)
-		hot_before += dax_inode_mapped(a, (uint64_t)i * R);
+	hot_before = nr_mapped(a, hot);
 	s0 = stats(&e);
 	rm0 = e.f.nremove;
 	for (uint64_t off = 0; off < (uint64_t)nr * R; off += chunk) {
@@ -327,24 +335,13 @@ static void test_stream_ahead(void)
 	ok(s1.bg_reclaims > s0.bg_reclaims && s1.direct_reclaims == 0,
 	   "room was made by the worker, never by the reader (bg %llu)",
 	   (unsigned long long)(s1.bg_reclaims - s0.bg_reclaims));
-	hot_left = 0;
-	for (unsigned i = 0; i < hot; i++)
-		hot_left += dax_inode_mapped(a, (uint64_t)i * R);
+	hot_left = nr_mapped(a, hot);
 	ok(hot_left >= 3 && hot_left >= hot_before - 3,
 	   "the stream's ranges gave way to each other: %u of the other "
 	   "file's %u ranges still mapped", hot_left, hot_before);
 	dax_inode_free(e.c, a);
 	dax_inode_free(e.c, s);
 	env_fini(&e);
-}
-
-static unsigned nr_mapped(struct dax_inode *ino, unsigned nr)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < nr; i++)
-		n += dax_inode_mapped(ino, (uint64_t)i * R);
-	return n;
 }
 
 static void random_reads(struct env *e, struct dax_inode *ino, unsigned id,
