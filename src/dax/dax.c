@@ -67,6 +67,7 @@
 #define DAX_MARGIN_DECAY 8  /* sketch halvings per margin step down */
 #define DAX_PAYBACK_HITS 16 /* hits a mapping must earn to pay for itself */
 #define DAX_HITS_CAP	 (4 * DAX_PAYBACK_HITS) /* all evicted() tells apart */
+#define DAX_RATE_SHIFT	 16 /* fixed point of evict_rate */
 #define DAX_STREAMS	 4  /* sequential streams tracked per inode */
 #define DAX_RA_MAX	 8  /* read-ahead requests queued for the workers */
 /*
@@ -113,6 +114,7 @@ struct dax_range {
 	atomic_bool accessed; /* hit since the worker last passed by */
 	atomic_uint refcount; /* 0 free, 1 idle, >1 in use */
 	atomic_uint hits;     /* lookups served since it was set up (capped) */
+	uint64_t born;	      /* touch_clock() at setup; owner's dax_lock */
 	/*
 	 * Lock-free readers may use it (dax_read_hit()): set with release
 	 * once READY, after fast_ino and fast_pos (which say for what; they
@@ -211,6 +213,11 @@ struct dax_conn {
 	atomic_uint freq_touches;      /* since the last halving */
 	atomic_uint freq_ages;	       /* halvings so far */
 	atomic_uint margin;	       /* admission margin, adaptive */
+	atomic_uint evict_rate;	       /* hits per touch of the ranges
+					* evicted lately, << DAX_RATE_SHIFT */
+	unsigned spread_slots;	       /* sketch slots in use above which
+					* more ranges are in use than fit */
+	atomic_bool spread;	       /* so they were at the last halving */
 	atomic_bool policy_took;       /* last range taken: for an admitted
 					* miss (true) or a stream (false) */
 	pthread_mutex_t adm_lock;      /* leaf: the ghost list */
@@ -564,6 +571,31 @@ static unsigned freq_est(const struct dax_conn *c, uint64_t nodeid,
 }
 
 /*
+ * The admission's clock: touches of the sketch so far (approximate: each
+ * thread adds its touches 16 at a time, and the count restarts at a
+ * halving a moment after freq_ages moves on).
+ */
+static uint64_t touch_clock(const struct dax_conn *c)
+{
+	return (uint64_t)atomic_load_explicit(&c->freq_ages,
+					      memory_order_relaxed) *
+		       c->freq_period +
+	       atomic_load_explicit(&c->freq_touches, memory_order_relaxed);
+}
+
+/* 1 - e^-x, 0 <= x <= 1, by its series (no libm for one number). */
+static double one_minus_exp_neg(double x)
+{
+	double term = x, sum = x;
+
+	for (int k = 2; k < 24; k++) {
+		term *= -x / k;
+		sum += term;
+	}
+	return sum;
+}
+
+/*
  * Halve every count, so that the sketch says "lately" (TinyLFU's reset),
  * and every DAX_MARGIN_DECAY halvings let the margin fall back by one, so
  * that a workload that has changed can earn admission again. Slowly: with
@@ -572,14 +604,18 @@ static unsigned freq_est(const struct dax_conn *c, uint64_t nodeid,
  */
 static void freq_age(struct dax_conn *c)
 {
-	unsigned v, i;
+	unsigned v, i, used = 0;
 
 	for (i = 0; i <= c->freq_mask; i++) {
 		v = atomic_load_explicit(&c->freq[i], memory_order_relaxed);
-		if (v)
+		if (v) {
+			used++;
 			atomic_store_explicit(&c->freq[i], (uint8_t)(v >> 1),
 					      memory_order_relaxed);
+		}
 	}
+	atomic_store_explicit(&c->spread, used > c->spread_slots,
+			      memory_order_relaxed);
 	if (atomic_fetch_add(&c->freq_ages, 1) % DAX_MARGIN_DECAY)
 		return;
 	v = atomic_load(&c->margin);
@@ -630,16 +666,46 @@ static bool ghost_find(struct dax_conn *c, uint64_t nodeid, uint64_t pos,
 }
 
 /*
+ * What range @r earned beyond what the ranges evicted lately earned over
+ * the same number of touches, and fold its own rate into theirs. A range
+ * is taken from others: were they as busy as it was (random reads spread
+ * evenly over more than the window), the setup bought nothing, however
+ * many hits the range had. The average is a moving one, 1/8 per range.
+ */
+static unsigned earned(struct dax_conn *c, struct dax_range *r, unsigned hits)
+{
+	uint64_t age = touch_clock(c) - r->born, rate, avg, expect;
+
+	/* The clock can step back by a halving's count (touch_clock()). */
+	if ((int64_t)age < 1)
+		age = 1;
+	if (age > UINT64_C(1) << 32)
+		age = UINT64_C(1) << 32;
+	avg = atomic_load_explicit(&c->evict_rate, memory_order_relaxed);
+	expect = (avg * age) >> DAX_RATE_SHIFT;
+	rate = ((uint64_t)hits << DAX_RATE_SHIFT) / age;
+	/* Relaxed: evictions of two files may race; one update is lost. */
+	atomic_store_explicit(&c->evict_rate,
+			      (unsigned)(avg - avg / 8 + rate / 8),
+			      memory_order_relaxed);
+	/* All the ranges in use fit: once mapped, nothing need go. */
+	if (!atomic_load_explicit(&c->spread, memory_order_relaxed))
+		return hits;
+	return hits > expect ? hits - (unsigned)expect : 0;
+}
+
+/*
  * Range @r of @ino has just been evicted (its dax_lock held for writing):
  * remember it as a ghost, and learn from what the mapping earned. One that
  * was evicted before it paid for its setup makes admission harder; one
  * that paid many times over makes it easier. Ranges mapped for a stream
- * are read once by design and teach nothing.
+ * are read once by design and teach nothing. What a range earned is its
+ * hits less those of the ranges evicted lately over as long (earned()).
  */
 static void evicted(struct dax_conn *c, struct dax_inode *ino,
 		    struct dax_range *r)
 {
-	unsigned hits, m;
+	unsigned gain, m;
 
 	if (!c->admit)
 		return;
@@ -649,7 +715,8 @@ static void evicted(struct dax_conn *c, struct dax_inode *ino,
 	pthread_mutex_unlock(&c->adm_lock);
 	if (r->stream)
 		return;
-	hits = atomic_load_explicit(&r->hits, memory_order_relaxed);
+	gain = earned(c, r, atomic_load_explicit(&r->hits,
+						 memory_order_relaxed));
 	m = atomic_load(&c->margin);
 	/*
 	 * A range that did not pay makes admission harder only when it
@@ -660,10 +727,10 @@ static void evicted(struct dax_conn *c, struct dax_inode *ino,
 	 * ranges, and the random reads that came after could earn no
 	 * mapping for seconds.
 	 */
-	if (hits < DAX_PAYBACK_HITS && m < DAX_MARGIN_MAX &&
+	if (gain < DAX_PAYBACK_HITS && m < DAX_MARGIN_MAX &&
 	    atomic_load_explicit(&c->policy_took, memory_order_relaxed))
 		atomic_compare_exchange_strong(&c->margin, &m, m + 1);
-	else if (hits >= DAX_HITS_CAP && m > 1)
+	else if (gain >= DAX_HITS_CAP && m > 1)
 		atomic_compare_exchange_strong(&c->margin, &m, m - 1);
 }
 
@@ -1310,6 +1377,7 @@ static int install(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 	atomic_store(&fresh->state, RANGE_SETUP);
 	atomic_store(&fresh->accessed, false);
 	atomic_store(&fresh->hits, 0);
+	fresh->born = touch_clock(c);
 	atomic_store(&fresh->refcount, 2);	   /* the tree's and ours */
 	dax_tree_insert(&ino->tree, &fresh->node); /* @pos is free: checked */
 	pthread_mutex_lock(&c->lock);
@@ -1858,6 +1926,15 @@ static int admit_init(struct dax_conn *c, unsigned nr, unsigned flags)
 		return -ENOMEM;
 	c->freq_mask = slots - 1;
 	c->freq_period = 10 * nr < 160 ? 160 : 10 * nr;
+	/*
+	 * A range sets at most two slots: n ranges in use leave about
+	 * slots * (1 - e^(-2n/slots)) of them non-zero (linear counting).
+	 * Over the window's ranges and a quarter more, the working set
+	 * cannot all be mapped (2x, 4x, 8x the window: 32, 64, 128 ranges
+	 * against 20 for 16).
+	 */
+	c->spread_slots = (unsigned)(slots *
+		one_minus_exp_neg(2.0 * (nr + nr / 4) / slots));
 	atomic_store(&c->margin, DAX_MARGIN_INIT);
 	pthread_mutex_init(&c->adm_lock, NULL);
 	c->admit = true;
