@@ -70,6 +70,8 @@
 #define DAX_RATE_SHIFT	 16 /* fixed point of evict_rate */
 #define DAX_STREAMS	 4  /* sequential streams tracked per inode */
 #define DAX_RA_MAX	 8  /* read-ahead requests queued for the workers */
+#define DAX_RA_DEEP	 4  /* most ranges a lone stream is read ahead */
+#define DAX_RA_RING	 8  /* range entries by streams remembered */
 /*
  * Worker threads: each maps read-aheads, any of them reclaims. One setup
  * is a round trip that mostly waits, so several streams need several in
@@ -202,7 +204,11 @@ struct dax_conn {
 
 	struct dax_ra ra[DAX_RA_MAX]; /* protected by lock */
 	unsigned nr_ra;		      /* protected by lock */
-	unsigned ra_depth;	      /* ranges a stream is read ahead; constant */
+	unsigned ra_depth;	      /* ranges a stream is read ahead, at
+				       * least (ra_depth_now()); constant */
+	/* The streams that entered a range lately (only compared). */
+	_Atomic(const struct dax_stream *) ra_ring[DAX_RA_RING];
+	atomic_uint ra_ring_at;
 
 	/* Admission (constant unless noted). */
 	bool admit;
@@ -1172,6 +1178,39 @@ static void stream_done(struct dax_conn *c, struct dax_inode *ino,
 	pthread_rwlock_unlock(&ino->dax_lock);
 }
 
+/*
+ * How many ranges stream @s, entering a range, reads ahead: a quarter of
+ * the window shared among the streams that entered a range lately, between
+ * ra_depth and DAX_RA_DEEP. Two ranges ahead leave a setup the time the
+ * reader takes to copy two (about 300 us at 7 GB/s), which a lone stream
+ * still missed now and then; four streams two deep already hold half of a
+ * 32 MiB window. Lock-free: a lost ring update costs a guess.
+ */
+static unsigned ra_depth_now(struct dax_conn *c, const struct dax_stream *s)
+{
+	const struct dax_stream *v[DAX_RA_RING];
+	unsigned i, j, n = 0, d;
+
+	if (c->ra_depth < 2)
+		return c->ra_depth;
+	i = atomic_fetch_add_explicit(&c->ra_ring_at, 1, memory_order_relaxed);
+	atomic_store_explicit(&c->ra_ring[i % DAX_RA_RING], s,
+			      memory_order_relaxed);
+	for (i = 0; i < DAX_RA_RING; i++) {
+		v[i] = atomic_load_explicit(&c->ra_ring[i],
+					    memory_order_relaxed);
+		if (!v[i])
+			continue;
+		for (j = 0; j < i && v[j] != v[i]; j++)
+			;
+		n += j == i;
+	}
+	d = c->nr_ranges / (4 * (n ? n : 1));
+	if (d > DAX_RA_DEEP)
+		d = DAX_RA_DEEP;
+	return d < c->ra_depth ? c->ra_depth : d;
+}
+
 /* Queue a read-ahead of range @pos of @ino for the worker. No lock held. */
 static void readahead_post(struct dax_conn *c, struct dax_inode *ino,
 			   uint64_t fh, uint64_t pos, bool writable,
@@ -1565,7 +1604,9 @@ static ssize_t dax_io(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		if (seq &&
 		    atomic_exchange_explicit(&s->ra_at, next + 1,
 					     memory_order_relaxed) != next + 1) {
-			for (unsigned k = 0; k < c->ra_depth; k++) {
+			unsigned depth = ra_depth_now(c, s);
+
+			for (unsigned k = 0; k < depth; k++) {
 				uint64_t at = next + k * DAX_RANGE_SIZE;
 
 				if (at >= file_size)

@@ -11,7 +11,8 @@
  * - random reads spread evenly over more than the window do not keep
  *   swapping ranges, and a hot set that comes after them is still mapped;
  * - misses of four threads on different ranges are in flight together;
- * - a stream's read-aheads are in flight together, on different workers.
+ * - a stream's read-aheads are in flight together, on different workers;
+ *   a lone stream is read ahead four ranges deep, four streams two.
  * Every read is checked against the file's pattern, whichever way it went.
  */
 #include <errno.h>
@@ -577,11 +578,22 @@ static unsigned present_pages(struct env *e)
 	return cnt;
 }
 
+/* How many of ranges @from..@to of @ino are mapped. */
+static unsigned nr_mapped_in(struct dax_inode *ino, unsigned from, unsigned to)
+{
+	unsigned n = 0;
+
+	for (unsigned i = from; i <= to; i++)
+		n += dax_inode_mapped(ino, (uint64_t)i * R);
+	return n;
+}
+
 /*
- * A stream in a window of @nr ranges is read ahead @depth ranges deep (two
- * from 16 ranges on, one below), and each setup takes 30 ms at the daemon:
- * two read-aheads are set up at once by two workers, not one after the
- * other by one. Their page tables are filled before the reader gets there.
+ * A lone stream in a window of @nr ranges is read ahead @depth ranges deep
+ * (four from 16 ranges on, one below), and each setup takes 30 ms at the
+ * daemon: the read-aheads are set up by the workers together, not one
+ * after the other by one. Their page tables are filled before the reader
+ * gets there, and no range beyond @depth is read ahead.
  */
 static void test_parallel_readahead(unsigned nr, unsigned depth)
 {
@@ -598,28 +610,26 @@ static void test_parallel_readahead(unsigned nr, unsigned depth)
 	ino = dax_inode_new(1);
 	e.f.delay_us = 30000;
 	/* The first read maps range 0 and starts the stream; the second
-	 * continues it and posts ranges 1 (and 2) to the workers. */
+	 * continues it and posts ranges 1 to @depth to the workers. */
 	rd(&e, ino, 1, buf, sizeof(buf), 0, 8 * R);
 	e.f.max_inflight = 0;
 	rd(&e, ino, 1, buf, sizeof(buf), sizeof(buf), 8 * R);
 	for (int t = 0; t < 2000; t++) {
 		sleep_ms(1);
-		ready = dax_inode_mapped(ino, R) + dax_inode_mapped(ino, 2 * R);
+		ready = nr_mapped_in(ino, 1, depth);
 		st = stats(&e);
 		if (ready == depth && st.readaheads >= depth)
 			break;
 	}
-	if (depth == 1)
-		sleep_ms(100); /* a second read-ahead would be done by now */
-	ready = dax_inode_mapped(ino, R) + dax_inode_mapped(ino, 2 * R);
+	sleep_ms(100); /* one more read-ahead would be done by now */
+	ready = nr_mapped_in(ino, 1, depth);
 	st = stats(&e);
 	ok(!e.bad && ready == depth && st.readaheads == depth &&
-	   dax_inode_mapped(ino, R),
-	   "%s read ahead (%u mapped, %llu read-aheads)",
-	   depth == 2 ? "ranges 1 and 2 were" : "range 1 alone was", ready,
-	   (unsigned long long)st.readaheads);
-	if (depth == 2)
-		ok(e.f.max_inflight == 2,
+		   !dax_inode_mapped(ino, (uint64_t)(depth + 1) * R),
+	   "ranges 1 to %u were read ahead, and no further (%u mapped, %llu "
+	   "read-aheads)", depth, ready, (unsigned long long)st.readaheads);
+	if (depth > 1)
+		ok(e.f.max_inflight >= 2,
 		   "their setups were in flight together (at most %u at once)",
 		   e.f.max_inflight);
 	/* The reader touched 128 KiB of range 0; each range is 512 pages. */
@@ -627,6 +637,51 @@ static void test_parallel_readahead(unsigned nr, unsigned depth)
 	ok(present >= 512 * depth, "the read-aheads were pre-faulted: %u "
 	   "pages of the window have page-table entries", present);
 	dax_inode_free(e.c, ino);
+	env_fini(&e);
+}
+
+/*
+ * Four streams, each through its own file, in a window of 16 ranges: each
+ * is read ahead two ranges deep, not four (which would take the whole
+ * window). Only a stream's own read-aheads map a range ahead of it, so
+ * the third range past the one a stream has entered is never mapped.
+ */
+static void test_streams_share(void)
+{
+	const unsigned nr = 16, files = 4, len = 8;
+	static char buf[256 * 1024];
+	struct dax_inode *ino[4];
+	unsigned deep = 0, checks = 0;
+	struct env e;
+
+	diag("four streams share the read-ahead");
+	env_init(&e, nr, DAX_CONN_ADMIT);
+	for (unsigned f = 0; f < files; f++) {
+		fake_add_file(&e.f, f + 1, (off_t)len * R);
+		fill(e.f.fd[f + 1], (uint64_t)len * R, f + 1);
+		ino[f] = dax_inode_new(f + 1);
+	}
+	for (uint64_t off = 0; off < (uint64_t)len * R; off += sizeof(buf))
+		for (unsigned f = 0; f < files; f++) {
+			unsigned cur = (unsigned)(off / R);
+
+			rd(&e, ino[f], f + 1, buf, sizeof(buf), off,
+			   (uint64_t)len * R);
+			sleep_ms(2); /* let the workers keep up */
+			/* From the second range on, every stream has
+			 * entered one: the ring knows them all. */
+			if (cur < 2 || cur + 3 >= len)
+				continue;
+			checks++;
+			deep += dax_inode_mapped(ino[f],
+						 (uint64_t)(cur + 3) * R);
+		}
+	ok(!e.bad, "every read returned the file's data");
+	ok(checks > 0 && deep == 0,
+	   "no stream was read ahead three ranges deep (%u of %u checks)",
+	   deep, checks);
+	for (unsigned f = 0; f < files; f++)
+		dax_inode_free(e.c, ino[f]);
 	env_fini(&e);
 }
 
@@ -694,9 +749,10 @@ int main(void)
 	test_after_stream();
 	test_even_spread();
 	test_parallel_misses();
-	test_parallel_readahead(32, 2);
-	test_parallel_readahead(16, 2);
+	test_parallel_readahead(32, 4);
+	test_parallel_readahead(16, 4);
 	test_parallel_readahead(8, 1);
+	test_streams_share();
 	test_release_fh();
 	return tap_done();
 }
