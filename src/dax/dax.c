@@ -1955,7 +1955,8 @@ static int admit_init(struct dax_conn *c, unsigned nr, unsigned flags)
 	 * 7 GB/s), which it often misses: a 1 MiB stream through a 16-range
 	 * window went from 0.73x to 0.83x of local read() with two (bench,
 	 * 4 interleaved pairs). Four streams two deep hold 12 of 16 ranges,
-	 * the reserve the rest.
+	 * the reserve the rest. This is the least; fewer streams go deeper
+	 * (ra_depth_now()).
 	 */
 	c->ra_depth = nr >= 16 ? 2 : 1;
 	if (!(flags & DAX_CONN_ADMIT))
