@@ -70,14 +70,17 @@ static uint32_t pattern(uint64_t off, unsigned id)
 	return (uint32_t)((off / 4) * 2654435761u) ^ id;
 }
 
-static void fill(int fd, uint64_t size, unsigned id)
+/* Give the fake backend file @id, @ranges ranges long, filled with its pattern. */
+static void add_file(struct env *e, unsigned id, unsigned ranges)
 {
 	static uint32_t buf[R / 4];
+	uint64_t size = (uint64_t)ranges * R;
 
+	fake_add_file(&e->f, id, (off_t)size);
 	for (uint64_t off = 0; off < size; off += R) {
 		for (unsigned i = 0; i < R / 4; i++)
 			buf[i] = pattern(off + 4 * i, id);
-		if (pwrite(fd, buf, R, (off_t)off) != (ssize_t)R)
+		if (pwrite(e->f.fd[id], buf, R, (off_t)off) != (ssize_t)R)
 			tap_bail("fill");
 	}
 }
@@ -148,8 +151,7 @@ static void cyclic(unsigned flags, struct dax_stats *out, unsigned *bad)
 	uint32_t v;
 
 	env_init(&e, 8, flags);
-	fake_add_file(&e.f, 1, (off_t)nr * R);
-	fill(e.f.fd[1], (uint64_t)nr * R, 1);
+	add_file(&e, 1, nr);
 	ino = dax_inode_new(1);
 	for (unsigned p = 0; p < passes; p++)
 		for (unsigned i = 0; i < nr; i++) {
@@ -216,10 +218,8 @@ static void test_hot_set(void)
 
 	diag("hot set that fits, cold reads around it");
 	env_init(&e, 8, DAX_CONN_ADMIT);
-	fake_add_file(&e.f, 1, (off_t)hot * R);
-	fake_add_file(&e.f, 2, (off_t)cold * R);
-	fill(e.f.fd[1], (uint64_t)hot * R, 1);
-	fill(e.f.fd[2], (uint64_t)cold * R, 2);
+	add_file(&e, 1, hot);
+	add_file(&e, 2, cold);
 	a = dax_inode_new(1);
 	b = dax_inode_new(2);
 	s0 = stats(&e);
@@ -282,10 +282,8 @@ static void test_stream_ahead(void)
 
 	diag("a stream maps ahead");
 	env_init(&e, 8, DAX_CONN_ADMIT);
-	fake_add_file(&e.f, 1, (off_t)hot * R);
-	fake_add_file(&e.f, 2, (off_t)nr * R);
-	fill(e.f.fd[1], (uint64_t)hot * R, 1);
-	fill(e.f.fd[2], (uint64_t)nr * R, 2);
+	add_file(&e, 1, hot);
+	add_file(&e, 2, nr);
 	a = dax_inode_new(1);
 	s = dax_inode_new(2);
 	/* Fill the window first, so that the stream meets a full one. */
@@ -384,12 +382,9 @@ static void test_after_stream(void)
 
 	diag("random reads, a stream through another file, random reads again");
 	env_init(&e, 8, DAX_CONN_ADMIT);
-	fake_add_file(&e.f, 1, (off_t)n1 * R);
-	fake_add_file(&e.f, 2, (off_t)n2 * R);
-	fake_add_file(&e.f, 3, (off_t)n3 * R);
-	fill(e.f.fd[1], (uint64_t)n1 * R, 1);
-	fill(e.f.fd[2], (uint64_t)n2 * R, 2);
-	fill(e.f.fd[3], (uint64_t)n3 * R, 3);
+	add_file(&e, 1, n1);
+	add_file(&e, 2, n2);
+	add_file(&e, 3, n3);
 	a = dax_inode_new(1);
 	s = dax_inode_new(2);
 	b = dax_inode_new(3);
@@ -455,10 +450,8 @@ static void test_even_spread(void)
 
 	diag("random reads spread evenly over 4x the window, then a hot set");
 	env_init(&e, 8, DAX_CONN_ADMIT);
-	fake_add_file(&e.f, 1, (off_t)nr * R);
-	fake_add_file(&e.f, 2, (off_t)hot * R);
-	fill(e.f.fd[1], (uint64_t)nr * R, 1);
-	fill(e.f.fd[2], (uint64_t)hot * R, 2);
+	add_file(&e, 1, nr);
+	add_file(&e, 2, hot);
 	a = dax_inode_new(1);
 	h = dax_inode_new(2);
 	random_reads(&e, a, 1, nr, 4000, &seed); /* fill; the margin learns */
@@ -537,8 +530,7 @@ static void test_parallel_misses(void)
 
 	diag("four threads missing at once");
 	env_init(&e, 8, DAX_CONN_ADMIT);
-	fake_add_file(&e.f, 1, 8 * R);
-	fill(e.f.fd[1], 8 * R, 1);
+	add_file(&e, 1, 8);
 	e.f.delay_us = 50000;
 	ino = dax_inode_new(1);
 	pthread_barrier_init(&go, NULL, 4);
@@ -605,8 +597,7 @@ static void test_parallel_readahead(unsigned nr, unsigned depth)
 
 	diag("a stream's read-aheads in a window of %u ranges", nr);
 	env_init(&e, nr, DAX_CONN_ADMIT);
-	fake_add_file(&e.f, 1, 8 * R);
-	fill(e.f.fd[1], 8 * R, 1);
+	add_file(&e, 1, 8);
 	ino = dax_inode_new(1);
 	e.f.delay_us = 30000;
 	/* The first read maps range 0 and starts the stream; the second
@@ -657,8 +648,7 @@ static void test_streams_share(void)
 	diag("four streams share the read-ahead");
 	env_init(&e, nr, DAX_CONN_ADMIT);
 	for (unsigned f = 0; f < files; f++) {
-		fake_add_file(&e.f, f + 1, (off_t)len * R);
-		fill(e.f.fd[f + 1], (uint64_t)len * R, f + 1);
+		add_file(&e, f + 1, len);
 		ino[f] = dax_inode_new(f + 1);
 	}
 	for (uint64_t off = 0; off < (uint64_t)len * R; off += sizeof(buf))
@@ -702,8 +692,7 @@ static void test_release_fh(void)
 
 	diag("read-aheads and the release of their file handle");
 	env_init(&e, 16, DAX_CONN_ADMIT);
-	fake_add_file(&e.f, 1, 8 * R);
-	fill(e.f.fd[1], 8 * R, 1);
+	add_file(&e, 1, 8);
 	ino = dax_inode_new(1);
 	e.f.delay_us = 30000;
 	pthread_mutex_lock(&e.f.lock);
