@@ -112,6 +112,7 @@ struct dax_range {
 	bool writable;	      /* protected by the owner's dax_lock */
 	bool stream;	      /* mapped for a sequential stream; ditto */
 	atomic_bool rand;     /* advised MADV_RANDOM (advise_range()) */
+	bool huge;	      /* advised MADV_HUGEPAGE; owner's dax_lock */
 	atomic_int state;     /* RANGE_*; READY stored with release */
 	atomic_bool accessed; /* hit since the worker last passed by */
 	atomic_uint refcount; /* 0 free, 1 idle, >1 in use */
@@ -1322,6 +1323,8 @@ static int alloc_range(struct dax_conn *c, struct dax_inode *ino,
 
 /* ---- finding a range for I/O ----------------------------------------- */
 
+static void readvise_range(struct dax_conn *c, struct dax_range *r);
+
 /* A read-only range at @pos must become writable: FUSE_SETUPMAPPING again,
  * with WRITE. -EAGAIN if the range went away meanwhile. */
 static int upgrade(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
@@ -1341,6 +1344,7 @@ static int upgrade(struct dax_conn *c, struct dax_inode *ino, uint64_t fh,
 		 */
 		ret = send_setup(c, ino, fh, r, true);
 		if (!ret) {
+			readvise_range(c, r);
 			r->writable = true;
 			count(&c->st.upgrades, 1);
 		}
@@ -1381,12 +1385,30 @@ static void advise_range(struct dax_conn *c, struct dax_range *r, int advice)
 	int how = advice == ADV_HUGE ? MADV_HUGEPAGE : MADV_RANDOM;
 
 	atomic_store(&r->rand, false);
+	r->huge = false;
 	if (advice == ADV_DEFAULT)
 		return;
 	if (madvise(c->base + r->wofs, DAX_RANGE_SIZE, how) && errno != EINVAL)
 		VLOG_DEBUG("dax: madvise(%d): %s", how, strerror(errno));
 	else if (advice == ADV_RANDOM)
 		atomic_store(&r->rand, true);
+	else
+		r->huge = true;
+}
+
+/*
+ * The daemon's map for an upgrade is a new mapping (dax_window_map()
+ * moves it over the old one), which has forgotten the old one's advice:
+ * give it again. A stream that takes the random hint back at the same
+ * moment may leave the range random: the advice is a hint, the data the
+ * same either way.
+ */
+static void readvise_range(struct dax_conn *c, struct dax_range *r)
+{
+	if (atomic_load(&r->rand))
+		advise_range(c, r, ADV_RANDOM);
+	else if (r->huge)
+		advise_range(c, r, ADV_HUGE);
 }
 
 /*

@@ -152,12 +152,41 @@ static void test_alloc_hits(void)
 	env_fini(&e);
 }
 
+/* Whether the mapping holding @addr has VmFlag @flag in /proc/self/smaps
+ * ("rr": MADV_RANDOM, "hg": MADV_HUGEPAGE); -1 if it cannot tell. */
+static int vm_flag(const void *addr, const char *flag)
+{
+	char line[512];
+	unsigned long lo, hi, a = (unsigned long)addr;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	bool in = false;
+	int ret = -1;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = a >= lo && a < hi;
+		else if (in && !strncmp(line, "VmFlags:", 8)) {
+			char *t = strtok(line + 8, " \n");
+
+			ret = 0;
+			for (; t; t = strtok(NULL, " \n"))
+				if (!strcmp(t, flag))
+					ret = 1;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
 static void test_upgrade_and_edges(void)
 {
 	struct env e;
 	struct dax_inode *a;
 	struct dax_stats st;
-	char buf[64];
+	char buf[64], *win;
 	int fd;
 
 	diag("upgrade RO -> RW, size edges, errors");
@@ -166,6 +195,8 @@ static void test_upgrade_and_edges(void)
 	fill(fd, 3 * R, 1);
 	a = dax_inode_new(1);
 	ok(read_ok(&e, a, 1, 64, 3 * R), "read sets up read-only");
+	win = (char *)dax_window_base(e.w) + e.f.setups[0].moffset;
+	is_int(vm_flag(win, "rr"), 1, "a small read's range is MADV_RANDOM");
 	is_int(dax_write(e.c, a, 7, "abcdef", 6, 100, 3 * R), 6,
 	       "write into the read-only range");
 	st = stats(&e);
@@ -173,6 +204,8 @@ static void test_upgrade_and_edges(void)
 		   e.f.setups[1].moffset == e.f.setups[0].moffset &&
 		   st.upgrades == 1 && st.misses == 1,
 	   "the upgrade sent a second SETUPMAPPING, writable, same moffset");
+	is_int(vm_flag(win, "rr"), 1,
+	       "the upgraded range (a new mapping) is MADV_RANDOM again");
 	ok(pread(fd, buf, 6, 100) == 6 && !memcmp(buf, "abcdef", 6),
 	   "the write reached the file");
 	is_int(dax_write(e.c, a, 7, "xy", 2, 200, 3 * R), 2, "second write");
