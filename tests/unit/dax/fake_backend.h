@@ -160,4 +160,25 @@ static inline void fake_destroy(struct fake *f)
 	pthread_mutex_destroy(&f->lock);
 }
 
+/*
+ * Wait up to 2 s for every range of @c to be free or busy again, and
+ * return how long it took in ms (2000: it never did). A background worker
+ * may still hold a victim it took off the busy list, its
+ * FUSE_REMOVEMAPPING in flight, when the test's own threads are done; a
+ * range lost for good never comes back, and the caller's count of
+ * free + busy then fails.
+ */
+static inline unsigned dax_settle(struct dax_conn *c, struct dax_stats *st)
+{
+	unsigned ms;
+
+	for (ms = 0; ms < 2000; ms++) {
+		dax_get_stats(c, st);
+		if (st->ranges_free + st->ranges_busy == st->ranges_total)
+			break;
+		usleep(1000);
+	}
+	return ms;
+}
+
 #endif

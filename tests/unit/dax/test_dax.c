@@ -446,7 +446,7 @@ static void test_waiting(void)
 		   "both threads finished with the right data (%llu ms)",
 		   (unsigned long long)(now_ms() - t0));
 	}
-	st = stats(&e);
+	dax_settle(e.c, &st);
 	ok(st.misses >= 8 && st.ranges_free + st.ranges_busy == 1,
 	   "the range went back and forth (misses %llu, waits %llu, "
 	   "direct %llu, bg %llu)",
@@ -487,6 +487,7 @@ static void test_background(void)
 	   (unsigned long long)st.ranges_free,
 	   (unsigned long long)st.ranges_total,
 	   (unsigned long long)st.bg_reclaims);
+	dax_settle(e.c, &st);
 	ok(st.ranges_busy == dax_inode_nr_ranges(a) &&
 		   st.ranges_busy + st.ranges_free == 10,
 	   "counts add up (busy %llu)", (unsigned long long)st.ranges_busy);

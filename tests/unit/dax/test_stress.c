@@ -455,18 +455,7 @@ int main(int argc, char **argv)
 		ok(buf && !bad, "final full reads match the model");
 		free(buf);
 	}
-	/*
-	 * The background worker may still be between taking a victim off
-	 * the busy list and putting it on the free list (its
-	 * FUSE_REMOVEMAPPING in flight): give it up to 2 s to settle. A
-	 * range lost for good never does, and fails the count below.
-	 */
-	for (i = 0; i < 2000; i++) {
-		dax_get_stats(conn, &st);
-		if (st.ranges_free + st.ranges_busy == WRANGES)
-			break;
-		usleep(1000);
-	}
+	i = dax_settle(conn, &st);
 	if (i)
 		diag("the worker settled after about %u ms", i);
 	dax_get_stats(conn, &st);
