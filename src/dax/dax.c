@@ -708,9 +708,19 @@ static unsigned earned(struct dax_conn *c, struct dax_range *r, unsigned hits)
  * that paid many times over makes it easier. Ranges mapped for a stream
  * are read once by design and teach nothing. What a range earned is its
  * hits less those of the ranges evicted lately over as long (earned()).
+ *
+ * Nor does a range taken by its own file's I/O (@forced: steal_own(),
+ * when no range was free). The reclaim worker chooses the idlest range of
+ * the whole window; a file that finds none free can only take the oldest
+ * of its own, which may be as hot as the one it maps: that range did not
+ * pay because the worker was late, not because admission let too much
+ * in. Counted, such evictions closed admission altogether (the margin at
+ * its maximum) when the worker was starved of CPU for a moment, and a hot
+ * set that came later was read around the window for as long as the
+ * margin took to come down (test_even_spread, under load).
  */
 static void evicted(struct dax_conn *c, struct dax_inode *ino,
-		    struct dax_range *r)
+		    struct dax_range *r, bool forced)
 {
 	unsigned gain, m;
 
@@ -720,7 +730,7 @@ static void evicted(struct dax_conn *c, struct dax_inode *ino,
 	dax_ghosts_add(&c->ghosts, ino->nodeid,
 		       (r->node.start >> DAX_RANGE_SHIFT) + 1);
 	pthread_mutex_unlock(&c->adm_lock);
-	if (r->stream)
+	if (r->stream || forced)
 		return;
 	gain = earned(c, r, atomic_load_explicit(&r->hits,
 						 memory_order_relaxed));
@@ -880,7 +890,7 @@ static void remove_batch(struct dax_conn *c, struct dax_inode *ino,
 	}
 	send_remove(c, ino->nodeid, v, k);
 	for (i = 0; i < k; i++)
-		evicted(c, ino, rs[i]);
+		evicted(c, ino, rs[i], false);
 }
 
 /*
@@ -899,7 +909,7 @@ static void detach_for_reuse(struct dax_conn *c, struct dax_inode *ino,
 {
 	tree_take(ino, r);
 	notify_remove(c, r);
-	evicted(c, ino, r);
+	evicted(c, ino, r, true);
 }
 
 /*

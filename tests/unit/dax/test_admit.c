@@ -10,6 +10,7 @@
  *   from the random reads that come after it;
  * - random reads spread evenly over more than the window do not keep
  *   swapping ranges, and a hot set that comes after them is still mapped;
+ * - ranges a file takes from itself (direct reclaim) do not move the margin;
  * - misses of four threads on different ranges are in flight together;
  * - a stream's read-aheads are in flight together, on different workers;
  *   a lone stream is read ahead four ranges deep, four streams two.
@@ -411,8 +412,9 @@ static void test_after_stream(void)
 	left = nr_mapped(s, n2);
 	mine = nr_mapped(b, n3);
 	diag("the stream's ranges: %u mapped after it, %u after 1000 random "
-	     "reads of the third file, which has %u mapped (%llu admitted, "
-	     "%llu bypassed)", h0, left, mine,
+	     "reads of the third file, which has %u mapped, the first %u "
+	     "(%llu admitted, %llu bypassed)", h0, left, mine,
+	     nr_mapped(a, n1),
 	     (unsigned long long)(s2.admissions - s1.admissions),
 	     (unsigned long long)(s2.bypasses - s1.bypasses));
 	ok(!e.bad, "every read returned the file's data");
@@ -425,6 +427,59 @@ static void test_after_stream(void)
 	dax_inode_free(e.c, a);
 	dax_inode_free(e.c, s);
 	dax_inode_free(e.c, b);
+	env_fini(&e);
+}
+
+/*
+ * Without the worker, a file whose misses find no free range takes its own
+ * oldest range (direct reclaim): it did not choose the idlest range of the
+ * window, so what that range earned says nothing about admission and must
+ * not move the margin. Counted, each such eviction of a range read once
+ * raised it, until nothing could be admitted (a starved worker, under load,
+ * once closed admission this way for a hot set that came after). The range
+ * is still remembered as a ghost.
+ */
+static void test_direct_reclaim(void)
+{
+	const unsigned nr = 16;
+	struct dax_stats s0, s1, s2;
+	struct dax_inode *ino;
+	unsigned mapped = 0, tries;
+	struct env e;
+	uint32_t v;
+
+	diag("direct reclaim teaches admission nothing");
+	env_init(&e, 8, DAX_CONN_ADMIT | DAX_CONN_NO_WORKER);
+	add_file(&e, 1, nr);
+	ino = dax_inode_new(1);
+	s0 = stats(&e);
+	for (unsigned i = 0; i < nr; i++) {
+		/* Read range i until admission maps it (a bounded number). */
+		for (tries = 0; tries < 200; tries++)
+			if (rd(&e, ino, 1, &v, 4, (uint64_t)i * R + 64 * tries,
+			       (uint64_t)nr * R))
+				break;
+		mapped += tries < 200;
+	}
+	s1 = stats(&e);
+	diag("%u of %u ranges mapped, %llu by direct reclaim, margin %llu "
+	     "then %llu", mapped, nr,
+	     (unsigned long long)(s1.direct_reclaims - s0.direct_reclaims),
+	     (unsigned long long)s0.admit_margin,
+	     (unsigned long long)s1.admit_margin);
+	ok(!e.bad, "every read returned the file's data");
+	ok(s1.direct_reclaims - s0.direct_reclaims >= nr - 8,
+	   "the file's own ranges made room (%llu direct reclaims)",
+	   (unsigned long long)(s1.direct_reclaims - s0.direct_reclaims));
+	is_int((int)s1.admit_margin, (int)s0.admit_margin,
+	       "the margin did not move");
+	is_int((int)mapped, (int)nr, "each range read often was mapped");
+	/* Range 0 went first: reading it again meets its ghost. */
+	rd(&e, ino, 1, &v, 4, 8, (uint64_t)nr * R);
+	s2 = stats(&e);
+	ok(s2.ghost_hits > s1.ghost_hits,
+	   "the first range, taken by direct reclaim, is remembered");
+	dax_inode_free(e.c, ino);
 	env_fini(&e);
 }
 
@@ -486,8 +541,10 @@ static void test_even_spread(void)
 	}
 	s2 = stats(&e);
 	mapped = nr_mapped(h, hot);
-	diag("then the hot set: %u of %u ranges mapped, %llu setups, margin "
-	     "%llu", mapped, hot, (unsigned long long)(s2.misses - s1.misses),
+	diag("then the hot set: %u of %u ranges mapped, %llu setups (%llu "
+	     "by direct reclaim), margin %llu", mapped, hot,
+	     (unsigned long long)(s2.misses - s1.misses),
+	     (unsigned long long)(s2.direct_reclaims - s1.direct_reclaims),
 	     (unsigned long long)s2.admit_margin);
 	ok(!e.bad, "every read returned the file's data");
 	is_int((int)mapped, (int)hot, "a hot set that comes later is mapped");
@@ -737,6 +794,7 @@ int main(void)
 	test_stream_ahead();
 	test_after_stream();
 	test_even_spread();
+	test_direct_reclaim();
 	test_parallel_misses();
 	test_parallel_readahead(32, 4);
 	test_parallel_readahead(16, 4);
