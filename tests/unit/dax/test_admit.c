@@ -337,8 +337,15 @@ static void test_stream_ahead(void)
 	ok(s1.bg_reclaims > s0.bg_reclaims && s1.direct_reclaims == 0,
 	   "room was made by the worker, never by the reader (bg %llu)",
 	   (unsigned long long)(s1.bg_reclaims - s0.bg_reclaims));
+	/*
+	 * Of 8 ranges the worker keeps 2 free and the stream holds at most
+	 * 4 (the one it reads, the one it just left, two read ahead), which
+	 * leaves 2 for the other file's (3 or 4 stay in practice, 2 seen
+	 * once under load). Plain LRU would push out all of them, older
+	 * than any of the stream's.
+	 */
 	hot_left = nr_mapped(a, hot);
-	ok(hot_left >= 3 && hot_left >= hot_before - 3,
+	ok(hot_left >= 2,
 	   "the stream's ranges gave way to each other: %u of the other "
 	   "file's %u ranges still mapped", hot_left, hot_before);
 	dax_inode_free(e.c, a);
@@ -418,8 +425,12 @@ static void test_after_stream(void)
 	     (unsigned long long)(s2.admissions - s1.admissions),
 	     (unsigned long long)(s2.bypasses - s1.bypasses));
 	ok(!e.bad, "every read returned the file's data");
-	/* The range it read last is as recent as any: it may stay. */
-	ok(h0 >= 2 && left <= 1,
+	/*
+	 * The range it read last is as recent as any: it may stay. Usually
+	 * 3 are left after the stream; how many depends on when the worker
+	 * ran during it (1 under load), so only the end is checked.
+	 */
+	ok(left <= 1,
 	   "the stream's leftovers gave way to the random reads (%u, then %u)",
 	   h0, left);
 	ok(mine >= 4, "the random reads hold the window (%u of 8 ranges)",
