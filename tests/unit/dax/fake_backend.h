@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dax/dax.h"
@@ -43,6 +44,13 @@ struct fake {
 	int map_errors; /* dax_window_map/unmap failures seen */
 	unsigned delay_us;		  /* each setup takes this long */
 	unsigned inflight, max_inflight;  /* setups at once, and the most */
+	/*
+	 * With @gather set, a setup also waits (2 s at most) until that many
+	 * are in flight: whether setups can overlap is then told apart from
+	 * whether the scheduler let a second thread run within @delay_us.
+	 */
+	unsigned gather;
+	pthread_cond_t gather_cond;
 	unsigned nsetup_writable;	  /* setups that asked for write */
 	uint64_t watch_fh;		  /* setups through it (0: none): */
 	unsigned watch_started, watch_inflight; /* begun, and in progress */
@@ -71,6 +79,17 @@ static int fake_setup(void *ctx, uint64_t nodeid, uint64_t fh, uint64_t foffset,
 	if (f->watch_fh && fh == f->watch_fh) {
 		f->watch_started++;
 		f->watch_inflight++;
+	}
+	if (f->gather) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 2;
+		pthread_cond_broadcast(&f->gather_cond);
+		while (f->inflight < f->gather &&
+		       pthread_cond_timedwait(&f->gather_cond, &f->lock,
+					      &ts) == 0)
+			;
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (f->delay_us)
@@ -135,8 +154,18 @@ static inline void fake_init(struct fake *f, struct dax_window *w)
 	memset(f, 0, sizeof(*f));
 	f->w = w;
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->gather_cond, NULL);
 	for (int i = 0; i < FAKE_MAX_NODES; i++)
 		f->fd[i] = -1;
+}
+
+static inline void fake_set_gather(struct fake *f, unsigned n)
+{
+	pthread_mutex_lock(&f->lock);
+	f->gather = n;
+	f->max_inflight = 0;
+	pthread_cond_broadcast(&f->gather_cond);
+	pthread_mutex_unlock(&f->lock);
 }
 
 /* A memfd of @size bytes as node @nodeid. Returns the fd. */
@@ -157,6 +186,7 @@ static inline void fake_destroy(struct fake *f)
 	for (int i = 0; i < FAKE_MAX_NODES; i++)
 		if (f->fd[i] >= 0)
 			close(f->fd[i]);
+	pthread_cond_destroy(&f->gather_cond);
 	pthread_mutex_destroy(&f->lock);
 }
 
