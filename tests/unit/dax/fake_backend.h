@@ -163,7 +163,6 @@ static inline void fake_set_gather(struct fake *f, unsigned n)
 {
 	pthread_mutex_lock(&f->lock);
 	f->gather = n;
-	f->max_inflight = 0;
 	pthread_cond_broadcast(&f->gather_cond);
 	pthread_mutex_unlock(&f->lock);
 }

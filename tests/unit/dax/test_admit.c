@@ -672,6 +672,7 @@ static void test_parallel_readahead(unsigned nr, unsigned depth)
 	/* The first read maps range 0 and starts the stream; the second
 	 * continues it and posts ranges 1 to @depth to the workers. */
 	rd(&e, ino, 1, buf, sizeof(buf), 0, 8 * R);
+	e.f.max_inflight = 0;
 	/* Each read-ahead's setup waits for another to be in flight (2 s at
 	 * most), so that a worker the scheduler keeps waiting past 30 ms
 	 * does not look like read-aheads one at a time. */
