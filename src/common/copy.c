@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* vdx_copy_near(): see copy.h. */
+/* vdx_copy_near() and vdx_copy_pieces(): see copy.h. */
 #include "common/copy.h"
 
 #if defined(__x86_64__) || defined(__SSE2__)
@@ -31,3 +31,17 @@ void vdx_copy_near(void *dst, const void *src, size_t n)
 	memcpy(dst, src, n);
 }
 #endif
+
+void vdx_copy_pieces(void *dst, const void *src, size_t n)
+{
+	char *d = dst;
+	const char *s = src;
+
+	while (n > VDX_COPY_PIECE) {
+		memcpy(d, s, VDX_COPY_PIECE);
+		d += VDX_COPY_PIECE;
+		s += VDX_COPY_PIECE;
+		n -= VDX_COPY_PIECE;
+	}
+	memcpy(d, s, n);
+}
