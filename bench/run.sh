@@ -20,8 +20,10 @@
 #    without one and on QEMU's virtiofsd, interleaved; and the guest's page
 #    cache before and after a 256 MiB read (skipped with --no-guest).
 #    gnuplot: bench/results/STAMP-workloads.png and STAMP-wsratio.png.
-# 4. BENCHMARKS.md: the report, the plots, the guest table and the
-#    hand-written analysis in bench/notes.md. Raw numbers in
+# 4. BENCHMARKS.md: the report, the plots, the guest table, the copy and
+#    map-floor tables (bench/copy-band, bench/map-floor: the host kernel's
+#    own cost of one 2 MiB range of a stream) and the hand-written analysis
+#    in bench/notes.md. Raw numbers in
 #    bench/results/STAMP.json (STAMP = UTC date and time).
 # Needs root (virtiofsd, FUSE mounts and the guest run do). Not part of
 # `make check`. About 25 minutes; --quick (one short run) about 6.
@@ -275,10 +277,30 @@ EOF
 		echo "pieces, the buffer at four offsets into its page (16: a \`malloc()\`ed buffer"
 		echo "of 128 KiB or more), best of 5 interleaved. libvdax copies window and reply"
 		echo "data with \`vdx_copy()\` (docs/dax.md, \"Copies out of the window\")."
-		echo "Outside the band (offsets 0, 48, 64, and every 1 MiB piece) both columns"
-		echo "run the same \`memcpy()\`: their differences there are the noise."
+		echo "Outside the band (offsets 0, 48, 64) a piece larger than 256 KiB goes to"
+		echo "\`memcpy()\` in 256 KiB pieces (the 1 MiB rows there); the 4 KiB and 128 KiB"
+		echo "rows at those offsets, and 1 MiB at offset 16, run the same \`memcpy()\` in"
+		echo "both columns: their differences there are the noise."
 		echo
 		"$build/bench/copy-band"
+	fi
+	if [ -x "$build/bench/map-floor" ]; then
+		echo
+		echo "## The floor of a stream through the window"
+		echo
+		echo "\`bench/map-floor\`: what one 2 MiB range of a stream costs the host kernel"
+		echo "alone, with no daemon, no request and no wake-up: \`mmap()\` the file's"
+		echo "range aside, \`mremap()\` it over the window slot it recycles (the old"
+		echo "range's page tables zapped, the TLB flushed on the other CPU, where a"
+		echo "thread of the process runs), fill the page tables as libvdax's read-ahead"
+		echo "does, and copy the range out in two 1 MiB \`vdx_copy()\`s. Median of 5"
+		echo "passes over 256 MiB through a 16-range window, on the directory the"
+		echo "benchmark used. The last column is the most a stream could move with"
+		echo "every CPU doing only this, which no frontend that asks a daemon for its"
+		echo "mappings can reach (bench/notes.md compares it with the stream rows)."
+		echo
+		"$build/bench/map-floor" "${TMPDIR:-/var/tmp}" 256 ||
+			echo "(map-floor failed in this run)"
 	fi
 	if [ -f "$repo/bench/notes.md" ]; then
 		echo
