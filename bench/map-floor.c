@@ -166,7 +166,8 @@ int main(int argc, char **argv)
 		size_t piece;
 	} files[] = {
 		{ "floor-1m.bin", "written in 1 MiB pieces (ws.bin)", 1u << 20 },
-		{ "floor-2m.bin", "written in 2 MiB pieces (ws2m.bin)", 2u << 20 },
+		{ "floor-2m.bin", "written in 2 MiB pieces (ws2m.bin)",
+		  2u << 20 },
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t spin_line[8] __attribute__((aligned(64))) = { 0 };

@@ -34,7 +34,7 @@
 
 /* Below this glibc does not use REP MOVSB (x86_rep_movsb_threshold). */
 #define VDX_COPY_MIN 2048
-/* In the band, from here on glibc's vector loop is as fast (bench/copy-band). */
+/* In the band, glibc's vector loop is as fast from here on (copy-band). */
 #define VDX_COPY_MAX (512 * 1024)
 /* Outside it, larger copies are cut to this: below glibc's REP MOVSB stop
  * threshold on every x86 it tunes (the smallest L2 of a current core). */
