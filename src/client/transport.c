@@ -36,6 +36,12 @@
 #define VDX_MAX_QUEUES 64u
 #define VDX_MAX_ACKS 32u /* REPLY_ACKs outstanding at most; vu_set() */
 #define VDX_SETUP_TIMEOUT_MS 5000
+/*
+ * A queue with requests in flight and no completion for this long is
+ * looked at again: completions read in case their call was lost, and the
+ * device notified again in case our kick was (queue_watch()).
+ */
+#define VDX_STALL_MS 100
 
 /* Page allocator over the request area of guest memory. */
 struct vdx_pool {
@@ -70,6 +76,10 @@ struct vdx_dev {
 	int sock;	 /* vhost-user connection */
 	int backend_fd;	 /* our end of the backend channel, or -1 */
 	int stopfd;	 /* eventfd: threads exit */
+	int wakefd;	 /* eventfd: the io thread is to watch the queues */
+	bool watch_idle; /* atomic: the io thread sleeps without a stall
+			  * watch; a submission clears it and wakes it */
+	uint64_t rekicks; /* atomic: queue_watch() notifications */
 	int memfd;
 	char *mem;
 	size_t mem_size;
@@ -745,6 +755,8 @@ static void req_complete_locked(struct vdx_queue *q, struct vdx_req *r, int err,
 	vdx_req_put(r);
 }
 
+static void watch_wake(struct vdx_dev *d);
+
 int vdx_submit(struct vdx_req *r, unsigned qidx)
 {
 	struct vdx_dev *d = r->dev;
@@ -817,6 +829,7 @@ int vdx_submit(struct vdx_req *r, unsigned qidx)
 			VLOG_WARN("vdax: kick queue %u: %s", q->idx,
 				  strerror(errno));
 	}
+	watch_wake(d);
 	return 0;
 }
 
@@ -902,14 +915,103 @@ static bool sock_dead(int sock)
 	}
 }
 
-/* Completions of every queue, and the connection monitor. */
+/*
+ * The stall watch: every VDX_STALL_MS while @q has requests in flight,
+ * drain @q, and if nothing completed since the last look (@seen: the used
+ * index then), notify the device again. A device must accept any number of
+ * notifications; this one is for a device that missed ours. QEMU 7.2's
+ * virtiofsd (libvhost-user) publishes avail_event and then re-reads
+ * avail->idx with no full barrier between, so its store can still sit in
+ * its CPU's store buffer when our kick test (vdx_submit()) reads the old
+ * avail_event: each side then waits for the other. Seen as a bench run
+ * that hung with 128 FUSE_BATCH_FORGETs on virtiofsd's full high-priority
+ * queue. The drain covers the same race the other way (a call the device
+ * skipped). Returns whether @q still has requests in flight.
+ */
+static bool queue_watch(struct vdx_dev *d, struct vdx_queue *q, uint16_t *seen)
+{
+	bool busy, stalled;
+
+	queue_drain(d, q);
+	pthread_mutex_lock(&q->lock);
+	busy = q->num_free < q->num;
+	stalled = busy && q->last_used == *seen;
+	*seen = q->last_used;
+	pthread_mutex_unlock(&q->lock);
+	if (stalled) {
+		uint64_t one = 1;
+
+		__atomic_add_fetch(&d->rekicks, 1, __ATOMIC_RELAXED);
+		VLOG_DEBUG("vdax: queue %u: no completion in %u ms, "
+			   "notifying the device again",
+			   q->idx, VDX_STALL_MS);
+		if (write(q->kickfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			VLOG_WARN("vdax: kick queue %u: %s", q->idx,
+				  strerror(errno));
+	}
+	return busy;
+}
+
+static bool any_busy(struct vdx_dev *d)
+{
+	bool busy = false;
+
+	for (unsigned i = 0; i < d->nvq && !busy; i++) {
+		pthread_mutex_lock(&d->vq[i].lock);
+		busy = d->vq[i].num_free < d->vq[i].num;
+		pthread_mutex_unlock(&d->vq[i].lock);
+	}
+	return busy;
+}
+
+/*
+ * A request was just published: if the io thread sleeps with no watch,
+ * wake it to start one. The seq_cst load pairs with watch_sleep()'s store
+ * and re-check: either it sees our request or we see its flag.
+ */
+static void watch_wake(struct vdx_dev *d)
+{
+	uint64_t one = 1;
+
+	if (__atomic_load_n(&d->watch_idle, __ATOMIC_SEQ_CST) &&
+	    __atomic_exchange_n(&d->watch_idle, false, __ATOMIC_SEQ_CST) &&
+	    write(d->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		VLOG_WARN("vdax: wake the io thread: %s", strerror(errno));
+}
+
+/* Nothing in flight: may the io thread sleep with no watch? */
+static bool watch_sleep(struct vdx_dev *d)
+{
+	__atomic_store_n(&d->watch_idle, true, __ATOMIC_SEQ_CST);
+	if (!any_busy(d))
+		return true;
+	/* A request came in meanwhile: keep watching (its submitter may
+	 * have taken the flag already and woken us: a spare wake-up). */
+	__atomic_store_n(&d->watch_idle, false, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Completions of every queue, the stall watch, and the connection monitor. */
 static void *io_thread(void *arg)
 {
 	struct vdx_dev *d = arg;
-	unsigned n = d->nvq + 2;
+	unsigned n = d->nvq + 3, wake = d->nvq + 2;
 	struct pollfd *pfd = calloc(n, sizeof(*pfd));
+	uint16_t *seen = calloc(d->nvq, sizeof(*seen));
+	int64_t next = mono_ms() + VDX_STALL_MS, now;
+	bool watching = true;
 
-	if (!pfd) {
+	if (!pfd || !seen) {
+		free(pfd);
+		free(seen);
 		vdx_dev_kill(d);
 		return NULL;
 	}
@@ -918,13 +1020,25 @@ static void *io_thread(void *arg)
 	for (unsigned i = 0; i < d->nvq; i++)
 		pfd[2 + i] = (struct pollfd){ .fd = d->vq[i].callfd,
 					      .events = POLLIN };
+	pfd[wake] = (struct pollfd){ .fd = d->wakefd, .events = POLLIN };
 	for (;;) {
-		int ret = poll(pfd, n, -1);
+		int64_t left = next - mono_ms();
+		int ret = poll(pfd, n, !watching ? -1 : left > 0 ? (int)left : 0);
 
 		if (ret < 0 && errno == EINTR)
 			continue;
 		if (ret < 0 || pfd[0].revents)
 			break;
+		if (pfd[wake].revents) {
+			uint64_t cnt;
+
+			if (read(d->wakefd, &cnt, sizeof(cnt)) < 0 &&
+			    errno != EAGAIN)
+				VLOG_DEBUG("vdax: wakefd: %s", strerror(errno));
+			if (!watching)
+				next = mono_ms() + VDX_STALL_MS;
+			watching = true;
+		}
 		if (pfd[1].revents && !vdx_dev_broken(d) &&
 		    ((pfd[1].revents & (POLLHUP | POLLERR | POLLRDHUP)) ||
 		     sock_dead(d->sock))) {
@@ -943,8 +1057,21 @@ static void *io_thread(void *arg)
 			if (!vdx_dev_broken(d))
 				queue_drain(d, &d->vq[i]);
 		}
+		now = mono_ms();
+		if (watching && now >= next && !vdx_dev_broken(d)) {
+			bool busy = false;
+
+			/* On a clock, not on quiet: calls on one queue must
+			 * not keep another's stall from being seen. */
+			for (unsigned i = 0; i < d->nvq; i++)
+				busy |= queue_watch(d, &d->vq[i], &seen[i]);
+			next = now + VDX_STALL_MS;
+			if (!busy)
+				watching = !watch_sleep(d);
+		}
 	}
 	free(pfd);
+	free(seen);
 	return NULL;
 }
 
@@ -1183,13 +1310,18 @@ int vdx_dev_open(const struct vdx_cfg *cfg, struct vdx_dev **out)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->sock = d->backend_fd = d->memfd = -1;
+	d->sock = d->backend_fd = d->memfd = d->wakefd = -1;
 	d->mem_size = cfg->mem_size ? cfg->mem_size : VDX_DEFAULT_MEM;
 	d->mem_size = (d->mem_size + VDX_PAGE - 1) & ~(size_t)(VDX_PAGE - 1);
 	d->backend_req = cfg->backend_req;
 	d->backend_opaque = cfg->backend_req_opaque;
 	d->stopfd = eventfd(0, EFD_CLOEXEC);
 	if (d->stopfd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	d->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->wakefd < 0) {
 		ret = -errno;
 		goto fail;
 	}
@@ -1264,6 +1396,10 @@ void vdx_dev_close(struct vdx_dev *d)
 		pthread_join(d->io_thread, NULL);
 	if (d->be_started)
 		pthread_join(d->be_thread, NULL);
+	if (d->rekicks)
+		VLOG_INFO("vdax: the device was notified again %llu times "
+			  "(requests with no completion for %u ms)",
+			  (unsigned long long)d->rekicks, VDX_STALL_MS);
 	if (d->sock >= 0)
 		close(d->sock);
 	if (d->backend_fd >= 0)
@@ -1290,5 +1426,7 @@ void vdx_dev_close(struct vdx_dev *d)
 		close(d->memfd);
 	if (d->stopfd >= 0)
 		close(d->stopfd);
+	if (d->wakefd >= 0)
+		close(d->wakefd);
 	free(d);
 }

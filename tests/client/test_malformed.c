@@ -2,7 +2,9 @@
 /*
  * A tiny fake vhost-user-fs backend that maps the frontend's memfd and
  * writes bad used elements; libvdax must answer -EIO (never crash, never
- * hang) and keep working for the good replies that follow.
+ * hang) and keep working for the good replies that follow. It also misses
+ * one notification, as a device with a lost-wakeup race does: libvdax
+ * must notify it again and get its answer.
  *
  * Then a second session with dax=always: the fake offers BACKEND_REQ,
  * BACKEND_SEND_FD, REPLY_ACK and SHMEM (bit 21), advertises an 8 MiB
@@ -54,6 +56,9 @@ struct hdr {
 static int lfd;
 static char sock_path[256];
 static volatile enum mode mode; /* next reply's flavour */
+/* Set: the fake misses the next notification (a device that lost our
+ * kick); it clears it when it has. */
+static int deaf;
 static char *mem;		/* frontend memory, mapped */
 static size_t mem_size;
 static uint64_t mem_uaddr;	/* frontend's address of it */
@@ -319,6 +324,8 @@ static void *fake_backend(void *arg)
 		if (!pfd[0].revents)
 			continue;
 		if (read(vq[1].kick, &cnt, 8) < 0)
+			continue;
+		if (__atomic_exchange_n(&deaf, 0, __ATOMIC_ACQ_REL))
 			continue;
 		while (vq[1].last_avail !=
 		       __atomic_load_n(&vq[1].avail->idx, __ATOMIC_ACQUIRE)) {
@@ -864,6 +871,26 @@ int main(void)
 		       cases[i].what);
 	}
 	ok(S_ISDIR(st.st_mode), "attributes from the good reply");
+	{
+		/* A device that misses a notification: libvdax's stall
+		 * watch notifies it again (without it: ETIMEDOUT in 5 s). */
+		struct timespec t0, t1;
+		double ms;
+
+		mode = M_GOOD;
+		__atomic_store_n(&deaf, 1, __ATOMIC_RELEASE);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ret = vdax_stat(vd, "/", &st);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1e3 +
+		     (t1.tv_nsec - t0.tv_nsec) / 1e6;
+		is_int(ret, 0, "a lost notification: the request is answered "
+			       "(%.0f ms)", ms);
+		ok(!__atomic_load_n(&deaf, __ATOMIC_ACQUIRE) && ms >= 50 &&
+			   ms < 2000,
+		   "the fake missed the kick and was notified again within "
+		   "2 s (%.0f ms)", ms);
+	}
 	/* the backend goes away: pending and later calls fail */
 	shutdown(conn, SHUT_RDWR);
 	pthread_join(th, NULL);
