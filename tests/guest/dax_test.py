@@ -25,7 +25,9 @@ project's DAX window patches (scripts/qemu-dax.sh), on vdaxd with
                        reading random blocks of its own file, the files 4x
                        the window together, on vdaxd with a worker pool:
                        SETUPMAPPINGs and REMOVEMAPPINGs in flight together
-                       on QEMU's backend channel; every block checked
+                       on QEMU's backend channel (in one of up to five
+                       runs: a fast host may answer each before the next);
+                       every block checked
   dax_test.py posix    vdax-posix in the guest with DAX, compared check by
                        check with the local run and with the same guest
                        without DAX
@@ -310,7 +312,8 @@ def cmd_inode(opts):
 # ---------------------------------------------------------------------- par
 
 PAR_FILES = 4
-PAR_ROUNDS = 300
+PAR_ROUNDS = 900
+PAR_TRIES = 5
 
 
 def cmd_par(opts):
@@ -328,33 +331,41 @@ def cmd_par(opts):
         name = 'par%d.s%d' % (i, 21 + i)
         write_pattern(os.path.join(shared, name), WINDOW, 21 + i)
         names.append(name)
-    be = DaxBackend(opts.vdaxd, shared, opts.work,
-                    ['--cache-size=%d' % WINDOW, '--thread-pool-size=4'])
-    if not start(be, 'par'):
-        return tap.done()
-    prog = os.path.basename(opts.guest_prog)
-    cmd = 'cd /mnt && %s par %d %s' % (prog, PAR_ROUNDS, ' '.join(names))
-    res = run_dax_vm(opts, be, cmd, opts.vm_timeout * 2, dax='8M', qemu=qemu)
-    gt.check_vm(res, 'par')
-    r = results(res)
-    for i, name in enumerate(names):
-        how = 'a mapping' if i % 2 else 'pread'
-        tap.is_eq(r.get('par:' + name), 'ok',
-                  'par: process %d read %d random blocks of %s by %s, all right'
-                  % (i, PAR_ROUNDS, name, how))
-    if tap.failed:
-        tap.diag('guest output:\n' + res.out[-3000:])
-    tap.diag('par: the four processes took %s ms' % r.get('par_ms'))
-    tap.diag('par: reads the guest kernel failed with EBUSY and the test retried: %d'
-             % sum(int(n) for n in re.findall(r'^R:ebusy:[^:]+:(\d+)$', res.out, re.M)))
-    be.stop()
-    c = be.dax_counts()
-    tap.diag('vdaxd window counters: %r' % (c,))
-    tap.ok(c is not None and c['removes'] > 0 and c['setups'] > 4 * WINDOW // (2 * MIB),
-           'par: the window was filled and reclaimed (%s)' % (c,))
-    tap.ok(c is not None and c['most'] > 1,
+    # Whether two requests meet on the channel depends on how fast QEMU
+    # answers: on a fast host one run may see none. Up to PAR_TRIES runs,
+    # each checked whole; the overlap must show in one of them.
+    most = []
+    for attempt in range(PAR_TRIES):
+        be = DaxBackend(opts.vdaxd, shared, opts.work,
+                        ['--cache-size=%d' % WINDOW, '--thread-pool-size=4'])
+        if not start(be, 'par'):
+            return tap.done()
+        prog = os.path.basename(opts.guest_prog)
+        cmd = 'cd /mnt && %s par %d %s' % (prog, PAR_ROUNDS, ' '.join(names))
+        res = run_dax_vm(opts, be, cmd, opts.vm_timeout * 2, dax='8M', qemu=qemu)
+        gt.check_vm(res, 'par')
+        r = results(res)
+        for i, name in enumerate(names):
+            how = 'a mapping' if i % 2 else 'pread'
+            tap.is_eq(r.get('par:' + name), 'ok',
+                      'par: process %d read %d random blocks of %s by %s, all right (run %d)'
+                      % (i, PAR_ROUNDS, name, how, attempt + 1))
+        if tap.failed:
+            tap.diag('guest output:\n' + res.out[-3000:])
+        tap.diag('par: the four processes took %s ms' % r.get('par_ms'))
+        tap.diag('par: reads the guest kernel failed with EBUSY and the test retried: %d'
+                 % sum(int(n) for n in re.findall(r'^R:ebusy:[^:]+:(\d+)$', res.out, re.M)))
+        be.stop()
+        c = be.dax_counts()
+        tap.diag('vdaxd window counters: %r' % (c,))
+        tap.ok(c is not None and c['removes'] > 0 and c['setups'] > 4 * WINDOW // (2 * MIB),
+               'par: the window was filled and reclaimed (run %d: %s)' % (attempt + 1, c))
+        most.append(c and c['most'])
+        if c is None or tap.failed or c['most'] > 1:
+            break
+    tap.ok(any(m and m > 1 for m in most),
            'par: vdaxd had more than one map or unmap in flight on the backend channel '
-           'at once (%s)' % (c and c['most']))
+           'at once (most per run: %s)' % most)
     for i, name in enumerate(names):
         tap.is_eq(first_difference(os.path.join(shared, name), WINDOW, lambda b, s=21 + i: s),
                   None, 'par: %s is unchanged on the host' % name)
