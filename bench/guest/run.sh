@@ -165,11 +165,10 @@ run_one() {
 		echo "i=$rep; last=$rep"
 		cat "$work/guest.body"
 	} >"$work/guest.sh"
-	# A repetition takes 10-30 s. A guest that stops (seen twice in one
-	# session, once on virtiofsd and once on vdaxd, with the daemon's
-	# queues idle and nothing in flight: the guest was not waiting for the
-	# daemon; not traced) costs one repetition of its column, counted under
-	# the table, instead of the whole bench.
+	# A repetition takes 10-30 s. A guest that stops (seen three times in
+	# one session, after its workload, in umount: bench/notes.md, "Guest
+	# runs that stop at unmount") costs one repetition of its column,
+	# counted under the table, instead of the whole bench.
 	"$repo/tools/vm.sh" --socket "$sock" --timeout 180 --add "$work/vdax-bench" \
 		--cmd "$(cat "$work/guest.sh")" >"$work/$be.out"
 	rc=$?

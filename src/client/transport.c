@@ -761,6 +761,21 @@ static void req_complete_locked(struct vdx_queue *q, struct vdx_req *r, int err,
 
 static void watch_wake(struct vdx_dev *d);
 
+/* Notify the device that @q has new buffers. */
+static void queue_kick(struct vdx_queue *q)
+{
+	uint64_t one = 1;
+
+	if (write(q->kickfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		VLOG_WARN("vdax: kick queue %u: %s", q->idx, strerror(errno));
+}
+
+/* Requests in flight on @q? q->lock held. */
+static bool queue_busy_locked(const struct vdx_queue *q)
+{
+	return q->num_free < q->num;
+}
+
 int vdx_submit(struct vdx_req *r, unsigned qidx)
 {
 	struct vdx_dev *d = r->dev;
@@ -826,13 +841,8 @@ int vdx_submit(struct vdx_req *r, unsigned qidx)
 						 __ATOMIC_SEQ_CST)) &
 			 VRING_USED_F_NO_NOTIFY);
 	pthread_mutex_unlock(&q->lock);
-	if (kick) {
-		uint64_t one = 1;
-
-		if (write(q->kickfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			VLOG_WARN("vdax: kick queue %u: %s", q->idx,
-				  strerror(errno));
-	}
+	if (kick)
+		queue_kick(q);
 	watch_wake(d);
 	return 0;
 }
@@ -938,20 +948,16 @@ static bool queue_watch(struct vdx_dev *d, struct vdx_queue *q, uint16_t *seen)
 
 	queue_drain(d, q);
 	pthread_mutex_lock(&q->lock);
-	busy = q->num_free < q->num;
+	busy = queue_busy_locked(q);
 	stalled = busy && q->last_used == *seen;
 	*seen = q->last_used;
 	pthread_mutex_unlock(&q->lock);
 	if (stalled) {
-		uint64_t one = 1;
-
 		__atomic_add_fetch(&d->rekicks, 1, __ATOMIC_RELAXED);
 		VLOG_DEBUG("vdax: queue %u: no completion in %u ms, "
 			   "notifying the device again",
 			   q->idx, VDX_STALL_MS);
-		if (write(q->kickfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			VLOG_WARN("vdax: kick queue %u: %s", q->idx,
-				  strerror(errno));
+		queue_kick(q);
 	}
 	return busy;
 }
@@ -962,7 +968,7 @@ static bool any_busy(struct vdx_dev *d)
 
 	for (unsigned i = 0; i < d->nvq && !busy; i++) {
 		pthread_mutex_lock(&d->vq[i].lock);
-		busy = d->vq[i].num_free < d->vq[i].num;
+		busy = queue_busy_locked(&d->vq[i]);
 		pthread_mutex_unlock(&d->vq[i].lock);
 	}
 	return busy;

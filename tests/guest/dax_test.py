@@ -334,14 +334,14 @@ def cmd_par(opts):
     # Whether two requests meet on the channel depends on how fast QEMU
     # answers: on a fast host one run may see none. Up to PAR_TRIES runs,
     # each checked whole; the overlap must show in one of them.
+    prog = os.path.basename(opts.guest_prog)
+    cmd = 'cd /mnt && %s par %d %s' % (prog, PAR_ROUNDS, ' '.join(names))
     most = []
     for attempt in range(PAR_TRIES):
         be = DaxBackend(opts.vdaxd, shared, opts.work,
                         ['--cache-size=%d' % WINDOW, '--thread-pool-size=4'])
         if not start(be, 'par'):
             return tap.done()
-        prog = os.path.basename(opts.guest_prog)
-        cmd = 'cd /mnt && %s par %d %s' % (prog, PAR_ROUNDS, ' '.join(names))
         res = run_dax_vm(opts, be, cmd, opts.vm_timeout * 2, dax='8M', qemu=qemu)
         gt.check_vm(res, 'par')
         r = results(res)
