@@ -126,6 +126,13 @@ struct dax_range {
 	atomic_bool fast;
 	_Atomic(const struct dax_inode *) fast_ino;
 	_Atomic uint64_t fast_pos;
+	/*
+	 * The sketch's halvings + 1 when a lock-free reader last found both
+	 * of this range's counters saturated, 0 if none since it was
+	 * published: until the next halving a touch cannot raise them, and
+	 * the readers skip the sketch (freq_touch_range()).
+	 */
+	atomic_uint sat_epoch;
 };
 
 /* A sequential stream: where its next access would start. */
@@ -153,12 +160,26 @@ struct dax_inode {
 	atomic_uint gate;     /* > 0: lock-free readers stay out */
 };
 
-/* Statistics: relaxed atomics, no lock. */
+/*
+ * Hits of lock-free readers are counted in the reader's own one of these,
+ * by its hazard slot, each on a cache line of its own and written only by
+ * the thread that holds the slot: so with a plain load and store, no
+ * locked instruction (which waits for the copy's stores to drain). One
+ * shared counter was a sixth of the time of 4 KiB reads with four
+ * threads, its line going back and forth between the CPUs (perf,
+ * in-window random reads).
+ */
+struct dax_hit_shard {
+	atomic_uint_fast64_t n;
+} __attribute__((aligned(64)));
+
+/* Statistics: relaxed atomics, no lock; off the lines readers only read. */
 struct dax_counters {
 	atomic_uint_fast64_t setup, remove, remove_req, upgrades, bg_reclaims,
 		direct_reclaims, waits, hits, misses, admissions, bypasses,
 		ghost_hits, readaheads;
-};
+	struct dax_hit_shard fast_hits[DAX_HAZARD_SLOTS];
+} __attribute__((aligned(64)));
 
 /* A read-ahead the worker is asked to map. */
 struct dax_ra {
@@ -217,7 +238,9 @@ struct dax_conn {
 	_Atomic uint8_t *freq;	       /* count-min sketch, 2 hashes */
 	unsigned freq_mask;	       /* slots - 1 */
 	unsigned freq_period;	       /* touches between halvings */
-	atomic_uint freq_touches;      /* since the last halving */
+	struct {		       /* since the last halving; on its */
+		atomic_uint n;	       /* own line: every thread adds */
+	} __attribute__((aligned(64))) freq_touches;
 	atomic_uint freq_ages;	       /* halvings so far */
 	atomic_uint margin;	       /* admission margin, adaptive */
 	atomic_uint evict_rate;	       /* hits per touch of the ranges
@@ -438,6 +461,7 @@ static void fast_publish(struct dax_inode *ino, struct dax_range *r)
 	atomic_store_explicit(&r->fast_ino, ino, memory_order_relaxed);
 	atomic_store_explicit(&r->fast_pos, r->node.start,
 			      memory_order_relaxed);
+	atomic_store_explicit(&r->sat_epoch, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->fast, true, memory_order_release);
 	atomic_store_explicit(&h[hint_slot(ino, r->node.start)], r,
 			      memory_order_release);
@@ -587,7 +611,7 @@ static uint64_t touch_clock(const struct dax_conn *c)
 	return (uint64_t)atomic_load_explicit(&c->freq_ages,
 					      memory_order_relaxed) *
 		       c->freq_period +
-	       atomic_load_explicit(&c->freq_touches, memory_order_relaxed);
+	       atomic_load_explicit(&c->freq_touches.n, memory_order_relaxed);
 }
 
 /* 1 - e^-x, 0 <= x <= 1, by its series (no libm for one number). */
@@ -631,15 +655,34 @@ static void freq_age(struct dax_conn *c)
 }
 
 /*
- * One use of range @pos. Counters saturate, so a hot range stops being
- * written (no cache line bouncing between threads hitting it); the shared
- * touch count is updated once every 16 touches of a thread.
+ * Count one touch on the admission's clock. The shared count is updated
+ * once every 16 touches of a thread, and the halving is due when it
+ * passes the period.
  */
-static void freq_touch(struct dax_conn *c, uint64_t nodeid, uint64_t pos)
+static void freq_tick(struct dax_conn *c)
 {
 	static _Thread_local unsigned batch;
+	unsigned old;
+
+	if (++batch < 16)
+		return;
+	batch = 0;
+	old = atomic_fetch_add(&c->freq_touches.n, 16);
+	if (old < c->freq_period && old + 16 >= c->freq_period) {
+		freq_age(c);
+		atomic_store(&c->freq_touches.n, 0);
+	}
+}
+
+/*
+ * One use of range @pos. Counters saturate, so a hot range stops being
+ * written (no cache line bouncing between threads hitting it). Returns
+ * whether both of its counters were saturated already.
+ */
+static bool freq_touch(struct dax_conn *c, uint64_t nodeid, uint64_t pos)
+{
 	_Atomic uint8_t *a, *b;
-	unsigned x, y, old;
+	unsigned x, y;
 
 	freq_slots(c, nodeid, pos, &a, &b);
 	x = atomic_load_explicit(a, memory_order_relaxed);
@@ -649,14 +692,30 @@ static void freq_touch(struct dax_conn *c, uint64_t nodeid, uint64_t pos)
 		atomic_store_explicit(a, (uint8_t)(x + 1), memory_order_relaxed);
 	if (y <= x && y < DAX_FREQ_MAX)
 		atomic_store_explicit(b, (uint8_t)(y + 1), memory_order_relaxed);
-	if (++batch < 16)
+	freq_tick(c);
+	return x >= DAX_FREQ_MAX && y >= DAX_FREQ_MAX;
+}
+
+/*
+ * freq_touch() for a hit on mapped range @r at @pos: the same counts,
+ * without reading the sketch while @r's counters are known saturated.
+ * With four threads reading a window that holds the file, the sketch's
+ * lines (written by the other CPU after every halving) were half of the
+ * cost of a touch. The epoch is read before the counters, so a halving
+ * after it only makes the mark stale (and unused).
+ */
+static void freq_touch_range(struct dax_conn *c, struct dax_range *r,
+			     uint64_t nodeid, uint64_t pos)
+{
+	unsigned ep = atomic_load_explicit(&c->freq_ages,
+					   memory_order_acquire) + 1;
+
+	if (atomic_load_explicit(&r->sat_epoch, memory_order_relaxed) == ep) {
+		freq_tick(c);
 		return;
-	batch = 0;
-	old = atomic_fetch_add(&c->freq_touches, 16);
-	if (old < c->freq_period && old + 16 >= c->freq_period) {
-		freq_age(c);
-		atomic_store(&c->freq_touches, 0);
 	}
+	if (freq_touch(c, nodeid, pos))
+		atomic_store_explicit(&r->sat_epoch, ep, memory_order_relaxed);
 }
 
 /* Is range @pos of @nodeid on the ghost list (evicted lately)? */
@@ -1679,6 +1738,7 @@ ssize_t dax_read_hit(struct dax_conn *c, struct dax_inode *ino, void *buf,
 {
 	uint64_t start = off & ~DAX_RANGE_MASK, size;
 	_Atomic(struct dax_range *) *hints;
+	atomic_uint_fast64_t *shard;
 	struct dax_hazard *h;
 	struct dax_range *r;
 	ssize_t ret = -EAGAIN;
@@ -1713,10 +1773,13 @@ ssize_t dax_read_hit(struct dax_conn *c, struct dax_inode *ino, void *buf,
 	if (len > size - off)
 		len = (size_t)(size - off);
 	if (c->admit)
-		freq_touch(c, ino->nodeid, start);
+		freq_touch_range(c, r, ino->nodeid, start);
 	vdx_copy(buf, c->base + r->wofs + (off - start), len);
 	range_touch(r);
-	count(&c->st.hits, 1);
+	shard = &c->st.fast_hits[dax_hazard_index(h)].n;
+	atomic_store_explicit(
+		shard, atomic_load_explicit(shard, memory_order_relaxed) + 1,
+		memory_order_relaxed);
 	ret = (ssize_t)len;
 out:
 	atomic_store_explicit(&h->obj, NULL, memory_order_release);
@@ -2038,9 +2101,13 @@ int dax_conn_create(struct dax_window *w, const struct dax_backend_ops *ops,
 	nr = dax_window_size(w) >> DAX_RANGE_SHIFT;
 	if (!nr || nr > UINT32_MAX / 2)
 		return -EINVAL;
-	c = calloc(1, sizeof(*c));
+	/* Aligned: the hit shards are a cache line each. */
+	c = aligned_alloc(_Alignof(struct dax_conn),
+			  (sizeof(*c) + _Alignof(struct dax_conn) - 1) &
+				  ~(_Alignof(struct dax_conn) - 1));
 	if (!c)
 		return -ENOMEM;
+	memset(c, 0, sizeof(*c));
 	c->ranges = calloc(nr, sizeof(*c->ranges));
 	if (!c->ranges || admit_init(c, (unsigned)nr, flags)) {
 		admit_fini(c);
@@ -2128,6 +2195,9 @@ void dax_get_stats(struct dax_conn *c, struct dax_stats *st)
 	st->direct_reclaims = atomic_load(&c->st.direct_reclaims);
 	st->waits = atomic_load(&c->st.waits);
 	st->hits = atomic_load(&c->st.hits);
+	for (unsigned i = 0; i < DAX_HAZARD_SLOTS; i++)
+		st->hits += atomic_load_explicit(&c->st.fast_hits[i].n,
+						 memory_order_relaxed);
 	st->misses = atomic_load(&c->st.misses);
 	st->admissions = atomic_load(&c->st.admissions);
 	st->bypasses = atomic_load(&c->st.bypasses);

@@ -10,9 +10,6 @@
 
 #include "dax/hazard.h"
 
-/* More reading threads than this fall back to the locked path. */
-#define DAX_HAZARD_SLOTS 256
-
 static struct dax_hazard slots[DAX_HAZARD_SLOTS];
 static atomic_uint slots_top; /* slots ever taken: scan [0, top) */
 static pthread_key_t slot_key;
@@ -75,6 +72,11 @@ struct dax_hazard *dax_hazard_mine(void)
 	if (!mine)
 		mine = slot_take();
 	return mine == &no_slot ? NULL : mine;
+}
+
+unsigned dax_hazard_index(const struct dax_hazard *h)
+{
+	return (unsigned)(h - slots);
 }
 
 bool dax_hazard_held(const void *owner, const void *obj)

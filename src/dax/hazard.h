@@ -25,6 +25,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+/* Slots in the table: more reading threads fall back to the locked path. */
+#define DAX_HAZARD_SLOTS 256
+
 struct dax_hazard {
 	_Atomic(const void *) owner; /* the inode being read, or NULL */
 	_Atomic(const void *) obj;   /* the range being read, or NULL */
@@ -36,6 +39,12 @@ struct dax_hazard {
  * is taken (the caller then uses its locked path).
  */
 struct dax_hazard *dax_hazard_mine(void);
+
+/*
+ * The number of slot @h in the table, below DAX_HAZARD_SLOTS: one thread
+ * at a time owns it, for the thread's life.
+ */
+unsigned dax_hazard_index(const struct dax_hazard *h);
 
 /* Whether any thread's slot names @owner (as owner) or @obj (as obj). */
 bool dax_hazard_held(const void *owner, const void *obj);

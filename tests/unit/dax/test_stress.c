@@ -332,7 +332,9 @@ static void *hot_reclaimer(void *arg)
 
 static void hot_phase(struct fake *f, uint64_t run_ms)
 {
+	struct dax_stats st0, st1;
 	pthread_t th[NTHREADS];
+	uint64_t hits;
 	unsigned i;
 
 	hot.size = 2 * WRANGES * R;
@@ -343,12 +345,23 @@ static void hot_phase(struct fake *f, uint64_t run_ms)
 	hot.ino = dax_inode_new(1 + NFILES);
 	if (!hot.ino)
 		tap_bail("alloc");
+	dax_get_stats(conn, &st0);
 	deadline_ms = now_ms() + run_ms;
 	for (i = 0; i < NTHREADS - 1; i++)
 		pthread_create(&th[i], NULL, hot_reader, (void *)(uintptr_t)i);
 	pthread_create(&th[i], NULL, hot_reclaimer, NULL);
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(th[i], NULL);
+	dax_get_stats(conn, &st1);
+	/* Each read is one lookup: the lock-free ones are all hits (counted
+	 * per thread), the locked ones hits or misses. */
+	hits = st1.hits - st0.hits;
+	ok(hits >= atomic_load(&hot_fast) &&
+		   hits <= (uint64_t)atomic_load(&hot_fast) +
+				   atomic_load(&hot_slow),
+	   "hits counted: %llu for %u lock-free and %u locked reads",
+	   (unsigned long long)hits, atomic_load(&hot_fast),
+	   atomic_load(&hot_slow));
 	diag("readers vs reclaim: %u lock-free reads, %u locked, %u ranges "
 	     "reclaimed under them",
 	     atomic_load(&hot_fast), atomic_load(&hot_slow),
