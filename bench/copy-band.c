@@ -5,8 +5,10 @@
  * window or reply buffer) into one destination buffer, in pieces of 4 KiB,
  * 128 KiB and 1 MiB, with the destination 0, 16 (a malloc()ed buffer of
  * 128 KiB or more), 48 and 64 bytes into its page. Interleaved, best of 5;
- * prints a Markdown table and "memcpy / vdx_copy" time ratios (> 1:
- * vdx_copy faster). Not a test: bench/run.sh puts it in BENCHMARKS.md.
+ * prints a Markdown table with the SSE2 band loop alone too, "memcpy /
+ * vdx_copy" time ratios (> 1: vdx_copy faster), and the way vdx_copy()'s
+ * probe chose for the band on this CPU. Not a test: bench/run.sh puts it
+ * in BENCHMARKS.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +30,19 @@ static double now_s(void)
 /* Through a volatile pointer: the compiler cannot inline or fold it. */
 static void *(*volatile libc_memcpy)(void *, const void *, size_t) = memcpy;
 
-static void libc_copy(void *d, const void *s, size_t n)
+__attribute__((noinline)) static void libc_copy(void *d, const void *s, size_t n)
 {
 	libc_memcpy(d, s, n);
 }
 
-static void vdx(void *d, const void *s, size_t n)
+__attribute__((noinline)) static void vdx(void *d, const void *s, size_t n)
 {
 	vdx_copy(d, s, n);
+}
+
+__attribute__((noinline)) static void loop(void *d, const void *s, size_t n)
+{
+	vdx_copy_loop(d, s, n);
 }
 
 static double run(void (*fn)(void *, const void *, size_t), char *dst,
@@ -54,6 +61,7 @@ int main(void)
 	static const size_t offs[] = { 0, 16, 48, 64 };
 	char *src = aligned_alloc(4096, SRC);
 	char *buf = aligned_alloc(4096, (2 << 20) + 4096);
+	int way;
 
 	if (!src || !buf) {
 		perror("copy-band");
@@ -61,20 +69,26 @@ int main(void)
 	}
 	memset(src, 7, SRC);
 	memset(buf, 1, (2 << 20) + 4096);
+	way = vdx_copy_band_probe();
+	printf("vdx_copy()'s probe chose %s for copies in the band on this CPU.\n\n",
+	       way == VDX_BAND_MEMCPY ? "`memcpy()`" : "the SSE2 loop");
 	printf("| piece | destination offset in its page | memcpy ms | "
-	       "vdx_copy ms | memcpy / vdx_copy |\n|---:|---:|---:|---:|---:|\n");
+	       "SSE2 loop ms | vdx_copy ms | memcpy / vdx_copy |\n"
+	       "|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
 		for (size_t j = 0; j < sizeof(offs) / sizeof(offs[0]); j++) {
-			double a = 1e9, b = 1e9, t;
+			double a = 1e9, b = 1e9, c = 1e9, t;
 
 			for (int rep = 0; rep < 5; rep++) {
 				t = run(libc_copy, buf + offs[j], src, pieces[i]);
 				a = t < a ? t : a;
+				t = run(loop, buf + offs[j], src, pieces[i]);
+				c = t < c ? t : c;
 				t = run(vdx, buf + offs[j], src, pieces[i]);
 				b = t < b ? t : b;
 			}
-			printf("| %zu KiB | %zu | %.1f | %.1f | %.2f |\n",
-			       pieces[i] >> 10, offs[j], a, b, a / b);
+			printf("| %zu KiB | %zu | %.1f | %.1f | %.1f | %.2f |\n",
+			       pieces[i] >> 10, offs[j], a, c, b, a / b);
 		}
 	}
 	free(src);

@@ -12,7 +12,11 @@
  * plain read into such a buffer lands in the band every time. There
  * vdx_copy() uses a 64-byte SSE2 loop, which does not care; for pieces of
  * 512 KiB or more in the band it is memcpy() (glibc's own vector loop, as
- * fast as ours or faster).
+ * fast as ours or faster). Not every CPU pays: on the AMD EPYC 9005 (Zen 5)
+ * hosts REP MOVSB runs as fast in the band as outside it, and the loop is
+ * the slower (memcpy() 0.70x its time). So the first copy in the band
+ * times both ways on a small buffer (vdx_copy_band_probe(), a few
+ * microseconds once per process) and the band goes the faster way.
  *
  * Outside the band a large copy goes to memcpy() in pieces of at most
  * VDX_COPY_PIECE. At its stop threshold (the L2 size on AMD: 1 MiB on the
@@ -40,8 +44,20 @@
  * threshold on every x86 it tunes (the smallest L2 of a current core). */
 #define VDX_COPY_PIECE (256 * 1024)
 
+/* How a copy in the band goes (vdx_copy_band_way()). */
+enum { VDX_BAND_LOOP = 1, VDX_BAND_MEMCPY = 2 };
+
+/* A copy in the band, the way the probe chose (probing on first use). */
 void vdx_copy_near(void *dst, const void *src, size_t n);
+/* The SSE2 loop itself (memcpy() where there is no SSE2). */
+void vdx_copy_loop(void *dst, const void *src, size_t n);
 void vdx_copy_pieces(void *dst, const void *src, size_t n);
+/* Time both ways now and keep the faster; returns it. */
+int vdx_copy_band_probe(void);
+/* The way chosen, 0 if no copy in the band has been made yet. */
+int vdx_copy_band_way(void);
+/* Set the way (tests and benchmarks; 0: probe again on the next copy). */
+void vdx_copy_band_force(int way);
 
 static inline int vdx_copy_in_band(const void *dst, const void *src)
 {
