@@ -928,13 +928,32 @@ static int h_set_vring_call(struct vu_conn *c, struct vu_msg_ctx *x)
 {
 	struct vu_queue *q;
 	int fd, rc = vring_fd(c, x, &q, &fd);
+	bool owed;
 
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&q->vq.lock);
 	close_fd(&q->call_fd);
 	q->call_fd = fd;
+	/*
+	 * QEMU swaps the call fd while the guest masks and unmasks the
+	 * queue's MSI-X vector (the masked notifier, then the irqfd or its
+	 * own handler), and does not wait for us to take the new one before
+	 * it looks at the masked notifier for a notification that came
+	 * meanwhile. One we send to the masked notifier after it looked is
+	 * never delivered, and with EVENT_IDX nothing is sent again until
+	 * the driver moves used_event: its queue stalls for good. So if the
+	 * driver may be owed one, the new fd gets it (at worst one spurious
+	 * interrupt per swap, which the driver's handler finds nothing for).
+	 */
+	owed = fd >= 0 && vq_owed_notify_locked(&q->vq);
+	if (owed && eventfd_write(fd, 1) < 0)
+		VLOG_WARN("vhost: queue %u: call eventfd: %s", q->idx,
+			  strerror(errno));
 	pthread_mutex_unlock(&q->vq.lock);
+	VLOG_DEBUG("vhost: queue %u: call fd %s%s", q->idx,
+		   fd >= 0 ? "replaced" : "removed",
+		   owed ? ", notified on the new one" : "");
 	return 0;
 }
 

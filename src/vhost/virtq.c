@@ -318,6 +318,29 @@ static bool should_notify_locked(struct vq *vq)
 	return vring_need_event(event, new, old);
 }
 
+bool vq_owed_notify_locked(struct vq *vq)
+{
+	uint16_t event;
+
+	if (!vq->avail || !vq->used)
+		return false;
+	vq_mb(); /* as should_notify_locked(): read the driver's fields fresh */
+	if (!vq->event_idx)
+		return vq->used_idx != 0 &&
+		       !(le16toh(__atomic_load_n(&vq->avail->flags,
+						 __ATOMIC_RELAXED)) &
+			 VRING_AVAIL_F_NO_INTERRUPT);
+	/*
+	 * The driver has asked to hear of completions past used_event; if
+	 * used->idx is past it, one was due (and may have gone to the old
+	 * call fd). A driver that has caught up moved used_event to where
+	 * it stopped reading, and is owed nothing.
+	 */
+	event = le16toh(__atomic_load_n(&vq->avail->ring[vq->num],
+					__ATOMIC_RELAXED));
+	return (uint16_t)(vq->used_idx - event - 1) < 0x8000;
+}
+
 bool vq_push(struct vq *vq, struct vq_elem *elem, uint32_t len)
 {
 	bool notify = false;

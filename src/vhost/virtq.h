@@ -94,6 +94,15 @@ void vq_start_locked(struct vq *vq);
 int vq_pop(struct vq *vq, struct vq_elem **out);
 
 /*
+ * Whether the driver may be waiting for an interrupt it has not had: with
+ * EVENT_IDX, used->idx is past the used_event it set; without, interrupts
+ * are on and something was ever used. Caller holds vq->lock. For a new
+ * call fd (SET_VRING_CALL): a notification sent to the old one may never
+ * reach the driver.
+ */
+bool vq_owed_notify_locked(struct vq *vq);
+
+/*
  * Return @elem to the driver with @len bytes written and free it. Returns
  * true if the driver wants an interrupt now (EVENT_IDX / NO_INTERRUPT).
  * Safe to call from any thread, in any order.

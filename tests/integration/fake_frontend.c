@@ -230,6 +230,39 @@ static int set_msg(struct ff *f, uint32_t req, const void *pl, uint32_t size,
 	return ff_send(f, req, VHOST_USER_VERSION, pl, size, fds, nfds);
 }
 
+int ff_swap_call(struct ff *f, unsigned qi)
+{
+	struct ff_queue *q = &f->q[qi];
+	uint64_t v = qi;
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = set_msg(f, VHOST_USER_SET_VRING_CALL, &v, 8, &fd, 1);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	pthread_mutex_lock(&q->lock);
+	close(q->call);
+	q->call = fd;
+	pthread_mutex_unlock(&q->lock);
+	return fd;
+}
+
+void ff_set_used_event(struct ff *f, unsigned qi, uint16_t v)
+{
+	struct ff_queue *q = &f->q[qi];
+
+	/* used_event lives just past the avail ring */
+	__atomic_store_n(&q->avail->ring[FF_QSIZE], v, __ATOMIC_SEQ_CST);
+}
+
+uint16_t ff_used_idx(struct ff *f, unsigned qi)
+{
+	return __atomic_load_n(&f->q[qi].used->idx, __ATOMIC_ACQUIRE);
+}
+
 int ff_get_vring_base(struct ff *f, unsigned q, uint32_t *base)
 {
 	struct vhost_user_vring_state s = { q, 0 };

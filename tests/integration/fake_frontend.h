@@ -120,6 +120,14 @@ int ff_recv(struct ff *f, struct vhost_user_msg *m, int timeout_ms);
 /* Send with NEED_REPLY and return the ack (0 ok, else failure) or -errno. */
 int ff_call(struct ff *f, uint32_t req, const void *pl, uint32_t size,
 	    const int *fds, size_t nfds);
+/*
+ * SET_VRING_CALL with a fresh eventfd for queue @q, which becomes the
+ * queue's call fd (the old one is closed): the fd, or -errno.
+ */
+int ff_swap_call(struct ff *f, unsigned q);
+/* The driver's used_event of queue @q (EVENT_IDX), and the used index. */
+void ff_set_used_event(struct ff *f, unsigned q, uint16_t v);
+uint16_t ff_used_idx(struct ff *f, unsigned q);
 /* GET_VRING_BASE. */
 int ff_get_vring_base(struct ff *f, unsigned q, uint32_t *base);
 
