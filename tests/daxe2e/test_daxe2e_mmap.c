@@ -149,6 +149,30 @@ static void test_mapping(void)
 		       "pwrite from a mapping");
 		ok(dx_check(p + 4096, 4096, 12, 3 * MiB) == -1,
 		   "visible in the mapping");
+		/*
+		 * Maps made after it and one of them gone: the buffer checks
+		 * scan only up to the highest slot in use, which must still
+		 * cover every live map.
+		 */
+		{
+			void *b, *c;
+
+			is_int(vdax_mmap(g, 4 * MiB, PROT_READ | PROT_WRITE,
+					 MAP_SHARED, 0, &b),
+			       0, "a second map");
+			is_int(vdax_mmap(g, 4 * MiB, PROT_READ | PROT_WRITE,
+					 MAP_SHARED, 0, &c),
+			       0, "a third map");
+			is_int(vdax_munmap(b, 4 * MiB), 0,
+			       "the second one unmapped");
+			is_int((int)vdax_pread(g, (char *)c + MiB, MiB, 0), MiB,
+			       "pread into the third map, past a freed slot");
+			ok(memcmp((char *)c + MiB, p, MiB) == 0, "copied right");
+			is_int(vdax_munmap(c, 4 * MiB), 0,
+			       "the third one unmapped");
+			is_int((int)vdax_pread(g, p + 2 * MiB, MiB, 0), MiB,
+			       "pread into the first map again");
+		}
 		vdax_release(g);
 		free(tmp);
 	}
