@@ -229,6 +229,8 @@ int measure(struct backend *be, const struct workload *wl, int nthreads,
 	    double duration, double *units_out, double *secs, char *what,
 	    size_t wsize);
 void prepare(void);
+/* Read @name (under @dirfd) whole, so that the host caches it. */
+void warm_file(int dirfd, const char *name);
 void unmap_all(void);
 
 /* ---------------- cat.c ---------------- */

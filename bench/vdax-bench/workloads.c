@@ -491,7 +491,7 @@ static void write_file(int dirfd, const char *name, size_t size)
 	write_file_by(dirfd, name, size, MIB);
 }
 
-static void warm_file(int dirfd, const char *name)
+void warm_file(int dirfd, const char *name)
 {
 	char *buf = malloc(MIB);
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
