@@ -20,7 +20,7 @@ void write_plots(const char *dir)
 	char path[PATH_MAX + 32];
 	int nt = nthreads_count();
 	size_t nb = NBACKENDS;
-	int ncol = 0, nrow = 0;
+	int nrow = 0;
 	FILE *f;
 
 	if (mkdir(dir, 0755) && errno != EEXIST)
@@ -76,8 +76,6 @@ void write_plots(const char *dir)
 	f = fopen(path, "w");
 	if (!f)
 		die("cannot write %s: %s", path, strerror(errno));
-	for (size_t i = 0; i < nb; i++)
-		ncol += backends[i].up;
 	fprintf(f, "# written by vdax-bench --plots\n"
 		   "set terminal pngcairo size 1600,%d font 'sans,10'\n"
 		   "set output '%s/workloads.png'\n"

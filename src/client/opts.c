@@ -62,7 +62,7 @@ static int apply(const char *key, const char *val, struct vdx_cfg *cfg,
 		 struct fc_opts *o)
 {
 	unsigned long long x;
-	int ret;
+	int ret = 0;
 
 	if (!strcmp(key, "dax"))
 		return parse_dax(val, &o->dax_mode);

@@ -521,6 +521,14 @@ static void test_options(struct tb_backend *b)
 	o.socket_path = "/nonexistent/socket";
 	o.options = NULL;
 	is_int(vdax_open_session(&o, &vd), -ENOENT, "missing socket -> ENOENT");
+	/* Valid options get as far as the socket (dax_admit's branches set
+	 * no value of their own: the parse result must still be 0). */
+	o.options = "dax_admit=all";
+	is_int(vdax_open_session(&o, &vd), -ENOENT,
+	       "dax_admit=all parses (then ENOENT)");
+	o.options = "dax_admit=adaptive,dax=never";
+	is_int(vdax_open_session(&o, &vd), -ENOENT,
+	       "dax_admit=adaptive parses (then ENOENT)");
 }
 
 int main(void)
