@@ -176,8 +176,8 @@ static void report(const char *name, bool pass, const char *skip,
 	fflush(stdout);
 }
 
-static bool vcheck(const char *name, bool cond, bool always, const char *fmt,
-		   va_list ap)
+static bool __attribute__((format(printf, 4, 0)))
+vcheck(const char *name, bool cond, bool always, const char *fmt, va_list ap)
 {
 	char detail[256];
 

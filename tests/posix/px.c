@@ -131,7 +131,8 @@ static void report(const char *name, bool pass, const char *skip,
 	fflush(stdout);
 }
 
-static bool vcheck(const char *name, bool cond, const char *fmt, va_list ap)
+static bool __attribute__((format(printf, 3, 0)))
+vcheck(const char *name, bool cond, const char *fmt, va_list ap)
 {
 	char detail[256];
 
