@@ -341,6 +341,14 @@ bool vq_owed_notify_locked(struct vq *vq)
 	return (uint16_t)(vq->used_idx - event - 1) < 0x8000;
 }
 
+uint16_t vq_used_event_locked(const struct vq *vq)
+{
+	if (!vq->avail || !vq->event_idx)
+		return 0;
+	return le16toh(__atomic_load_n(&vq->avail->ring[vq->num],
+				       __ATOMIC_RELAXED));
+}
+
 bool vq_push(struct vq *vq, struct vq_elem *elem, uint32_t len)
 {
 	bool notify = false;

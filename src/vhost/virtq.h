@@ -101,6 +101,8 @@ int vq_pop(struct vq *vq, struct vq_elem **out);
  * reach the driver.
  */
 bool vq_owed_notify_locked(struct vq *vq);
+/* The driver's used_event (0 without EVENT_IDX). Caller holds vq->lock. */
+uint16_t vq_used_event_locked(const struct vq *vq);
 
 /*
  * Return @elem to the driver with @len bytes written and free it. Returns

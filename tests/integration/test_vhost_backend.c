@@ -251,6 +251,52 @@ static void test_call_swap(struct ff *f)
 	is_int(echo(f, 1, "after the swaps"), 0, "the queue still serves");
 }
 
+/*
+ * A driver that is owed a notification and stays silent (its used_event
+ * does not move) is notified again after about 100 ms, once per period;
+ * once it has caught up, nothing more comes.
+ */
+static void test_silent_driver(struct ff *f)
+{
+	char msg[] = "is anybody there";
+	struct ff_slot s;
+	uint16_t used;
+	uint32_t len;
+	int fd = ff_swap_call(f, 1), n = 0;
+	long long t0, t;
+	struct timespec ts;
+
+	ok(fd >= 0, "a call fd of our own");
+	if (fd < 0 || ff_slot_get(f, 1, &s))
+		return;
+	memcpy(s.data, msg, sizeof(msg));
+	ff_set_desc(f, 1, s.desc_base, s.data_gpa, sizeof(msg),
+		    VRING_DESC_F_NEXT, (uint16_t)(s.desc_base + 1));
+	ff_set_desc(f, 1, (uint16_t)(s.desc_base + 1), s.data_gpa + 64, 64,
+		    VRING_DESC_F_WRITE, 0);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	used = ff_used_idx(f, 1);
+	ff_publish(f, 1, s.desc_base);
+	/* The completion's own notification, then the driver says nothing:
+	 * used_event stays where it was, behind the new used->idx. */
+	ok(signalled(fd, 1000), "the completion is notified");
+	ok(ff_used_idx(f, 1) == (uint16_t)(used + 1), "and used (%u -> %u)",
+	   used, ff_used_idx(f, 1));
+	while (n < 2 && signalled(fd, 1000))
+		n++;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 - t0;
+	ok(n == 2 && t >= 150 && t < 2000,
+	   "a silent driver is notified again, once a period (%d in %lld ms)",
+	   n, t);
+	/* The driver reaps (ff_wait moves used_event up to used->idx). */
+	is_int(ff_wait(f, 1, s.desc_base, TMO, &len), 0, "the driver reaps");
+	ff_slot_put(f, &s);
+	signalled(fd, 0); /* a re-notification racing the reap */
+	ok(!signalled(fd, 350), "caught up: no more notifications");
+}
+
 static void test_bad_chains(struct ff *f)
 {
 	struct ff_slot s;
@@ -549,6 +595,7 @@ int main(void)
 	test_concurrent(f);
 	test_slow_does_not_stall(f);
 	test_call_swap(f);
+	test_silent_driver(f);
 	test_bad_chains(f);
 	test_bad_messages(f);
 	test_vring_base_restart(f);
