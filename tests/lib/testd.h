@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -49,13 +50,19 @@ static inline int td_tmpdir(const char *what, char *buf, size_t size)
 }
 
 /*
- * In the forked child, before exec: the daemon's stdout and stderr go to
- * /dev/null unless @verbose, so that its log does not mix with TAP.
+ * In the forked child, before exec: the daemon is sent SIGTERM when the
+ * test (the thread that forked it: tests start their daemons from the main
+ * thread) dies, so that a test killed by meson's timeout leaves no daemon
+ * behind; and its stdout and stderr go to /dev/null unless @verbose, so
+ * that its log does not mix with TAP.
  */
 static inline void td_quiet(bool verbose)
 {
+	pid_t parent = getppid();
 	int devnull;
 
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && getppid() != parent)
+		_exit(127); /* the test is already gone */
 	if (verbose)
 		return;
 	devnull = open("/dev/null", O_WRONLY);
