@@ -486,9 +486,8 @@ bool fc_mmap_overlaps(const void *p, size_t len)
 /* mm.lock held: forget @m's aliases and slot; the caller unmaps. */
 static void unregister_locked(struct vmap *m)
 {
-	struct alias **pp, *a;
-
 	unsigned top = atomic_load(&mm.top);
+	struct alias **pp, *a;
 
 	atomic_store(&mm.slots[m->slot].start, 0);
 	atomic_store(&mm.slots[m->slot].len, 0);

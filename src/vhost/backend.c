@@ -279,7 +279,8 @@ static int queue_watch(struct vu_queue *q)
 	uint16_t ev, used;
 
 	pthread_mutex_lock(&q->vq.lock);
-	owed = vq_owed_notify_locked(&q->vq);
+	/* Only EVENT_IDX says whether the driver has read what we used. */
+	owed = q->vq.event_idx && vq_owed_notify_locked(&q->vq);
 	ev = vq_used_event_locked(&q->vq);
 	used = q->vq.used_idx;
 	busy = q->vq.inflight != 0;

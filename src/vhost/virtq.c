@@ -291,6 +291,15 @@ out:
 	return rc;
 }
 
+/* used_event lives just past the avail ring. */
+uint16_t vq_used_event_locked(const struct vq *vq)
+{
+	if (!vq->avail || !vq->event_idx)
+		return 0;
+	return le16toh(__atomic_load_n(&vq->avail->ring[vq->num],
+				       __ATOMIC_RELAXED));
+}
+
 static bool should_notify_locked(struct vq *vq)
 {
 	uint16_t old, new, event;
@@ -313,8 +322,7 @@ static bool should_notify_locked(struct vq *vq)
 	vq->signalled_used_valid = true;
 	if (!valid)
 		return true;
-	/* used_event lives just past the avail ring. */
-	event = le16toh(__atomic_load_n(&vq->avail->ring[vq->num], __ATOMIC_RELAXED));
+	event = vq_used_event_locked(vq);
 	return vring_need_event(event, new, old);
 }
 
@@ -336,17 +344,8 @@ bool vq_owed_notify_locked(struct vq *vq)
 	 * call fd). A driver that has caught up moved used_event to where
 	 * it stopped reading, and is owed nothing.
 	 */
-	event = le16toh(__atomic_load_n(&vq->avail->ring[vq->num],
-					__ATOMIC_RELAXED));
+	event = vq_used_event_locked(vq);
 	return (uint16_t)(vq->used_idx - event - 1) < 0x8000;
-}
-
-uint16_t vq_used_event_locked(const struct vq *vq)
-{
-	if (!vq->avail || !vq->event_idx)
-		return 0;
-	return le16toh(__atomic_load_n(&vq->avail->ring[vq->num],
-				       __ATOMIC_RELAXED));
 }
 
 bool vq_push(struct vq *vq, struct vq_elem *elem, uint32_t len)

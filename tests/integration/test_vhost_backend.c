@@ -613,6 +613,18 @@ int main(void)
 	is_int(echo(f, 2, "second frontend q2"), 0, "second frontend, queue 2");
 	is_int(ff_reboot(f), 0, "reboot with memory slots");
 	is_int(echo(f, 1, "after reboot 2"), 0, "served after reboot with memory slots");
+	/*
+	 * Without EVENT_IDX nothing tells whether the driver has read its
+	 * completions, so the silent-driver watch stays out: an idle queue
+	 * gets no notifications (past the one a new call fd may get).
+	 */
+	{
+		int fd = ff_swap_call(f, 1);
+
+		signalled(fd, 200); /* the new call fd's own, if any */
+		ok(fd >= 0 && !signalled(fd, 350),
+		   "no EVENT_IDX, queue idle: no notifications");
+	}
 
 	/* A malformed message without an ack drops the connection. */
 	{
