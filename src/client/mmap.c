@@ -390,6 +390,8 @@ static void *fault_thread(void *arg)
 	uint64_t cnt;
 
 	(void)arg;
+	/* Thread names (15 characters) for top -H, ps -L and perf. */
+	pthread_setname_np(pthread_self(), "vdax-fault");
 	/* Signals are for the program's threads. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);

@@ -1019,6 +1019,7 @@ static void *io_thread(void *arg)
 	int64_t next = mono_ms() + VDX_STALL_MS, now;
 	bool watching = true;
 
+	pthread_setname_np(pthread_self(), "vdax-io");
 	if (!pfd || !seen) {
 		free(pfd);
 		free(seen);
@@ -1091,6 +1092,8 @@ static void *backend_thread(void *arg)
 	struct vdx_dev *d = arg;
 	struct pollfd pfd[2] = { { .fd = d->stopfd, .events = POLLIN },
 				 { .fd = d->backend_fd, .events = POLLIN } };
+
+	pthread_setname_np(pthread_self(), "vdax-backend");
 	for (;;) {
 		char buf[VHOST_USER_PAYLOAD_MAX];
 		struct vhost_user_hdr hdr;

@@ -41,6 +41,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1310,7 +1311,10 @@ static void *worker_main(void *arg)
 	struct dax_conn *c = w->c;
 	struct timespec ts;
 	struct dax_ra ra;
+	char name[16];
 
+	snprintf(name, sizeof(name), "vdax-dax%u", (unsigned)(w - c->workers));
+	pthread_setname_np(pthread_self(), name);
 	pthread_mutex_lock(&c->lock);
 	while (!c->worker_stop) {
 		if (c->nr_ra) {

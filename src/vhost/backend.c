@@ -16,6 +16,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -102,6 +103,7 @@ static void *pool_thread(void *arg)
 {
 	struct vu_pool *p = arg;
 
+	pthread_setname_np(pthread_self(), "vdaxd-pool");
 	for (;;) {
 		struct vq_elem *e;
 
@@ -311,7 +313,10 @@ static void *queue_thread(void *arg)
 		{ .fd = q->kick_fd, .events = POLLIN },
 		{ .fd = q->stop_fd, .events = POLLIN },
 	};
+	char name[16];
 
+	snprintf(name, sizeof(name), "vdaxd-q%u", q->idx);
+	pthread_setname_np(pthread_self(), name);
 	q->owed = false;
 	for (;;) {
 		eventfd_t v;
