@@ -231,6 +231,7 @@ int measure(struct backend *be, const struct workload *wl, int nthreads,
 void prepare(void);
 /* Read @name (under @dirfd) whole, so that the host caches it. */
 void warm_file(int dirfd, const char *name);
+bool folio_mix(int dirfd, const char *name, double mix[3]);
 void unmap_all(void);
 
 /* ---------------- cat.c ---------------- */
@@ -250,12 +251,16 @@ extern const struct cat_variant {
 extern struct cat_result {
 	double ms[CAT_REPS]; /* NAN: failed */
 	uint64_t misses, admissions, bypasses, readaheads, direct;
+	/* the host's folios for the file before each run (folio_mix()),
+	 * NAN where unknown */
+	double folios[CAT_REPS][3];
 	char why[200];
 } cat_res[NCAT];
 extern bool cat_ran;
 
 void cold_cat(void);
 double cat_best(size_t v);
+int cat_best_rep(size_t v);
 int cat_find(const char *name);
 
 /* ---------------- report.c ---------------- */

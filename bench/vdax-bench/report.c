@@ -355,9 +355,9 @@ static void md_pressure(FILE *f)
 			   "in the run), wall time of the whole process, best of "
 			   "%d, variants interleaved:\n\n"
 			   "| variant | best ms | runs (ms) | vs no DAX | vs local "
-			   "`cat` | ranges set up | admitted | bypassed | read "
-			   "ahead | direct reclaims |\n"
-			   "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n",
+			   "`cat` | host folios 4K/large/2M %% | ranges set up | "
+			   "admitted | bypassed | read ahead | direct reclaims |\n"
+			   "|---|---:|---|---:|---:|---|---:|---:|---:|---:|---:|\n",
 			CAT_REPS);
 		for (size_t v = 0; v < NCAT; v++) {
 			const struct cat_result *r = &cat_res[v];
@@ -378,9 +378,17 @@ static void md_pressure(FILE *f)
 			if (!strcmp(cat_variants[v].file, "ws.bin"))
 				snprintf(vsnd, sizeof(vsnd), "%.2f",
 					 cat_best(nd) / best);
-			fprintf(f, "| %s | %.0f | %s | %s | %.2f |",
+			int bk = cat_best_rep(v);
+			char mix[32] = "?";
+
+			if (bk >= 0 && !isnan(r->folios[bk][0]))
+				snprintf(mix, sizeof(mix), "%.0f/%.0f/%.0f",
+					 100 * r->folios[bk][0],
+					 100 * r->folios[bk][1],
+					 100 * r->folios[bk][2]);
+			fprintf(f, "| %s | %.0f | %s | %s | %.2f | %s |",
 				cat_variants[v].desc, best, runs, vsnd,
-				cat_best(vl < 0 ? lo : vl) / best);
+				cat_best(vl < 0 ? lo : vl) / best, mix);
 			if (cat_variants[v].options && strstr(cat_variants[v].options, "always"))
 				fprintf(f, " %" PRIu64 " | %" PRIu64 " | %" PRIu64
 					   " | %" PRIu64 " | %" PRIu64 " |\n",
@@ -389,14 +397,20 @@ static void md_pressure(FILE *f)
 			else
 				fprintf(f, " | | | | |\n");
 			if (r->why[0])
-				fprintf(f, "| (%s: %s) | | | | | | | | | |\n",
+				fprintf(f, "| (%s: %s) | | | | | | | | | | |\n",
 					cat_variants[v].name, r->why);
 		}
 		fprintf(f, "\n(\"vs\" columns: how many times faster than "
 			   "that variant; > 1 is faster. The ws2m.bin rows are "
 			   "compared with local `cat` of ws2m.bin: how the host "
 			   "caches a file decides how DAX maps it, see "
-			   "docs/dax.md.)\n\n");
+			   "docs/dax.md. \"Host folios\": the shares of the "
+			   "file's pages the host page cache held in 4 KiB "
+			   "folios, in larger ones below 2 MiB and in 2 MiB ones "
+			   "just before the best run (/proc/kpageflags); "
+			   "`read(2)` gains from every large folio, a DAX "
+			   "mapping only from 2 MiB ones, so the ratio against "
+			   "local `cat` moves with them: bench/notes.md.)\n\n");
 	}
 	fprintf(f, "**Random reads over a working set larger than the window, "
 		   "and a stream through it**: the dax column's second session "
@@ -514,6 +528,15 @@ static void json_cat(FILE *f)
 		for (int k = 0; k < CAT_REPS; k++) {
 			fprintf(f, "%s", k ? ", " : "");
 			json_num(f, cat_res[v].ms[k]);
+		}
+		fprintf(f, "], \"folios\": [");
+		for (int k = 0; k < CAT_REPS; k++) {
+			fprintf(f, "%s[", k ? ", " : "");
+			for (int j = 0; j < 3; j++) {
+				fprintf(f, "%s", j ? ", " : "");
+				json_num(f, cat_res[v].folios[k][j]);
+			}
+			fprintf(f, "]");
 		}
 		fprintf(f, "], \"misses\": %" PRIu64 ", \"admissions\": %" PRIu64
 			   ", \"bypasses\": %" PRIu64 ", \"readaheads\": %" PRIu64

@@ -5,6 +5,8 @@
  */
 #include "bench.h"
 
+#include <linux/kernel-page-flags.h>
+
 /* The walk tree: TREE_TOP dirs of TREE_MID dirs of files. */
 #define TREE_TOP 20
 #define TREE_MID 10
@@ -502,6 +504,84 @@ void warm_file(int dirfd, const char *name)
 		;
 	close(fd);
 	free(buf);
+}
+
+/* A folio of *@run pages ends: into its bucket of @pages (see folio_mix()). */
+static void folio_done(uint64_t *run, uint64_t pages[3])
+{
+	if (*run)
+		pages[*run == 1 ? 0 : *run < 512 ? 1 : 2] += *run;
+	*run = 0;
+}
+
+/*
+ * How the host caches @name: the shares of its pages held in 4 KiB folios
+ * (mix[0]), in larger folios below 2 MiB (mix[1]) and in 2 MiB or larger
+ * ones (mix[2]), from /proc/self/pagemap and /proc/kpageflags (root only).
+ * A DAX mapping costs a page-table entry per 4 KiB page unless the folio is
+ * 2 MiB (one PMD), while read(2) gains from every large folio: the cold
+ * cat's ratio against local `cat` moves with this (bench/notes.md). Pages
+ * not in the cache count in none. False where the kernel does not say.
+ */
+bool folio_mix(int dirfd, const char *name, double mix[3])
+{
+	enum { BATCH = 4096 };
+	uint64_t *pm = malloc(BATCH * sizeof(*pm)), run = 0, pages[3] = { 0 };
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	int pmfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int kfd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	bool ok = false, any = false;
+	size_t np = 0, i, j, n;
+	char *map = MAP_FAILED;
+	struct stat st;
+
+	if (!pm || fd < 0 || pmfd < 0 || kfd < 0 || fstat(fd, &st) ||
+	    st.st_size <= 0)
+		goto out;
+	np = (size_t)st.st_size / 4096;
+	map = mmap(NULL, np * 4096, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
+		   0);
+	if (map == MAP_FAILED)
+		goto out;
+	for (i = 0; i < np; i += n) {
+		n = np - i < BATCH ? np - i : BATCH;
+		if (pread(pmfd, pm, n * sizeof(*pm),
+			  (off_t)(((uintptr_t)map / 4096 + i) * sizeof(*pm))) !=
+		    (ssize_t)(n * sizeof(*pm)))
+			goto out;
+		for (j = 0; j < n; j++) {
+			uint64_t pfn = pm[j] & ((1ull << 55) - 1), fl;
+
+			/* not present, or no PFN shown (not root) */
+			if (!(pm[j] >> 63) || !pfn) {
+				folio_done(&run, pages);
+				continue;
+			}
+			if (pread(kfd, &fl, sizeof(fl),
+				  (off_t)(pfn * sizeof(fl))) != sizeof(fl))
+				goto out;
+			any = true;
+			/* a tail page continues the folio before it */
+			if (!(fl & (1ull << KPF_COMPOUND_TAIL)))
+				folio_done(&run, pages);
+			run++;
+		}
+	}
+	folio_done(&run, pages);
+	ok = any;
+	for (i = 0; ok && i < 3; i++)
+		mix[i] = (double)pages[i] / (double)np;
+out:
+	if (map != MAP_FAILED)
+		munmap(map, np * 4096);
+	if (fd >= 0)
+		close(fd);
+	if (pmfd >= 0)
+		close(pmfd);
+	if (kfd >= 0)
+		close(kfd);
+	free(pm);
+	return ok;
 }
 
 static void mkdir_p(int dirfd, const char *name)
