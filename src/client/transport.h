@@ -40,6 +40,7 @@ struct vdx_req {
 	uint32_t out_len;  /* validated reply length when DONE */
 	pthread_cond_t cv; /* signalled when state becomes DONE */
 	struct vdx_queue *q;
+	struct vdx_req *wake_next; /* queue_drain()'s list of requests done */
 	uint16_t head, ndesc;
 };
 
