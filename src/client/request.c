@@ -8,18 +8,15 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "client/client.h"
+#include "common/clock.h"
 #include "common/copy.h"
 
 uint64_t fc_now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return (uint64_t)vdx_mono_ns();
 }
 
 int fc_start(struct vdax *vd, struct fc_call *c, bool nowait,

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "client/transport.h"
 #include "vhost/vhost_user.h"
@@ -274,14 +275,6 @@ static int wait_readable(int fd, int timeout_ms)
  */
 #define VU_PAYLOAD_TIMEOUT_MS 5000
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read exactly @len bytes (into @buf, or discard them) before @deadline. */
 static int recv_exact(int sock, void *buf, size_t len, long long deadline)
 {
@@ -289,7 +282,7 @@ static int recv_exact(int sock, void *buf, size_t len, long long deadline)
 	size_t done = 0;
 
 	while (done < len) {
-		long long left = deadline - now_ms();
+		long long left = deadline - vdx_mono_ms();
 		size_t want = len - done;
 		ssize_t n;
 		int ret;
@@ -367,7 +360,7 @@ static int vu_recv(int sock, struct vhost_user_hdr *hdr, void *payload, size_t c
 	}
 	if (nfds)
 		*nfds = got;
-	deadline = now_ms() + VU_PAYLOAD_TIMEOUT_MS;
+	deadline = vdx_mono_ms() + VU_PAYLOAD_TIMEOUT_MS;
 	ret = recv_exact(sock, (char *)hdr + n, sizeof(*hdr) - (size_t)n,
 			 deadline);
 	if (ret)
@@ -1054,14 +1047,6 @@ static bool watch_sleep(struct vdx_dev *d)
 	return false;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Completions of every queue, the stall watch, and the connection monitor. */
 static void *io_thread(void *arg)
 {
@@ -1069,7 +1054,7 @@ static void *io_thread(void *arg)
 	unsigned n = d->nvq + 3, wake = d->nvq + 2;
 	struct pollfd *pfd = calloc(n, sizeof(*pfd));
 	uint16_t *seen = calloc(d->nvq, sizeof(*seen));
-	int64_t next = mono_ms() + VDX_STALL_MS, now;
+	int64_t next = vdx_mono_ms() + VDX_STALL_MS, now;
 	bool watching = true;
 
 	pthread_setname_np(pthread_self(), "vdax-io");
@@ -1086,7 +1071,7 @@ static void *io_thread(void *arg)
 					      .events = POLLIN };
 	pfd[wake] = (struct pollfd){ .fd = d->wakefd, .events = POLLIN };
 	for (;;) {
-		int64_t left = next - mono_ms();
+		int64_t left = next - vdx_mono_ms();
 		int ret = poll(pfd, n, !watching ? -1 : left > 0 ? (int)left : 0);
 
 		if (ret < 0 && errno == EINTR)
@@ -1100,7 +1085,7 @@ static void *io_thread(void *arg)
 			    errno != EAGAIN)
 				VLOG_DEBUG("vdax: wakefd: %s", strerror(errno));
 			if (!watching)
-				next = mono_ms() + VDX_STALL_MS;
+				next = vdx_mono_ms() + VDX_STALL_MS;
 			watching = true;
 		}
 		if (pfd[1].revents && !vdx_dev_broken(d) &&
@@ -1121,7 +1106,7 @@ static void *io_thread(void *arg)
 			if (!vdx_dev_broken(d))
 				queue_drain(d, &d->vq[i]);
 		}
-		now = mono_ms();
+		now = vdx_mono_ms();
 		if (watching && now >= next && !vdx_dev_broken(d)) {
 			bool busy = false;
 

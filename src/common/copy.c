@@ -2,8 +2,8 @@
 /* vdx_copy_near(), vdx_copy_pieces() and the band probe: see copy.h. */
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/copy.h"
 
 #if defined(__x86_64__) || defined(__SSE2__)
@@ -42,14 +42,6 @@ static atomic_int band_way;
 /* Through a volatile pointer: the probe times the library's memcpy(). */
 static void *(*volatile probe_memcpy)(void *, const void *, size_t) = memcpy;
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /*
  * Time both ways over VDX_PROBE_BYTES, the destination 16 bytes past the
  * source's page offset (a malloc()ed buffer against a window page), both
@@ -77,14 +69,14 @@ int vdx_copy_band_probe(void)
 	dst = buf + VDX_PROBE_BYTES + 4096 + 16;
 	memset(buf, 0x5a, 2 * (VDX_PROBE_BYTES + 4096));
 	for (int i = 0; i < VDX_PROBE_ROUNDS; i++) {
-		t = now_ns();
+		t = vdx_mono_ns();
 		vdx_copy_loop(dst, src, VDX_PROBE_BYTES);
-		t = now_ns() - t;
+		t = vdx_mono_ns() - t;
 		if (best_loop < 0 || t < best_loop)
 			best_loop = t;
-		t = now_ns();
+		t = vdx_mono_ns();
 		probe_memcpy(dst, src, VDX_PROBE_BYTES);
-		t = now_ns() - t;
+		t = vdx_mono_ns() - t;
 		if (best_libc < 0 || t < best_libc)
 			best_libc = t;
 	}

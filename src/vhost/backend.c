@@ -21,12 +21,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "vhost/backend_internal.h"
 #include "vhost/mem.h"
@@ -249,14 +249,6 @@ static void queue_process(struct vu_queue *q)
 	} while (vq_enable_notify(&q->vq));
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The lost-notification watch. A driver owed a notification (EVENT_IDX:
  * used->idx past its used_event) that has not moved used_event for
@@ -276,7 +268,7 @@ static long long mono_ms(void)
 
 static int queue_watch(struct vu_queue *q)
 {
-	long long now = mono_ms();
+	long long now = vdx_mono_ms();
 	bool owed, busy;
 	uint16_t ev, used;
 
